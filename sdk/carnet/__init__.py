@@ -1,0 +1,1 @@
+"""Carnet: experiment tracking with MLflow's API over a fast SQL store."""

@@ -1,0 +1,145 @@
+"""Public, immutable records returned by every read.
+
+They are shaped like MLflow's entities (``run.info.run_id``,
+``run.data.metrics``) so code written for MLflow reads them unchanged, and
+they are plain values: no database session ever leaks through them.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+
+class RunStatus(str, enum.Enum):
+    """Lifecycle of a run; CRASHED is derived from a stale heartbeat."""
+
+    RUNNING = "RUNNING"
+    SCHEDULED = "SCHEDULED"
+    FINISHED = "FINISHED"
+    FAILED = "FAILED"
+    KILLED = "KILLED"
+    CRASHED = "CRASHED"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def is_terminated(self) -> bool:
+        return self not in (RunStatus.RUNNING, RunStatus.SCHEDULED)
+
+    @staticmethod
+    def to_string(status: RunStatus | str) -> str:
+        return RunStatus(status).value
+
+    @staticmethod
+    def from_string(status: str) -> RunStatus:
+        return RunStatus(status)
+
+
+class ViewType(enum.IntEnum):
+    """Which lifecycle stages a search returns (MLflow's values)."""
+
+    ACTIVE_ONLY = 1
+    DELETED_ONLY = 2
+    ALL = 3
+
+
+class LifecycleStage:
+    ACTIVE = "active"
+    DELETED = "deleted"
+
+
+class Metric(NamedTuple):
+    """One point of a metric's history (a tuple: cheap to make by the million)."""
+
+    key: str
+    value: float
+    timestamp: int
+    step: int
+
+
+class Param(NamedTuple):
+    key: str
+    value: str
+
+
+class RunTag(NamedTuple):
+    key: str
+    value: str
+
+
+class ExperimentTag(NamedTuple):
+    key: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Experiment:
+    experiment_id: str
+    name: str
+    artifact_location: str
+    lifecycle_stage: str
+    tags: dict[str, str] = field(default_factory=dict)
+    creation_time: int | None = None
+    last_update_time: int | None = None
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    run_id: str
+    experiment_id: str
+    run_name: str
+    user_id: str
+    status: str
+    start_time: int | None
+    end_time: int | None
+    artifact_uri: str
+    lifecycle_stage: str
+
+    @property
+    def run_uuid(self) -> str:
+        return self.run_id
+
+
+@dataclass(frozen=True)
+class RunData:
+    metrics: dict[str, float] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MetricSummary:
+    """What the store keeps per run and key so tables never scan histories."""
+
+    key: str
+    last: float
+    step: int
+    timestamp: int
+    min: float
+    max: float
+    count: int
+
+
+@dataclass(frozen=True)
+class Run:
+    info: RunInfo
+    data: RunData
+    summaries: dict[str, MetricSummary] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    path: str
+    is_dir: bool
+    file_size: int | None
+
+
+class PagedList(list):  # type: ignore[type-arg]
+    """A list with the token of the next page, as MLflow's client returns."""
+
+    def __init__(self, items: list[object], token: str | None) -> None:
+        super().__init__(items)
+        self.token = token

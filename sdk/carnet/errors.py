@@ -1,0 +1,113 @@
+"""Every error a user can cause, as one tree rooted at :class:`CarnetError`.
+
+Catch ``CarnetError`` to handle any of them; each message says what was wrong
+and how to fix the call. The tree::
+
+    CarnetError
+    ├── ConfigurationError        bad tracking URI, environment variable or option
+    ├── StoreError                the store cannot be opened or used
+    │   ├── SchemaVersionError    the store was written by a newer Carnet
+    │   └── ReadOnlyError         a write through a read-only client
+    ├── NotFoundError             (also a LookupError)
+    │   ├── ExperimentNotFoundError
+    │   ├── RunNotFoundError
+    │   └── ArtifactNotFoundError
+    ├── InvalidInputError         (also a ValueError)
+    │   ├── InvalidKeyError       a param, metric or tag key breaks the key rules
+    │   ├── InvalidValueError     a value of the wrong type or size
+    │   ├── ParamOverwriteError   a param logged again with a different value
+    │   ├── FilterError           a filter or order_by clause that does not parse
+    │   └── ArtifactPathError     an artifact path that leaves the run's folder
+    ├── ExperimentExistsError     a second experiment with the same name
+    ├── StateError                an operation not allowed in the current state
+    │   ├── RunNotActiveError     logging to a finished or deleted run
+    │   ├── ActiveRunError        start_run while a run is active, without nested=True
+    │   └── DeletedError          using a deleted experiment
+    └── ModelError                a logged model that cannot be stored or loaded
+"""
+
+from __future__ import annotations
+
+
+class CarnetError(Exception):
+    """Base of every error Carnet raises on purpose."""
+
+
+class ConfigurationError(CarnetError):
+    """A tracking URI, environment variable or option is invalid."""
+
+
+class StoreError(CarnetError):
+    """The store cannot be opened or used."""
+
+
+class SchemaVersionError(StoreError):
+    """The store's schema is newer than this Carnet understands."""
+
+
+class ReadOnlyError(StoreError):
+    """A write was attempted through a read-only client."""
+
+
+class NotFoundError(CarnetError, LookupError):
+    """A named object does not exist."""
+
+
+class ExperimentNotFoundError(NotFoundError):
+    """No experiment has that id or name."""
+
+
+class RunNotFoundError(NotFoundError):
+    """No run has that id."""
+
+
+class ArtifactNotFoundError(NotFoundError):
+    """No artifact exists at that path."""
+
+
+class InvalidInputError(CarnetError, ValueError):
+    """An argument has the wrong type, shape or size."""
+
+
+class InvalidKeyError(InvalidInputError):
+    """A param, metric or tag key breaks the key rules."""
+
+
+class InvalidValueError(InvalidInputError):
+    """A value has the wrong type or is too long."""
+
+
+class ParamOverwriteError(InvalidInputError):
+    """A param was logged again with a different value; params are immutable."""
+
+
+class FilterError(InvalidInputError):
+    """A filter string or order_by clause does not parse or does not type-check."""
+
+
+class ArtifactPathError(InvalidInputError):
+    """An artifact path is absolute or leaves the run's artifact folder."""
+
+
+class ExperimentExistsError(CarnetError):
+    """An experiment with that name already exists."""
+
+
+class StateError(CarnetError):
+    """The operation is not allowed in the current state."""
+
+
+class RunNotActiveError(StateError):
+    """The run is finished or deleted and takes no more data."""
+
+
+class ActiveRunError(StateError):
+    """A run is already active in this thread."""
+
+
+class DeletedError(StateError):
+    """The experiment or run is deleted; restore it first."""
+
+
+class ModelError(CarnetError):
+    """A model cannot be logged or loaded."""

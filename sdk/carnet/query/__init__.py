@@ -1,0 +1,1 @@
+"""Filter and order_by text -> AST -> bound SQLAlchemy expressions."""

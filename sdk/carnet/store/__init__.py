@@ -1,0 +1,1 @@
+"""SQL persistence: tables, engines, transactions, the write primitive."""

@@ -1,0 +1,293 @@
+"""From a tracking URI to a ready SQLAlchemy engine: pragmas, locking, schema.
+
+SQLite runs in WAL mode with a busy timeout so one dashboard and many writer
+processes share a file. Writes take the lock up front (``BEGIN IMMEDIATE``),
+which turns lock upgrades that SQLite cannot retry into plain waits. Creating
+or upgrading the schema happens inside that same exclusive transaction (on
+PostgreSQL, under an advisory lock), so processes racing on a brand-new or old
+store line up instead of corrupting it.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.pool import NullPool
+
+from carnet.errors import ConfigurationError, SchemaVersionError, StoreError
+from carnet.store import migrations
+from carnet.store.schema import SCHEMA_VERSION, metadata
+
+DEFAULT_URI = "sqlite:///carnet.db"
+ENV_URI = "CARNET_TRACKING_URI"
+BUSY_TIMEOUT_S = 60.0
+_PG_LOCK_ID = 0x6361726E6574  # "carnet"
+
+
+def normalize_uri(uri: str) -> str:
+    """Turn what a user typed into a SQLAlchemy URL; a bare path is a SQLite file."""
+    uri = uri.strip()
+    if not uri:
+        raise ConfigurationError("the tracking URI is empty; pass e.g. 'sqlite:///carnet.db'.")
+    if uri.startswith("file:"):
+        uri = uri[len("file:") :].lstrip("/")
+        uri = "/" + uri if not uri.startswith(".") else uri
+    if "://" not in uri:
+        return "sqlite:///" + str(Path(uri).expanduser().resolve())
+    scheme = uri.split("://", 1)[0]
+    if scheme in ("postgresql", "postgres"):
+        return "postgresql+psycopg://" + uri.split("://", 1)[1]
+    if scheme in ("sqlite", "postgresql+psycopg"):
+        if scheme == "sqlite":
+            path = uri[len("sqlite:///") :] if uri.startswith("sqlite:///") else ""
+            if not path or path == ":memory:":
+                raise ConfigurationError(
+                    f"{uri!r} names no file; Carnet's SQLite store is a file shared by "
+                    "processes, e.g. 'sqlite:///carnet.db' or 'sqlite:////tmp/runs.db'."
+                )
+            if not path.startswith("/"):
+                return "sqlite:///" + str(Path(path).expanduser().resolve())
+        return uri
+    raise ConfigurationError(
+        f"unsupported tracking URI scheme {scheme!r} in {uri!r}; use a file path, "
+        "'sqlite:///path/to/carnet.db' or 'postgresql+psycopg://user:pass@host/db'."
+    )
+
+
+def resolve_uri(uri: str | None = None) -> str:
+    """The store in use: the argument, else $CARNET_TRACKING_URI, else ./carnet.db."""
+    return normalize_uri(uri or os.environ.get(ENV_URI) or DEFAULT_URI)
+
+
+def sqlite_path(uri: str) -> Path | None:
+    return Path(uri[len("sqlite:///") :]) if uri.startswith("sqlite:///") else None
+
+
+def _connect_sqlite(path: Path, read_only: bool) -> sqlite3.Connection:
+    target = f"file:{quote(str(path))}?mode=ro" if read_only else f"file:{quote(str(path))}"
+    conn = sqlite3.connect(
+        target, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+    )
+    conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+    if not read_only:
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:  # the switch to WAL is not covered by the busy handler on a new file
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+    sync = os.environ.get("CARNET_SQLITE_SYNCHRONOUS", "NORMAL").upper()
+    if sync not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+        raise ConfigurationError(
+            f"CARNET_SQLITE_SYNCHRONOUS={sync!r}; use NORMAL (default), FULL or EXTRA."
+        )
+    conn.execute(f"PRAGMA synchronous = {sync}")
+    conn.execute("PRAGMA cache_size = -32000")
+    conn.execute("PRAGMA temp_store = MEMORY")
+    return conn
+
+
+_engines: dict[tuple[str, bool], Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def get_engine(uri: str, *, read_only: bool = False) -> Engine:
+    """One engine per (URI, mode) per process; the schema is checked on first use."""
+    key = (uri, read_only)
+    engine = _engines.get(key)
+    if engine is not None:
+        return engine
+    with _engines_lock:
+        engine = _engines.get(key)
+        if engine is None:
+            engine = _make_engine(uri, read_only)
+            try:
+                ensure_schema(engine, read_only=read_only)
+            except BaseException:
+                engine.dispose()
+                raise
+            _engines[key] = engine
+    return engine
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection (tests, forks, and ``carnet db`` use it)."""
+    with _engines_lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+def _make_engine(uri: str, read_only: bool) -> Engine:
+    path = sqlite_path(uri)
+    if path is not None:
+        if read_only and not path.exists():
+            raise StoreError(
+                f"no Carnet store at {path}; log a run first or point --db / "
+                f"{ENV_URI} at an existing store."
+            )
+        if not read_only:
+            if path.is_dir():
+                raise ConfigurationError(f"{path} is a directory; name a database file.")
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            "sqlite://",
+            creator=lambda: _connect_sqlite(path, read_only),
+            pool_size=8,
+            max_overflow=32,
+            pool_timeout=BUSY_TIMEOUT_S,
+        )
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN")
+
+        return engine
+    try:
+        url = make_url(uri)
+    except ArgumentError as exc:
+        raise ConfigurationError(f"cannot parse tracking URI {uri!r}: {exc}") from exc
+    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    if os.environ.get("CARNET_PG_NULLPOOL"):
+        kwargs = {"poolclass": NullPool}
+    try:
+        engine = create_engine(url, **kwargs)
+    except ModuleNotFoundError as exc:
+        raise ConfigurationError(
+            "PostgreSQL needs psycopg 3: pip install 'carnet[postgres]'"
+        ) from exc
+    if read_only:
+
+        @event.listens_for(engine, "connect")
+        def _read_only(dbapi_conn: Any, record: Any) -> None:
+            with dbapi_conn.cursor() as cur:
+                cur.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+            dbapi_conn.commit()
+
+    return engine
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Any]:
+    """A DBAPI cursor inside one write transaction: committed on exit, rolled back on error."""
+    conn = engine.raw_connection()
+    try:
+        cur = conn.cursor()
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:
+            cur.execute("BEGIN IMMEDIATE")
+        try:
+            yield cur
+        except BaseException:
+            conn.rollback() if not sqlite else cur.execute("ROLLBACK")
+            raise
+        if sqlite:
+            cur.execute("COMMIT")
+        else:
+            conn.commit()
+    finally:
+        conn.close()
+
+
+@contextmanager
+def read_cursor(engine: Engine) -> Iterator[Any]:
+    """A DBAPI cursor for several reads that see one consistent snapshot."""
+    conn = engine.raw_connection()
+    try:
+        cur = conn.cursor()
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:
+            cur.execute("BEGIN")
+        try:
+            yield cur
+        finally:
+            if sqlite:
+                cur.execute("COMMIT")
+            else:
+                conn.rollback()
+    finally:
+        conn.close()
+
+
+def _table_exists(cur: Any, dialect: str, name: str) -> bool:
+    if dialect == "sqlite":
+        cur.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+    else:
+        cur.execute("SELECT to_regclass(%s) IS NOT NULL", (name,))
+        return bool(cur.fetchone()[0])
+    return cur.fetchone() is not None
+
+
+def read_schema_version(engine: Engine) -> int | None:
+    """The store's schema version, or None for an empty store."""
+    with read_cursor(engine) as cur:
+        if not _table_exists(cur, engine.dialect.name, "carnet_schema"):
+            return None
+        cur.execute("SELECT max(version) FROM carnet_schema")
+        row = cur.fetchone()
+        return int(row[0]) if row and row[0] is not None else None
+
+
+def _too_new(found: int) -> SchemaVersionError:
+    return SchemaVersionError(
+        f"this store has schema version {found}, newer than the {SCHEMA_VERSION} this Carnet "
+        "understands; upgrade Carnet (pip install -U carnet) to open it."
+    )
+
+
+def ensure_schema(engine: Engine, *, read_only: bool = False, upgrade: bool = True) -> int:
+    """Create or upgrade the schema once, safely against racing processes."""
+    if read_only:
+        found = read_schema_version(engine)
+        if found is not None and found > SCHEMA_VERSION:
+            raise _too_new(found)
+        if found is not None and found < SCHEMA_VERSION:
+            raise StoreError(
+                f"this store has schema version {found} and needs an upgrade to "
+                f"{SCHEMA_VERSION}; run 'carnet db upgrade' (or open it once for writing)."
+            )
+        return found or 0
+    found = read_schema_version(engine)
+    if found == SCHEMA_VERSION:
+        return found
+    if found is not None and found > SCHEMA_VERSION:
+        raise _too_new(found)
+    dialect = engine.dialect.name
+    with write_transaction(engine) as cur:
+        if dialect == "postgresql":
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_LOCK_ID,))
+        found = None
+        if _table_exists(cur, dialect, "carnet_schema"):
+            cur.execute("SELECT max(version) FROM carnet_schema")
+            row = cur.fetchone()
+            found = int(row[0]) if row and row[0] is not None else None
+        if found is not None and found > SCHEMA_VERSION:
+            raise _too_new(found)
+        if found == SCHEMA_VERSION:
+            return found
+        if found is None:
+            migrations.create_all(cur, engine.dialect, metadata)
+        else:
+            if not upgrade:
+                raise StoreError(f"store at schema {found} needs 'carnet db upgrade'")
+            migrations.upgrade(cur, engine.dialect, found)
+        param = "?" if dialect == "sqlite" else "%s"
+        cur.execute(
+            f"INSERT INTO carnet_schema (version, migrated_at) VALUES ({param}, {param})",
+            (SCHEMA_VERSION, int(time.time() * 1000)),
+        )
+    return SCHEMA_VERSION

@@ -1,0 +1,39 @@
+"""Schema creation and in-place upgrades.
+
+Each entry of ``MIGRATIONS`` takes a store from version ``n`` to ``n + 1``.
+They run inside the exclusive transaction opened by ``engine.ensure_schema``
+together with the row recording the new version, so an upgrade either
+happens whole or not at all, and racing processes run it once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import MetaData
+from sqlalchemy.engine import Dialect
+from sqlalchemy.schema import CreateIndex, CreateTable
+
+from carnet.errors import StoreError
+
+Migration = Callable[[Any, Dialect], None]
+
+#: MIGRATIONS[n] upgrades a store at version n + 1 to version n + 2.
+MIGRATIONS: list[Migration] = []
+
+
+def create_all(cur: Any, dialect: Dialect, metadata: MetaData) -> None:
+    """Create every table and index of the current schema (a brand-new store)."""
+    for table in metadata.sorted_tables:
+        cur.execute(str(CreateTable(table, if_not_exists=True).compile(dialect=dialect)))
+        for index in sorted(table.indexes, key=lambda i: str(i.name)):
+            cur.execute(str(CreateIndex(index, if_not_exists=True).compile(dialect=dialect)))
+
+
+def upgrade(cur: Any, dialect: Dialect, found: int) -> None:
+    """Run every migration after ``found`` in order."""
+    if found < 1 or found - 1 > len(MIGRATIONS):
+        raise StoreError(f"unknown schema version {found}; this store was not made by Carnet.")
+    for migration in MIGRATIONS[found - 1 :]:
+        migration(cur, dialect)

@@ -1,0 +1,155 @@
+"""The store's tables, as SQLModel classes.
+
+Runs get an integer surrogate key so the big tables (metric history, the
+per-run summary, params and tags) stay narrow and their indexes small; the
+public 32-hex ``run_uuid`` lives only on ``runs``. NaN cannot be stored in a
+SQLite REAL (it becomes NULL), so metric values carry an ``is_nan`` flag and a
+NULL value, the same way on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ColumnElement,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+    and_,
+    case,
+    func,
+    literal,
+)
+from sqlmodel import Field, SQLModel
+
+#: Bumped with every schema change; each bump ships a migration in migrations.py.
+SCHEMA_VERSION = 1
+
+_BigIntId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class SchemaInfo(SQLModel, table=True):
+    __tablename__ = "carnet_schema"
+    version: int = Field(primary_key=True)
+    migrated_at: int = Field(sa_type=BigInteger)
+
+
+class ExperimentRow(SQLModel, table=True):
+    __tablename__ = "experiments"
+    experiment_id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_type=Text, unique=True)
+    artifact_location: str = Field(sa_type=Text)
+    lifecycle_stage: str = Field(default="active", sa_type=Text)
+    creation_time: int = Field(sa_type=BigInteger)
+    last_update_time: int = Field(sa_type=BigInteger)
+
+
+class ExperimentTagRow(SQLModel, table=True):
+    __tablename__ = "experiment_tags"
+    experiment_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("experiments.experiment_id"), primary_key=True)
+    )
+    key: str = Field(sa_type=Text, primary_key=True)
+    value: str = Field(sa_type=Text)
+
+
+class RunRow(SQLModel, table=True):
+    __tablename__ = "runs"
+    __table_args__ = (
+        Index("ix_runs_experiment_start", "experiment_id", "start_time"),
+        Index("ix_runs_parent", "parent_run_uuid"),
+    )
+    id: int | None = Field(default=None, sa_column=Column(_BigIntId, primary_key=True))
+    run_uuid: str = Field(sa_type=Text, unique=True)
+    experiment_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("experiments.experiment_id"), nullable=False)
+    )
+    name: str = Field(sa_type=Text)
+    user_id: str = Field(default="", sa_type=Text)
+    status: str = Field(sa_type=Text)
+    start_time: int = Field(sa_type=BigInteger)
+    end_time: int | None = Field(default=None, sa_type=BigInteger)
+    heartbeat_time: int | None = Field(default=None, sa_type=BigInteger)
+    lifecycle_stage: str = Field(default="active", sa_type=Text)
+    artifact_uri: str = Field(sa_type=Text)
+    parent_run_uuid: str | None = Field(default=None, sa_type=Text)
+
+
+def _run_fk() -> Column[int]:
+    return Column(_BigIntId, ForeignKey("runs.id"), primary_key=True)
+
+
+class ParamRow(SQLModel, table=True):
+    __tablename__ = "params"
+    __table_args__ = (
+        Index("ix_params_key_num", "key", "value_num"),
+        Index("ix_params_key_value", "key", "value"),
+    )
+    run_id: int = Field(sa_column=_run_fk())
+    key: str = Field(sa_type=Text, primary_key=True)
+    value: str = Field(sa_type=Text)
+    #: The value as a number when the text is one, so params compare numerically.
+    value_num: float | None = Field(default=None, sa_type=Float)
+
+
+class TagRow(SQLModel, table=True):
+    __tablename__ = "tags"
+    __table_args__ = (Index("ix_tags_key_value", "key", "value"),)
+    run_id: int = Field(sa_column=_run_fk())
+    key: str = Field(sa_type=Text, primary_key=True)
+    value: str = Field(sa_type=Text)
+
+
+class MetricRow(SQLModel, table=True):
+    """One point of a metric's history; read by (run, key) in step order."""
+
+    __tablename__ = "metrics"
+    __table_args__ = (Index("ix_metrics_run_key_step", "run_id", "key", "step"),)
+    id: int | None = Field(default=None, sa_column=Column(_BigIntId, primary_key=True))
+    run_id: int = Field(sa_column=Column(_BigIntId, ForeignKey("runs.id"), nullable=False))
+    key: str = Field(sa_type=Text)
+    step: int = Field(sa_type=BigInteger)
+    timestamp: int = Field(sa_type=BigInteger)
+    value: float | None = Field(default=None, sa_type=Float)
+    is_nan: bool = Field(default=False)
+
+
+class MetricSummaryRow(SQLModel, table=True):
+    """Last, min, max and count per run and key: what tables, filters and sorting read."""
+
+    __tablename__ = "metric_summaries"
+    __table_args__ = (Index("ix_metric_summaries_key_value", "key", "value"),)
+    run_id: int = Field(sa_column=_run_fk())
+    key: str = Field(sa_type=Text, primary_key=True)
+    #: The last value (greatest step, then timestamp); NULL with is_nan when it is NaN.
+    value: float | None = Field(default=None, sa_type=Float)
+    is_nan: bool = Field(default=False)
+    step: int = Field(sa_type=BigInteger)
+    timestamp: int = Field(sa_type=BigInteger)
+    #: Min and max ignore NaN; NULL when every point is NaN.
+    min_value: float | None = Field(default=None, sa_type=Float)
+    max_value: float | None = Field(default=None, sa_type=Float)
+    count: int = Field(sa_type=BigInteger)
+
+
+experiments = ExperimentRow.__table__  # type: ignore[attr-defined]
+experiment_tags = ExperimentTagRow.__table__  # type: ignore[attr-defined]
+runs = RunRow.__table__  # type: ignore[attr-defined]
+params = ParamRow.__table__  # type: ignore[attr-defined]
+tags = TagRow.__table__  # type: ignore[attr-defined]
+metrics = MetricRow.__table__  # type: ignore[attr-defined]
+metric_summaries = MetricSummaryRow.__table__  # type: ignore[attr-defined]
+schema_info = SchemaInfo.__table__  # type: ignore[attr-defined]
+metadata = SQLModel.metadata
+
+
+def effective_status(now_ms: int, timeout_ms: int) -> ColumnElement[str]:
+    """The status a reader sees: a RUNNING run whose heartbeat went stale is CRASHED."""
+    stale = and_(
+        runs.c.status == "RUNNING",
+        func.coalesce(runs.c.heartbeat_time, runs.c.start_time) < now_ms - timeout_ms,
+    )
+    return case((stale, literal("CRASHED")), else_=runs.c.status)

@@ -1,0 +1,152 @@
+"""Key and value rules shared by every write, checked before anything touches the store."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+from typing import Any
+
+from carnet.errors import InvalidKeyError, InvalidValueError
+
+MAX_KEY_LENGTH = 250
+MAX_PARAM_VALUE_LENGTH = 6000
+MAX_TAG_VALUE_LENGTH = 8000
+MAX_RUN_NAME_LENGTH = 250
+MAX_EXPERIMENT_NAME_LENGTH = 500
+MAX_BATCH_ITEMS = 1_000_000
+
+_KEY_RE = re.compile(r"^[\w\-./: ]+$")
+_good_keys: set[str] = set()
+
+
+def validate_key(key: object, kind: str) -> str:
+    """Return ``key`` if it is a legal param, metric or tag key, else raise."""
+    if key.__class__ is str and key in _good_keys:
+        return key  # type: ignore[return-value]
+    if not isinstance(key, str):
+        raise InvalidKeyError(
+            f"{kind} key must be a string, got {type(key).__name__} {key!r}; "
+            f"pass the name as text, e.g. str(key)."
+        )
+    if not key:
+        raise InvalidKeyError(f"{kind} key must not be empty; give the {kind} a name.")
+    if len(key) > MAX_KEY_LENGTH:
+        raise InvalidKeyError(
+            f"{kind} key is {len(key)} characters long, over the limit of {MAX_KEY_LENGTH}; "
+            f"use a shorter name ({key[:40]!r}...)."
+        )
+    if not _KEY_RE.match(key):
+        bad = sorted({c for c in key if not re.match(r"[\w\-./: ]", c)})
+        raise InvalidKeyError(
+            f"{kind} key {key!r} contains {''.join(bad)!r}; keys may contain only letters, "
+            "digits, underscores, dashes, periods, slashes, colons and spaces."
+        )
+    if key.startswith("/") or ".." in key.split("/"):
+        raise InvalidKeyError(
+            f"{kind} key {key!r} looks like a path that escapes ('..' or a leading '/'); "
+            "drop the leading slash and any '..' segment."
+        )
+    if len(_good_keys) < 100_000:
+        _good_keys.add(key)
+    return key
+
+
+def validate_metric_value(key: str, value: object) -> float:
+    """Metrics are real numbers; NaN and infinities are kept as they are."""
+    cls = value.__class__
+    if cls is float:
+        return value  # type: ignore[return-value]
+    if cls is int:
+        return float(value)  # type: ignore[arg-type]
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InvalidValueError(
+            f"metric {key!r} got {type(value).__name__} {value!r}, but metric values must be "
+            "real numbers (int or float, NaN and infinity allowed); convert it with float() "
+            "or log it as a param or tag instead."
+        )
+    if type(value).__name__ in ("bool_", "bool"):
+        raise InvalidValueError(f"metric {key!r} got a boolean; log 0 or 1 as a number instead.")
+    try:
+        return float(value)
+    except (OverflowError, ValueError) as exc:  # e.g. a Fraction too large for a float
+        raise InvalidValueError(f"metric {key!r}: {value!r} is not representable as a float") from exc
+
+
+def validate_step(key: str, step: object) -> int:
+    if step is None:
+        return 0
+    if step.__class__ is int:
+        return step  # type: ignore[return-value]
+    if isinstance(step, bool) or not isinstance(step, numbers.Integral):
+        raise InvalidValueError(
+            f"metric {key!r} got step {step!r} ({type(step).__name__}); step must be an "
+            "integer such as an epoch or batch counter, e.g. step=int(epoch)."
+        )
+    return int(step)
+
+
+def validate_timestamp(key: str, timestamp: object) -> int:
+    if timestamp.__class__ is int:
+        return timestamp  # type: ignore[return-value]
+    if isinstance(timestamp, bool) or not isinstance(timestamp, numbers.Integral):
+        raise InvalidValueError(
+            f"metric {key!r} got timestamp {timestamp!r}; timestamps are integer milliseconds "
+            "since the epoch, e.g. int(time.time() * 1000), or leave it out."
+        )
+    return int(timestamp)
+
+
+def param_value_text(key: str, value: object) -> str:
+    """Params are stored as text, as MLflow does; numbers keep Python's repr."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > MAX_PARAM_VALUE_LENGTH:
+        raise InvalidValueError(
+            f"param {key!r} value is {len(text)} characters, over the limit of "
+            f"{MAX_PARAM_VALUE_LENGTH}; log long values as an artifact with log_text or log_dict."
+        )
+    return text
+
+
+def tag_value_text(key: str, value: object) -> str:
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > MAX_TAG_VALUE_LENGTH:
+        raise InvalidValueError(
+            f"tag {key!r} value is {len(text)} characters, over the limit of "
+            f"{MAX_TAG_VALUE_LENGTH}; log long values as an artifact with log_text."
+        )
+    return text
+
+
+def numeric_value(text: str) -> float | None:
+    """The number a param's text spells, so ``params.alpha < 0.1`` compares numbers."""
+    if not text or len(text) > 64:
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    if math.isnan(number):
+        return None
+    return number
+
+
+def validate_name(name: object, what: str, limit: int) -> str:
+    if not isinstance(name, str):
+        raise InvalidValueError(f"{what} must be a string, got {type(name).__name__} {name!r}.")
+    if not name.strip():
+        raise InvalidValueError(f"{what} must not be empty or blank; give it a name.")
+    if len(name) > limit:
+        raise InvalidValueError(f"{what} is {len(name)} characters, over the limit of {limit}.")
+    return name
+
+
+def as_dict(value: Any, what: str) -> dict[Any, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidValueError(
+            f"{what} must be a dict of key -> value, got {type(value).__name__}; "
+            "e.g. {'alpha': 0.1}."
+        )
+    return value
