@@ -23,7 +23,7 @@ from urllib.parse import quote
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, QueuePool
 
 from carnet.errors import ConfigurationError, SchemaVersionError, StoreError
 from carnet.store import migrations
@@ -147,6 +147,7 @@ def _make_engine(uri: str, read_only: bool) -> Engine:
         engine = create_engine(
             "sqlite://",
             creator=lambda: _connect_sqlite(path, read_only),
+            poolclass=QueuePool,
             pool_size=8,
             max_overflow=32,
             pool_timeout=BUSY_TIMEOUT_S,
