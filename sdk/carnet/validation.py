@@ -23,7 +23,7 @@ _good_keys: set[str] = set()
 def validate_key(key: object, kind: str) -> str:
     """Return ``key`` if it is a legal param, metric or tag key, else raise."""
     if key.__class__ is str and key in _good_keys:
-        return key  # type: ignore[return-value]
+        return key
     if not isinstance(key, str):
         raise InvalidKeyError(
             f"{kind} key must be a string, got {type(key).__name__} {key!r}; "
@@ -70,14 +70,16 @@ def validate_metric_value(key: str, value: object) -> float:
     try:
         return float(value)
     except (OverflowError, ValueError) as exc:  # e.g. a Fraction too large for a float
-        raise InvalidValueError(f"metric {key!r}: {value!r} is not representable as a float") from exc
+        raise InvalidValueError(
+            f"metric {key!r}: {value!r} is not representable as a float"
+        ) from exc
 
 
 def validate_step(key: str, step: object) -> int:
     if step is None:
         return 0
     if step.__class__ is int:
-        return step  # type: ignore[return-value]
+        return step
     if isinstance(step, bool) or not isinstance(step, numbers.Integral):
         raise InvalidValueError(
             f"metric {key!r} got step {step!r} ({type(step).__name__}); step must be an "
@@ -88,7 +90,7 @@ def validate_step(key: str, step: object) -> int:
 
 def validate_timestamp(key: str, timestamp: object) -> int:
     if timestamp.__class__ is int:
-        return timestamp  # type: ignore[return-value]
+        return timestamp
     if isinstance(timestamp, bool) or not isinstance(timestamp, numbers.Integral):
         raise InvalidValueError(
             f"metric {key!r} got timestamp {timestamp!r}; timestamps are integer milliseconds "

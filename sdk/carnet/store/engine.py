@@ -28,46 +28,10 @@ from sqlalchemy.pool import NullPool, QueuePool
 from carnet.errors import ConfigurationError, SchemaVersionError, StoreError
 from carnet.store import migrations
 from carnet.store.schema import SCHEMA_VERSION, metadata
+from carnet.uri import ENV_URI
 
-DEFAULT_URI = "sqlite:///carnet.db"
-ENV_URI = "CARNET_TRACKING_URI"
 BUSY_TIMEOUT_S = 60.0
 _PG_LOCK_ID = 0x6361726E6574  # "carnet"
-
-
-def normalize_uri(uri: str) -> str:
-    """Turn what a user typed into a SQLAlchemy URL; a bare path is a SQLite file."""
-    uri = uri.strip()
-    if not uri:
-        raise ConfigurationError("the tracking URI is empty; pass e.g. 'sqlite:///carnet.db'.")
-    if uri.startswith("file:"):
-        uri = uri[len("file:") :].lstrip("/")
-        uri = "/" + uri if not uri.startswith(".") else uri
-    if "://" not in uri:
-        return "sqlite:///" + str(Path(uri).expanduser().resolve())
-    scheme = uri.split("://", 1)[0]
-    if scheme in ("postgresql", "postgres"):
-        return "postgresql+psycopg://" + uri.split("://", 1)[1]
-    if scheme in ("sqlite", "postgresql+psycopg"):
-        if scheme == "sqlite":
-            path = uri[len("sqlite:///") :] if uri.startswith("sqlite:///") else ""
-            if not path or path == ":memory:":
-                raise ConfigurationError(
-                    f"{uri!r} names no file; Carnet's SQLite store is a file shared by "
-                    "processes, e.g. 'sqlite:///carnet.db' or 'sqlite:////tmp/runs.db'."
-                )
-            if not path.startswith("/"):
-                return "sqlite:///" + str(Path(path).expanduser().resolve())
-        return uri
-    raise ConfigurationError(
-        f"unsupported tracking URI scheme {scheme!r} in {uri!r}; use a file path, "
-        "'sqlite:///path/to/carnet.db' or 'postgresql+psycopg://user:pass@host/db'."
-    )
-
-
-def resolve_uri(uri: str | None = None) -> str:
-    """The store in use: the argument, else $CARNET_TRACKING_URI, else ./carnet.db."""
-    return normalize_uri(uri or os.environ.get(ENV_URI) or DEFAULT_URI)
 
 
 def sqlite_path(uri: str) -> Path | None:

@@ -1,0 +1,457 @@
+"""``Client``: the explicit object API over one store, shaped like ``MlflowClient``.
+
+The fluent functions and the dashboard both go through it. It validates every
+argument before the store sees it, so a bad call raises a clear
+``CarnetError`` and writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from carnet import artifacts
+from carnet.entities import (
+    Experiment,
+    FileInfo,
+    Metric,
+    PagedList,
+    Param,
+    Run,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
+from carnet.errors import InvalidInputError, InvalidValueError
+from carnet.uri import resolve_uri
+from carnet.validation import (
+    MAX_EXPERIMENT_NAME_LENGTH,
+    MAX_RUN_NAME_LENGTH,
+    param_value_text,
+    tag_value_text,
+    validate_key,
+    validate_metric_value,
+    validate_name,
+    validate_step,
+    validate_timestamp,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from carnet.store.sql_store import SqlStore
+    from carnet.store.writer import BufferedWriter
+
+_TERMINAL = {s.value for s in RunStatus if s.is_terminated and s is not RunStatus.CRASHED}
+
+
+def async_default() -> bool:
+    return os.environ.get("CARNET_ASYNC_LOGGING", "").strip().lower() in ("1", "true", "yes")
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _view_type(value: ViewType | int | str) -> ViewType:
+    if isinstance(value, str):
+        try:
+            return ViewType[value.upper()]
+        except KeyError:
+            raise InvalidValueError(
+                f"run_view_type {value!r} is not one of ACTIVE_ONLY, DELETED_ONLY, ALL."
+            ) from None
+    try:
+        return ViewType(value)
+    except ValueError:
+        raise InvalidValueError(f"run_view_type {value!r} is not 1, 2 or 3.") from None
+
+
+def _max_results(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidValueError(f"max_results must be a non-negative integer, got {value!r}.")
+    return value
+
+
+def _order_by(order_by: object) -> list[str] | None:
+    if order_by is None:
+        return None
+    if isinstance(order_by, str):
+        return [order_by]
+    if not isinstance(order_by, (list, tuple)) or not all(isinstance(o, str) for o in order_by):
+        raise InvalidValueError(
+            f"order_by must be a list of strings such as ['metrics.MSE ASC'], got {order_by!r}."
+        )
+    return list(order_by)
+
+
+class Client:
+    """Reads and writes one tracking store. ``read_only=True`` refuses every write."""
+
+    def __init__(self, tracking_uri: str | None = None, *, read_only: bool = False) -> None:
+        from carnet.store.sql_store import SqlStore
+
+        self.tracking_uri = resolve_uri(tracking_uri)
+        self.store: SqlStore = SqlStore(self.tracking_uri, read_only=read_only)
+        self._writer: BufferedWriter | None = None
+        self._writer_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"Client({self.tracking_uri!r})"
+
+    # -- experiments ----------------------------------------------------------------------
+
+    def create_experiment(
+        self,
+        name: str,
+        artifact_location: str | None = None,
+        tags: dict[str, Any] | None = None,
+    ) -> str:
+        validate_name(name, "experiment name", MAX_EXPERIMENT_NAME_LENGTH)
+        clean = {validate_key(k, "tag"): tag_value_text(k, v) for k, v in (tags or {}).items()}
+        return self.store.create_experiment(name, artifact_location, clean)
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        return self.store.get_experiment(experiment_id)
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        validate_name(name, "experiment name", MAX_EXPERIMENT_NAME_LENGTH)
+        return self.store.get_experiment_by_name(name)
+
+    def search_experiments(
+        self,
+        view_type: ViewType | int | str = ViewType.ACTIVE_ONLY,
+        max_results: int | None = None,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList:
+        from carnet.store.sql_store import decode_page_token, encode_page_token
+
+        limit = _max_results(max_results)
+        offset = decode_page_token(page_token)
+        found = self.store.search_experiments(
+            _view_type(view_type),
+            None if limit is None else limit + 1,
+            filter_string,
+            _order_by(order_by),
+            offset,
+        )
+        token = None
+        if limit is not None and len(found) > limit:
+            found, token = found[:limit], encode_page_token(offset + limit)
+        return PagedList(list(found), token)
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        self.store.delete_experiment(experiment_id)
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        self.store.restore_experiment(experiment_id)
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        validate_name(new_name, "experiment name", MAX_EXPERIMENT_NAME_LENGTH)
+        self.store.rename_experiment(experiment_id, new_name)
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
+        validate_key(key, "tag")
+        self.store.set_experiment_tag(experiment_id, key, tag_value_text(key, value))
+
+    # -- runs -----------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        experiment_id: str,
+        start_time: int | None = None,
+        tags: dict[str, Any] | None = None,
+        run_name: str | None = None,
+        *,
+        parent_run_id: str | None = None,
+    ) -> Run:
+        from carnet.sysinfo import current_user, generate_run_name
+
+        clean = {validate_key(k, "tag"): tag_value_text(k, v) for k, v in (tags or {}).items()}
+        if run_name is None:
+            run_name = clean.get("mlflow.runName") or generate_run_name()
+        validate_name(run_name, "run_name", MAX_RUN_NAME_LENGTH)
+        clean["mlflow.runName"] = run_name
+        if parent_run_id is not None:
+            clean["mlflow.parentRunId"] = parent_run_id
+        user = clean.get("mlflow.user") or current_user()
+        start = _now_ms() if start_time is None else validate_timestamp("start_time", start_time)
+        return self.store.create_run(
+            str(experiment_id),
+            run_name=run_name,
+            user_id=user,
+            start_time=start,
+            tags=list(clean.items()),
+            parent_run_id=parent_run_id,
+        )
+
+    def get_run(self, run_id: str) -> Run:
+        return self.store.get_run(run_id)
+
+    def get_parent_run(self, run_id: str) -> Run | None:
+        parent = self.get_run(run_id).data.tags.get("mlflow.parentRunId")
+        return self.get_run(parent) if parent else None
+
+    def set_terminated(
+        self, run_id: str, status: str = "FINISHED", end_time: int | None = None
+    ) -> None:
+        status = RunStatus.to_string(status) if status in RunStatus.__members__ else status
+        if status not in _TERMINAL:
+            raise InvalidValueError(
+                f"status {status!r} does not end a run; use one of {sorted(_TERMINAL)}."
+            )
+        self.flush()
+        end = _now_ms() if end_time is None else validate_timestamp("end_time", end_time)
+        self.store.set_terminated(run_id, status, end)
+
+    def update_run(self, run_id: str, status: str | None = None, name: str | None = None) -> None:
+        if name is not None:
+            validate_name(name, "run name", MAX_RUN_NAME_LENGTH)
+            self.store.update_run(run_id, run_name=name)
+        if status is not None:
+            if status in _TERMINAL:
+                self.set_terminated(run_id, status)
+            elif status in ("RUNNING", "SCHEDULED"):
+                self.store.update_run(run_id, status=status, end_time=None)
+            else:
+                raise InvalidValueError(f"unknown run status {status!r}.")
+
+    def delete_run(self, run_id: str) -> None:
+        self.store.delete_run(run_id)
+
+    def restore_run(self, run_id: str) -> None:
+        self.store.restore_run(run_id)
+
+    # -- logging --------------------------------------------------------------------------
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Iterable[Metric | tuple[str, float, int, int]] = (),
+        params: Iterable[Param | tuple[str, Any]] = (),
+        tags: Iterable[RunTag | tuple[str, Any]] = (),
+        synchronous: bool | None = None,
+    ) -> None:
+        """Validate everything, then write it in one transaction (or queue the metrics)."""
+        points = []
+        for m in metrics:
+            key, value, ts, step = m
+            key = validate_key(key, "metric")
+            points.append(
+                (
+                    key,
+                    validate_metric_value(key, value),
+                    _now_ms() if ts is None else validate_timestamp(key, ts),
+                    validate_step(key, step),
+                )
+            )
+        clean_params = [(validate_key(k, "param"), param_value_text(k, v)) for k, v in params]
+        clean_tags = [(validate_key(k, "tag"), tag_value_text(k, v)) for k, v in tags]
+        if not isinstance(run_id, str):
+            raise InvalidValueError(f"run_id must be a string, got {type(run_id).__name__}.")
+        if (synchronous is False or (synchronous is None and async_default())) and points:
+            if clean_params or clean_tags:
+                self.store.log_batch(run_id, (), clean_params, clean_tags)
+            put = self._buffer().put
+            for key, value, ts, step in points:
+                put(run_id, key, value, ts, step)
+            return
+        self.store.log_batch(run_id, points, clean_params, clean_tags)
+
+    def log_metric(
+        self,
+        run_id: str,
+        key: str,
+        value: float,
+        timestamp: int | None = None,
+        step: int | None = None,
+        synchronous: bool | None = None,
+    ) -> None:
+        key = validate_key(key, "metric")
+        value = validate_metric_value(key, value)
+        ts = _now_ms() if timestamp is None else validate_timestamp(key, timestamp)
+        st = 0 if step is None else validate_step(key, step)
+        if synchronous is False or (synchronous is None and async_default()):
+            writer = self._writer or self._buffer()
+            writer.put(run_id, key, value, ts, st)
+        else:
+            self.store.log_batch(run_id, ((key, value, ts, st),))
+
+    def log_param(self, run_id: str, key: str, value: Any) -> Any:
+        key = validate_key(key, "param")
+        self.store.log_batch(run_id, params=((key, param_value_text(key, value)),))
+        return value
+
+    def set_tag(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> None:
+        key = validate_key(key, "tag")
+        self.store.log_batch(run_id, tags=((key, tag_value_text(key, value)),))
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        self.store.delete_tag(run_id, validate_key(key, "tag"))
+
+    def _buffer(self) -> BufferedWriter:
+        with self._writer_lock:
+            if self._writer is None:
+                from carnet.store.writer import BufferedWriter
+
+                self._writer = BufferedWriter(self.store)
+            return self._writer
+
+    def flush(self) -> None:
+        """Write every buffered point of this client now."""
+        if self._writer is not None:
+            self._writer.flush()
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        self.flush()
+        return self.store.get_metric_history(run_id, key)
+
+    def get_metric_histories(
+        self, run_ids: Sequence[str], keys: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """Histories of several runs as one long DataFrame (run_id, key, step, timestamp, value)."""
+        import pandas as pd
+
+        self.flush()
+        return pd.DataFrame(self.store.get_metric_histories(run_ids, keys))
+
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str] | str,
+        filter_string: str = "",
+        run_view_type: ViewType | int | str = ViewType.ACTIVE_ONLY,
+        max_results: int | None = 1000,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList:
+        ids = [experiment_ids] if isinstance(experiment_ids, (str, int)) else list(experiment_ids)
+        runs, token = self.store.search_runs(
+            [str(e) for e in ids],
+            filter_string or None,
+            _view_type(run_view_type),
+            _max_results(max_results),
+            _order_by(order_by),
+            page_token,
+        )
+        return PagedList(list(runs), token)
+
+    def count_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str = "",
+        run_view_type: ViewType | int | str = ViewType.ACTIVE_ONLY,
+    ) -> int:
+        return self.store.count_runs(
+            [str(e) for e in experiment_ids], filter_string or None, _view_type(run_view_type)
+        )
+
+    def search_runs_frame(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str = "",
+        run_view_type: ViewType | int | str = ViewType.ACTIVE_ONLY,
+        max_results: int | None = None,
+        order_by: Sequence[str] | None = None,
+        offset: int = 0,
+        summaries: bool = False,
+    ) -> pd.DataFrame:
+        """Matching runs as a DataFrame (what ``carnet.search_runs`` returns)."""
+        from carnet.search import runs_frame
+
+        pks = self.store.search_run_pks(
+            [str(e) for e in experiment_ids],
+            filter_string or None,
+            _view_type(run_view_type),
+            _max_results(max_results),
+            _order_by(order_by),
+            offset,
+        )
+        return runs_frame(self.store, pks, summaries=summaries)
+
+    def data_version(self) -> tuple[Any, ...]:
+        """Changes whenever the store does; cheap enough to call on every page render."""
+        return self.store.data_version()
+
+    # -- artifacts ------------------------------------------------------------------------
+
+    def _artifact_root(self, run_id: str) -> Path:
+        return artifacts.local_root(self.get_run(run_id).info.artifact_uri)
+
+    def log_artifact(
+        self, run_id: str, local_path: str | Path, artifact_path: str | None = None
+    ) -> None:
+        artifacts.log_file(self._artifact_root(run_id), local_path, artifact_path)
+
+    def log_artifacts(
+        self, run_id: str, local_dir: str | Path, artifact_path: str | None = None
+    ) -> None:
+        artifacts.log_dir(self._artifact_root(run_id), local_dir, artifact_path)
+
+    def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
+        if not isinstance(text, str):
+            raise InvalidValueError(f"log_text takes a str, got {type(text).__name__}.")
+        artifacts.write_bytes(self._artifact_root(run_id), artifact_file, text.encode("utf-8"))
+
+    def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> None:
+        suffix = Path(artifact_file).suffix.lower()
+        if suffix in (".yaml", ".yml"):
+            try:
+                import yaml  # type: ignore[import-untyped]
+            except ImportError:
+                raise InvalidInputError(
+                    "log_dict to a .yaml file needs PyYAML; pip install pyyaml or use .json."
+                ) from None
+            text = yaml.safe_dump(dictionary, sort_keys=False)
+        else:
+            try:
+                text = json.dumps(dictionary, indent=2, default=str)
+            except (TypeError, ValueError) as exc:
+                raise InvalidValueError(f"log_dict cannot serialise the value: {exc}") from exc
+        artifacts.write_bytes(self._artifact_root(run_id), artifact_file, text.encode("utf-8"))
+
+    def log_figure(self, run_id: str, figure: Any, artifact_file: str, **kwargs: Any) -> None:
+        """Save a matplotlib or plotly figure (by the file's suffix) as an artifact."""
+        import io
+
+        root = self._artifact_root(run_id)
+        if hasattr(figure, "savefig"):
+            buf = io.BytesIO()
+            fmt = Path(artifact_file).suffix.lstrip(".") or "png"
+            figure.savefig(buf, format=fmt, **kwargs)
+            artifacts.write_bytes(root, artifact_file, buf.getvalue())
+        elif hasattr(figure, "to_html") or hasattr(figure, "write_html"):
+            html = figure.to_html() if hasattr(figure, "to_html") else str(figure)
+            artifacts.write_bytes(root, artifact_file, html.encode("utf-8"))
+        elif hasattr(figure, "save"):  # an Altair chart
+            text = io.StringIO()
+            figure.save(text, format="html")
+            artifacts.write_bytes(root, artifact_file, text.getvalue().encode("utf-8"))
+        else:
+            raise InvalidValueError(
+                f"log_figure takes a matplotlib, plotly or Altair figure, got "
+                f"{type(figure).__name__}."
+            )
+
+    def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+        return artifacts.list_files(self._artifact_root(run_id), path)
+
+    def download_artifacts(self, run_id: str, path: str, dst_path: str | None = None) -> str:
+        return artifacts.download(self._artifact_root(run_id), path, dst_path)
+
+    def get_artifact_path(self, run_id: str, path: str = "") -> Path:
+        """The local file behind an artifact (for reading in place, e.g. previews)."""
+        return artifacts.resolve(self._artifact_root(run_id), path)
+
+
+MlflowClient = Client

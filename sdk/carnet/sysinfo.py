@@ -1,0 +1,156 @@
+"""What a run records about where it came from, computed once per process."""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import os
+import platform
+import random
+import shlex
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+_ADJECTIVES = [
+    "amber",
+    "bold",
+    "brave",
+    "bright",
+    "calm",
+    "clever",
+    "crisp",
+    "eager",
+    "fair",
+    "gentle",
+    "glad",
+    "golden",
+    "grand",
+    "keen",
+    "kind",
+    "lively",
+    "lucky",
+    "merry",
+    "noble",
+    "polite",
+    "proud",
+    "quick",
+    "quiet",
+    "rapid",
+    "shiny",
+    "silent",
+    "smart",
+    "snowy",
+    "steady",
+    "sunny",
+    "swift",
+    "tidy",
+    "vivid",
+    "warm",
+    "wise",
+    "witty",
+    "zesty",
+]
+_NOUNS = [
+    "ant",
+    "bat",
+    "bear",
+    "bee",
+    "carp",
+    "cat",
+    "crane",
+    "crow",
+    "deer",
+    "dove",
+    "eagle",
+    "eel",
+    "elk",
+    "fox",
+    "frog",
+    "goat",
+    "hare",
+    "hawk",
+    "heron",
+    "ibis",
+    "jay",
+    "koala",
+    "lark",
+    "lion",
+    "lynx",
+    "mole",
+    "moth",
+    "newt",
+    "otter",
+    "owl",
+    "panda",
+    "pike",
+    "quail",
+    "ram",
+    "robin",
+    "seal",
+    "shrew",
+    "slug",
+    "snail",
+    "swan",
+    "tern",
+    "toad",
+    "trout",
+    "wasp",
+    "whale",
+    "wolf",
+    "wren",
+    "yak",
+]
+
+
+def generate_run_name() -> str:
+    """A readable name such as ``brave-otter-482`` for runs the user did not name."""
+    return f"{random.choice(_ADJECTIVES)}-{random.choice(_NOUNS)}-{random.randrange(1000):03d}"
+
+
+def current_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid()) if hasattr(os, "getuid") else "unknown"
+
+
+def _git(args: list[str], cwd: Path) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=5, check=True
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip()
+
+
+@functools.cache
+def system_tags() -> tuple[tuple[str, str], ...]:
+    """Source, command line, git state, Python, host and user of this process."""
+    argv0 = sys.argv[0] if sys.argv and sys.argv[0] else "<interactive>"
+    source = str(Path(argv0).resolve()) if argv0 not in ("-c", "<interactive>", "") else argv0
+    tags: dict[str, str] = {
+        "mlflow.user": current_user(),
+        "mlflow.source.name": source,
+        "mlflow.source.type": "LOCAL",
+        "carnet.source.command": shlex.join([sys.executable, *sys.argv])[:8000],
+        "carnet.source.cwd": os.getcwd(),
+        "carnet.python": platform.python_version(),
+        "carnet.platform": platform.platform(),
+        "carnet.host": socket.gethostname(),
+    }
+    where = Path(source).parent if Path(source).exists() else Path.cwd()
+    commit = _git(["rev-parse", "HEAD"], where)
+    if commit:
+        tags["mlflow.source.git.commit"] = commit
+        status = _git(["status", "--porcelain", "--untracked-files=no"], where)
+        tags["carnet.source.git.dirty"] = "true" if status else "false"
+        branch = _git(["rev-parse", "--abbrev-ref", "HEAD"], where)
+        if branch:
+            tags["mlflow.source.git.branch"] = branch
+        remote = _git(["config", "--get", "remote.origin.url"], where)
+        if remote:
+            tags["mlflow.source.git.repoURL"] = remote
+    return tuple(tags.items())

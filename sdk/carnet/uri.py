@@ -1,0 +1,54 @@
+"""Which store to use: one resolution rule for the SDK, the CLI and the dashboard."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from carnet.errors import ConfigurationError
+
+DEFAULT_URI = "sqlite:///carnet.db"
+ENV_URI = "CARNET_TRACKING_URI"
+_tracking_uri: str | None = None
+
+
+def normalize_uri(uri: str) -> str:
+    """Turn what a user typed into a SQLAlchemy URL; a bare path is a SQLite file."""
+    uri = uri.strip()
+    if not uri:
+        raise ConfigurationError("the tracking URI is empty; pass e.g. 'sqlite:///carnet.db'.")
+    if uri.startswith("file:"):
+        uri = uri[len("file:") :].lstrip("/")
+        uri = "/" + uri if not uri.startswith(".") else uri
+    if "://" not in uri:
+        return "sqlite:///" + str(Path(uri).expanduser().resolve())
+    scheme = uri.split("://", 1)[0]
+    if scheme in ("postgresql", "postgres"):
+        return "postgresql+psycopg://" + uri.split("://", 1)[1]
+    if scheme in ("sqlite", "postgresql+psycopg"):
+        if scheme == "sqlite":
+            path = uri[len("sqlite:///") :] if uri.startswith("sqlite:///") else ""
+            if not path or path == ":memory:":
+                raise ConfigurationError(
+                    f"{uri!r} names no file; Carnet's SQLite store is a file shared by "
+                    "processes, e.g. 'sqlite:///carnet.db' or 'sqlite:////tmp/runs.db'."
+                )
+            if not path.startswith("/"):
+                return "sqlite:///" + str(Path(path).expanduser().resolve())
+        return uri
+    raise ConfigurationError(
+        f"unsupported tracking URI scheme {scheme!r} in {uri!r}; use a file path, "
+        "'sqlite:///path/to/carnet.db' or 'postgresql+psycopg://user:pass@host/db'."
+    )
+
+
+def set_tracking_uri(uri: str | Path | None) -> None:
+    """Use this store from now on (for the fluent API and ``Client()`` without a URI)."""
+    global _tracking_uri
+    _tracking_uri = None if uri is None else normalize_uri(str(uri))
+
+
+def resolve_uri(uri: str | Path | None = None) -> str:
+    """The store in use: the argument, else set_tracking_uri's, else $CARNET_TRACKING_URI,
+    else ./carnet.db."""
+    return normalize_uri(str(uri or _tracking_uri or os.environ.get(ENV_URI) or DEFAULT_URI))
