@@ -317,7 +317,7 @@ class _Parser:
         m = _NUMBER.match(self.text, pos)
         if m is not None:
             nxt = self.text[m.end() : m.end() + 1]
-            if not (nxt.isalnum() or nxt in "_.`'\""):
+            if not nxt or not (nxt.isalnum() or nxt in "_.`'\""):
                 self.pos = m.end()
                 return Value(float(m.group()), pos, self.pos)
         if self.word() == "null":
@@ -351,7 +351,7 @@ def parse_order_clause(clause: str) -> OrderKey:
     parser = _Parser(clause, what)
     if parser.at_end():
         parser.fail(0, "empty order_by clause; write a key such as 'metrics.MSE DESC'")
-    field = parser.parse_field("")
+    field = parser.parse_field("at the start of the clause")
     direction = parser.keyword("asc", "desc")
     pos = parser.ws()
     if pos < len(clause):
