@@ -1,1 +1,185 @@
-"""Filter and order_by text -> AST -> bound SQLAlchemy expressions."""
+"""Filter and order_by text -> AST -> bound SQLAlchemy statements.
+
+The store calls :func:`build_run_search`, :func:`count_runs` and
+:func:`build_experiment_search`; each returns a SELECT that filters, sorts and
+pages in the database and returns only ids. Every user literal is a bound
+parameter. Anything wrong with the text raises :class:`carnet.errors.FilterError`
+with a caret under the offending position, before any SQL runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Executable, Select, func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ClauseElement
+
+from carnet.entities import LifecycleStage, ViewType
+from carnet.errors import FilterError
+from carnet.query.compile import RunContext, apply_order, compile_filter
+from carnet.query.experiments import apply_experiment_order, compile_experiment_filter
+from carnet.query.nodes import Node, OrderKey
+from carnet.query.parser import parse_filter_syntax, parse_order_clause
+from carnet.query.validate import Entity, check_filter, check_order_key
+from carnet.store.schema import experiments, runs
+
+__all__ = [
+    "Node",
+    "OrderKey",
+    "build_experiment_search",
+    "build_run_search",
+    "count_runs",
+    "explain",
+    "parse_filter",
+    "parse_order_by",
+]
+
+
+def parse_filter(text: str | None, *, entity: Entity = "run") -> Node | None:
+    """Parse and check a filter; None when it is empty (everything matches)."""
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        raise FilterError(f"filter_string must be a string, got {type(text).__name__}")
+    node = parse_filter_syntax(text)
+    return None if node is None else check_filter(node, text, entity)
+
+
+def parse_order_by(clauses: Sequence[str] | None, *, entity: Entity = "run") -> list[OrderKey]:
+    """Parse and check ``order_by`` clauses such as ``["metrics.MSE ASC", "start_time"]``."""
+    if clauses is None:
+        return []
+    if isinstance(clauses, str):
+        raise FilterError(
+            f"order_by must be a list of clauses, got the string {clauses!r}; write [{clauses!r}]"
+        )
+    keys = []
+    for i, clause in enumerate(clauses):
+        if not isinstance(clause, str):
+            raise FilterError(
+                f"order_by clause {i + 1} must be a string such as "
+                f"'metrics.MSE DESC', got {type(clause).__name__}"
+            )
+        keys.append(check_order_key(parse_order_clause(clause), entity))
+    return keys
+
+
+def _lifecycle(column: ColumnElement[str], view_type: ViewType) -> ColumnElement[bool] | None:
+    view_type = ViewType(view_type)
+    if view_type is ViewType.ACTIVE_ONLY:
+        return column == LifecycleStage.ACTIVE
+    if view_type is ViewType.DELETED_ONLY:
+        return column == LifecycleStage.DELETED
+    return None
+
+
+def _run_where(
+    experiment_ids: Sequence[int],
+    filter_string: str | None,
+    view_type: ViewType,
+    now_ms: int,
+    crash_timeout_ms: int,
+) -> list[ColumnElement[bool]]:
+    node = parse_filter(filter_string)
+    ctx = RunContext(now_ms, crash_timeout_ms)
+    where = [runs.c.experiment_id.in_([int(e) for e in experiment_ids])]
+    for cond in (_lifecycle(runs.c.lifecycle_stage, view_type), compile_filter(node, ctx)):
+        if cond is not None:
+            where.append(cond)
+    return where
+
+
+def _page(stmt: Select[Any], limit: int | None, offset: int) -> Select[Any]:
+    if limit is not None:
+        stmt = stmt.limit(int(limit))
+    if offset:
+        stmt = stmt.offset(int(offset))
+    return stmt
+
+
+def build_run_search(
+    *,
+    experiment_ids: Sequence[int],
+    filter_string: str | None,
+    order_by: Sequence[str] | None,
+    view_type: ViewType,
+    now_ms: int,
+    crash_timeout_ms: int,
+    limit: int | None,
+    offset: int = 0,
+) -> Select[Any]:
+    """SELECT runs.id of matching runs, sorted (newest first by default) and paged."""
+    keys = parse_order_by(order_by)
+    where = _run_where(experiment_ids, filter_string, view_type, now_ms, crash_timeout_ms)
+    stmt = apply_order(select(runs.c.id).where(*where), keys, RunContext(now_ms, crash_timeout_ms))
+    return _page(stmt, limit, offset)
+
+
+def count_runs(
+    *,
+    experiment_ids: Sequence[int],
+    filter_string: str | None,
+    view_type: ViewType,
+    now_ms: int,
+    crash_timeout_ms: int,
+) -> Select[Any]:
+    """SELECT count(*) of the runs :func:`build_run_search` would return, unpaged."""
+    where = _run_where(experiment_ids, filter_string, view_type, now_ms, crash_timeout_ms)
+    return select(func.count()).select_from(runs).where(*where)
+
+
+def build_experiment_search(
+    *,
+    filter_string: str | None,
+    order_by: Sequence[str] | None,
+    view_type: ViewType,
+    limit: int | None,
+    offset: int = 0,
+) -> Select[Any]:
+    """SELECT experiments.experiment_id of matching experiments, sorted and paged."""
+    keys = parse_order_by(order_by, entity="experiment")
+    node = parse_filter(filter_string, entity="experiment")
+    stmt = select(experiments.c.experiment_id)
+    for cond in (
+        _lifecycle(experiments.c.lifecycle_stage, view_type),
+        compile_experiment_filter(node),
+    ):
+        if cond is not None:
+            stmt = stmt.where(cond)
+    return _page(apply_experiment_order(stmt, keys), limit, offset)
+
+
+class _Explain(Executable, ClauseElement):
+    """``EXPLAIN`` (SQLite: ``EXPLAIN QUERY PLAN``) of a statement, with its bound values."""
+
+    inherit_cache = False
+
+    def __init__(self, stmt: Select[Any]) -> None:
+        self.stmt = stmt
+
+
+@compiles(_Explain)
+def _explain_default(element: _Explain, compiler: Any, **kw: Any) -> str:
+    return "EXPLAIN " + str(compiler.process(element.stmt, **kw))
+
+
+@compiles(_Explain, "sqlite")
+def _explain_sqlite(element: _Explain, compiler: Any, **kw: Any) -> str:
+    return "EXPLAIN QUERY PLAN " + str(compiler.process(element.stmt, **kw))
+
+
+def explain(stmt: Select[Any], engine: Engine) -> str:
+    """The database's plan for ``stmt``, one line per step (for the bench's verbose mode)."""
+    with engine.connect() as conn:
+        rows = conn.execute(_Explain(stmt)).fetchall()
+    if engine.dialect.name == "sqlite":  # (id, parent, notused, detail): indent by depth
+        depth: dict[int, int] = {}
+        lines = []
+        for node_id, parent, _, detail in rows:
+            depth[node_id] = depth.get(parent, -1) + 1
+            lines.append("  " * depth[node_id] + str(detail))
+        return "\n".join(lines)
+    return "\n".join(str(row[0]) for row in rows)

@@ -180,8 +180,9 @@ class _Parser:
             node = self.parse_or("after '('")
             pos = self.ws()
             if not self.text.startswith(")", pos):
-                self.fail(pos, f"expected ')' to close the '(' at position {start}, "
-                          f"found {self.found()}")
+                self.fail(
+                    pos, f"expected ')' to close the '(' at position {start}, found {self.found()}"
+                )
             self.pos += 1
             self.depth -= 1
             return node
@@ -204,8 +205,11 @@ class _Parser:
         start = self.ws()
         w = self.word()
         if w in _KEYWORDS or start >= len(self.text) or self.text[start] in "'+-.()0123456789":
-            self.fail(start, f"expected a key such as metrics.MSE, params.alpha or tags.team "
-                      f"{context}, found {self.found()}")
+            self.fail(
+                start,
+                f"expected a key such as metrics.MSE, params.alpha or tags.team "
+                f"{context}, found {self.found()}",
+            )
         parts: list[tuple[str, bool]] = []
         while True:
             pos = self.pos
@@ -240,8 +244,11 @@ class _Parser:
                 self.fail(end, f"expected '.' and a key after '{first}', as in {first}.MSE")
             return Field(Kind.ATTRIBUTE, first, None, start, end)
         if kind is None:
-            self.fail(start, f"unknown prefix '{first}'; use metrics., params., tags. or "
-                      "attributes. (or metric., param., tag., attr., run.)")
+            self.fail(
+                start,
+                f"unknown prefix '{first}'; use metrics., params., tags. or "
+                "attributes. (or metric., param., tag., attr., run.)",
+            )
         rest = parts[1:]
         aggregate = None
         last, quoted = rest[-1]
@@ -272,14 +279,18 @@ class _Parser:
         if word == "is":
             negated = self.keyword("not") is not None
             if self.keyword("null") is None:
-                self.fail(self.ws(), f"expected NULL after IS{' NOT' if negated else ''}, "
-                          f"found {self.found()}")
+                self.fail(
+                    self.ws(),
+                    f"expected NULL after IS{' NOT' if negated else ''}, found {self.found()}",
+                )
             return Op.IS_NOT_NULL if negated else Op.IS_NULL
         if word is not None:
             return Op(word.upper())
         shown = self.text[field.start : field.end]
-        self.fail(pos, f"expected a comparison operator ({_OPERATORS}) after {shown}, "
-                  f"found {self.found()}")
+        self.fail(
+            pos,
+            f"expected a comparison operator ({_OPERATORS}) after {shown}, found {self.found()}",
+        )
 
     def parse_values(self, field: Field, op: Op) -> tuple[Value, ...]:
         if op in NULLS:
@@ -289,8 +300,10 @@ class _Parser:
             return (self.parse_value(f"after '{shown}'"),)
         pos = self.ws()
         if not self.text.startswith("(", pos):
-            self.fail(pos, f"expected '(' after {op.value}, as in {op.value} ('a', 'b'), "
-                      f"found {self.found()}")
+            self.fail(
+                pos,
+                f"expected '(' after {op.value}, as in {op.value} ('a', 'b'), found {self.found()}",
+            )
         self.pos += 1
         if self.text.startswith(")", self.ws()):
             self.fail(self.pos, f"the {op.value} list is empty; give at least one value")
@@ -322,8 +335,11 @@ class _Parser:
                 return Value(float(m.group()), pos, self.pos)
         if self.word() == "null":
             self.fail(pos, "to test for a missing key use IS NULL or IS NOT NULL")
-        self.fail(pos, f"expected a value (a number or a quoted string) {context}, found "
-                  f"{self.found()}; quote text values, as in 'lbfgs'")
+        self.fail(
+            pos,
+            f"expected a value (a number or a quoted string) {context}, found "
+            f"{self.found()}; quote text values, as in 'lbfgs'",
+        )
 
 
 def _check_text(text: str, what: str) -> None:
@@ -356,7 +372,10 @@ def parse_order_clause(clause: str) -> OrderKey:
     pos = parser.ws()
     if pos < len(clause):
         if clause[pos] == ",":
-            parser.fail(pos, "one key per order_by clause: pass a list such as "
-                        "['metrics.MSE ASC', 'params.alpha DESC']")
+            parser.fail(
+                pos,
+                "one key per order_by clause: pass a list such as "
+                "['metrics.MSE ASC', 'params.alpha DESC']",
+            )
         parser.fail(pos, f"expected ASC, DESC or the end of the clause, found {parser.found()}")
     return OrderKey(field, direction == "desc", clause)

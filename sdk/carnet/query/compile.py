@@ -1,0 +1,241 @@
+"""A checked filter AST -> SQLAlchemy expressions over the store's tables.
+
+Each comparison on a metric, param or tag becomes ``runs.id IN (SELECT run_id
+FROM <table> WHERE key = :k AND <predicate>)``: the inner query reads the
+``(key, value)`` indexes, is uncorrelated (so SQLite materialises it once and
+PostgreSQL hashes it), and always yields TRUE or FALSE, never NULL. That last
+point makes NOT behave: a run lacking the key fails ``k != v`` and therefore
+passes ``NOT k != v``. Negated operators (``!=``, ``NOT IN``, ``NOT LIKE``)
+mean "has the key and the positive form does not hold"; predicates are written
+NULL-safe so that a NaN metric or a text-valued param fails ``=`` and passes
+``!=``. Every literal is a typed bound parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    FromClause,
+    Select,
+    Table,
+    Text,
+    and_,
+    case,
+    literal,
+    not_,
+    or_,
+    select,
+)
+
+from carnet.query.like import like
+from carnet.query.nodes import (
+    NEGATED,
+    Aggregate,
+    And,
+    Comparison,
+    Field,
+    Kind,
+    Node,
+    Not,
+    Op,
+    OrderKey,
+    Value,
+)
+from carnet.store import schema
+from carnet.store.schema import effective_status
+
+# Typed handles on the store's tables (schema.py exports them untyped).
+runs: Table = schema.runs
+params: Table = schema.params
+tags: Table = schema.tags
+metric_summaries: Table = schema.metric_summaries
+
+#: Attributes that are NULL for some runs (a run still running has no end).
+NULLABLE = frozenset({"end_time", "duration"})
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What a run filter needs besides the text: the clock that decides CRASHED."""
+
+    now_ms: int
+    crash_timeout_ms: int
+
+
+def num(value: float) -> ColumnElement[float]:
+    """A float bound parameter (typed, so integer columns never truncate it)."""
+    return literal(value, Float())
+
+
+def text(value: str) -> ColumnElement[str]:
+    return literal(value, Text())
+
+
+def attribute_column(name: str, ctx: RunContext) -> ColumnElement[Any]:
+    """The SQL expression for a run attribute (durations in milliseconds)."""
+    if name == "status":
+        return effective_status(ctx.now_ms, ctx.crash_timeout_ms)
+    if name == "duration":
+        return runs.c.end_time - runs.c.start_time
+    column: ColumnElement[Any] = runs.c[{"run_id": "run_uuid", "run_name": "name"}.get(name, name)]
+    return column
+
+
+def metric_column(table: FromClause, aggregate: Aggregate | None) -> ColumnElement[Any]:
+    column = {
+        None: "value",
+        Aggregate.LAST: "value",
+        Aggregate.MIN: "min_value",
+        Aggregate.MAX: "max_value",
+        Aggregate.COUNT: "count",
+    }[aggregate]
+    return table.c[column]
+
+
+def predicate(
+    op: Op,
+    values: Sequence[Value],
+    text_col: ColumnElement[Any] | None,
+    num_col: ColumnElement[Any] | None,
+) -> ColumnElement[bool]:
+    """The positive form of a comparison, TRUE or FALSE even where a column is NULL."""
+    strings = [v.value for v in values if isinstance(v.value, str)]
+    numbers = [v.value for v in values if isinstance(v.value, float)]
+    if op in (Op.LIKE, Op.ILIKE):
+        assert text_col is not None
+        return like(text_col, strings[0], case_sensitive=op is Op.LIKE)
+    parts: list[ColumnElement[bool]] = []
+    if strings:
+        assert text_col is not None
+        parts.append(
+            text_col == text(strings[0])
+            if op is Op.EQ
+            else text_col.in_([text(s) for s in strings])
+        )
+    if numbers:
+        assert num_col is not None
+        cond: ColumnElement[bool]
+        if op is Op.IN:
+            cond = num_col.in_([num(x) for x in numbers])
+        else:
+            cond = {
+                Op.EQ: num_col.__eq__,
+                Op.LT: num_col.__lt__,
+                Op.LE: num_col.__le__,
+                Op.GT: num_col.__gt__,
+                Op.GE: num_col.__ge__,
+            }[op](num(numbers[0]))
+        parts.append(and_(num_col.is_not(None), cond))
+    return or_(*parts) if len(parts) > 1 else parts[0]
+
+
+def _scaled(values: Sequence[Value], factor: float) -> list[Value]:
+    return [
+        Value(v.value * factor, v.start, v.end) if isinstance(v.value, float) else v for v in values
+    ]
+
+
+def _attribute(c: Comparison, ctx: RunContext) -> ColumnElement[bool]:
+    column = attribute_column(c.field.key, ctx)
+    if c.op is Op.IS_NULL:
+        return column.is_(None)
+    if c.op is Op.IS_NOT_NULL:
+        return column.is_not(None)
+    values = _scaled(c.values, 1000.0) if c.field.key == "duration" else list(c.values)
+    positive = predicate(NEGATED.get(c.op, c.op), values, column, column)
+    result = not_(positive) if c.op in NEGATED else positive
+    return and_(column.is_not(None), result) if c.field.key in NULLABLE else result
+
+
+def _table(kind: Kind) -> Table:
+    return {Kind.METRIC: metric_summaries, Kind.PARAM: params, Kind.TAG: tags}[kind]
+
+
+def keyed_rows(table: FromClause, key: str, *where: ColumnElement[bool]) -> Select[Any]:
+    """``SELECT run_id FROM table WHERE key = :key AND ...``."""
+    return select(table.c.run_id).where(table.c.key == text(key), *where)
+
+
+def comparison(c: Comparison, ctx: RunContext) -> ColumnElement[bool]:
+    """One comparison as a boolean over ``runs``."""
+    field = c.field
+    if field.kind is Kind.ATTRIBUTE:
+        return _attribute(c, ctx)
+    table = _table(field.kind)
+    if c.op is Op.IS_NULL:
+        return runs.c.id.not_in(keyed_rows(table, field.key))
+    if c.op is Op.IS_NOT_NULL:
+        return runs.c.id.in_(keyed_rows(table, field.key))
+    text_col: ColumnElement[Any] | None
+    num_col: ColumnElement[Any] | None
+    if field.kind is Kind.METRIC:
+        text_col, num_col = None, metric_column(table, field.aggregate)
+    else:
+        text_col, num_col = table.c.value, (table.c.value_num if field.kind is Kind.PARAM else None)
+    positive = predicate(NEGATED.get(c.op, c.op), c.values, text_col, num_col)
+    row = not_(positive) if c.op in NEGATED else positive
+    return runs.c.id.in_(keyed_rows(table, field.key, row))
+
+
+def compile_filter(node: Node | None, ctx: RunContext) -> ColumnElement[bool] | None:
+    """The WHERE condition for a checked filter (None: no condition)."""
+    if node is None:
+        return None
+    if isinstance(node, Comparison):
+        return comparison(node, ctx)
+    if isinstance(node, Not):
+        inner = compile_filter(node.item, ctx)
+        assert inner is not None
+        return not_(inner)
+    parts = [compile_filter(n, ctx) for n in node.items]
+    items = [p for p in parts if p is not None]
+    return and_(*items) if isinstance(node, And) else or_(*items)
+
+
+def _ordering(field: Field, ctx: RunContext, alias: FromClause | None) -> list[ColumnElement[Any]]:
+    """Sort columns for one key: a rank (0 value, 1 NaN or text, 2 missing), then values."""
+    if field.kind is Kind.ATTRIBUTE:
+        column = attribute_column(field.key, ctx)
+        if field.key in NULLABLE:
+            return [case((column.is_(None), 1), else_=0), column]
+        return [column]
+    assert alias is not None
+    missing = alias.c.run_id.is_(None)
+    if field.kind is Kind.METRIC:
+        column = metric_column(alias, field.aggregate)
+        nan = alias.c.is_nan if field.aggregate in (None, Aggregate.LAST) else column.is_(None)
+        if field.aggregate is Aggregate.COUNT:
+            return [case((missing, 2), else_=0), column]
+        return [case((missing, 2), (nan, 1), else_=0), column]
+    if field.kind is Kind.PARAM:
+        text_only = alias.c.value_num.is_(None)
+        return [case((missing, 2), (text_only, 1), else_=0), alias.c.value_num, alias.c.value]
+    return [case((missing, 1), else_=0), alias.c.value]
+
+
+def apply_order(stmt: Select[Any], keys: Sequence[OrderKey], ctx: RunContext) -> Select[Any]:
+    """Order by ``keys`` (ranks always ascending, so missing sorts last both ways),
+    then newest first, then by id so pages never overlap."""
+    source: FromClause = runs
+    clauses: list[ColumnElement[Any]] = []
+    for i, key in enumerate(keys):
+        alias = None
+        if key.field.kind is not Kind.ATTRIBUTE:
+            alias = _table(key.field.kind).alias(f"order_{i}")
+            source = source.outerjoin(
+                alias, and_(alias.c.run_id == runs.c.id, alias.c.key == text(key.field.key))
+            )
+        columns = _ordering(key.field, ctx, alias)
+        rank, values = (columns[0], columns[1:]) if len(columns) > 1 else (None, columns)
+        if rank is not None:
+            clauses.append(rank.asc())
+        clauses.extend(v.desc() if key.descending else v.asc() for v in values)
+    if not any(k.field.kind is Kind.ATTRIBUTE and k.field.key == "start_time" for k in keys):
+        clauses.append(runs.c.start_time.desc())
+    clauses.append(runs.c.id.desc())
+    return stmt.select_from(source).order_by(*clauses)

@@ -1,0 +1,255 @@
+"""What a parsed filter means: which operators and literals each key accepts.
+
+Everything a user can get wrong is caught here, before any SQL exists, so a
+bad filter is always a FilterError with a caret and never a database error.
+Literals are normalised on the way (ISO dates become milliseconds, a quoted
+number compared with ``<`` on a param becomes a number) so the compiler only
+translates.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Literal
+
+from carnet.entities import RunStatus
+from carnet.query.nodes import (
+    LISTS,
+    NULLS,
+    ORDERING,
+    PATTERN,
+    And,
+    Comparison,
+    Field,
+    Kind,
+    Node,
+    Not,
+    Op,
+    Or,
+    OrderKey,
+    Value,
+    error_at,
+)
+from carnet.query.parser import is_number
+
+Entity = Literal["run", "experiment"]
+
+
+class Type(enum.Enum):
+    METRIC = "metric"
+    PARAM = "param"
+    TEXT = "text"
+    STATUS = "status"
+    TIME = "time"
+    NUMBER = "number"
+    ID = "id"
+
+
+RUN_ATTRIBUTES: dict[str, tuple[str, Type]] = {
+    "run_id": ("run_id", Type.TEXT),
+    "run_uuid": ("run_id", Type.TEXT),
+    "run_name": ("run_name", Type.TEXT),
+    "status": ("status", Type.STATUS),
+    "user_id": ("user_id", Type.TEXT),
+    "artifact_uri": ("artifact_uri", Type.TEXT),
+    "start_time": ("start_time", Type.TIME),
+    "created": ("start_time", Type.TIME),
+    "end_time": ("end_time", Type.TIME),
+    "duration": ("duration", Type.NUMBER),
+}
+EXPERIMENT_ATTRIBUTES: dict[str, tuple[str, Type]] = {
+    "name": ("name", Type.TEXT),
+    "experiment_id": ("experiment_id", Type.ID),
+    "creation_time": ("creation_time", Type.TIME),
+    "last_update_time": ("last_update_time", Type.TIME),
+}
+RUN_NAME_TAG = "mlflow.runName"
+MAX_PATTERN = 10_000
+
+_TEXT_OPS = {Op.EQ, Op.NE, *PATTERN, *LISTS, *NULLS}
+_NUMBER_OPS = {Op.EQ, Op.NE, *ORDERING, *LISTS, *NULLS}
+ALLOWED: dict[Type, set[Op]] = {
+    Type.METRIC: _NUMBER_OPS,
+    Type.PARAM: set(Op),
+    Type.TEXT: _TEXT_OPS,
+    Type.STATUS: _TEXT_OPS,
+    Type.TIME: _NUMBER_OPS,
+    Type.NUMBER: _NUMBER_OPS,
+    Type.ID: _NUMBER_OPS,
+}
+
+
+def _names(table: dict[str, tuple[str, Type]]) -> str:
+    return ", ".join(dict.fromkeys(k for k, _ in table.values()))
+
+
+def resolve_field(field: Field, source: str, entity: Entity, what: str) -> tuple[Field, Type]:
+    """Map aliases to canonical attribute names and say what type the key holds."""
+    if entity == "experiment" and field.kind in (Kind.METRIC, Kind.PARAM):
+        raise error_at(
+            source,
+            field.start,
+            f"experiments have no {field.kind.value}; use "
+            f"tags.<key> or the attributes {_names(EXPERIMENT_ATTRIBUTES)}",
+            what=what,
+        )
+    if field.kind is Kind.METRIC:
+        return field, Type.METRIC
+    if field.kind is Kind.PARAM:
+        return field, Type.PARAM
+    if field.kind is Kind.TAG:
+        if entity == "run" and field.key == RUN_NAME_TAG:
+            return replace(field, kind=Kind.ATTRIBUTE, key="run_name"), Type.TEXT
+        return field, Type.TEXT
+    table = RUN_ATTRIBUTES if entity == "run" else EXPERIMENT_ATTRIBUTES
+    spec = table.get(field.key.lower())
+    if spec is None:
+        hint = ""
+        if "." not in source[field.start : field.end]:
+            hint = (
+                f"; for a metric, param or tag write metrics.{field.key}, "
+                f"params.{field.key} or tags.{field.key}"
+            )
+        if entity == "experiment":
+            hint = f"; for an experiment tag write tags.{field.key}"
+        raise error_at(
+            source,
+            field.start,
+            f"unknown {entity} attribute '{field.key}' (attributes are {_names(table)}){hint}",
+            what=what,
+        )
+    return replace(field, key=spec[0]), spec[1]
+
+
+def check_filter(node: Node, source: str, entity: Entity) -> Node:
+    """Check every comparison of ``node``; return the tree with normalised literals."""
+    if isinstance(node, Comparison):
+        return _check_comparison(node, source, entity)
+    if isinstance(node, Not):
+        return replace(node, item=check_filter(node.item, source, entity))
+    if isinstance(node, And):
+        return replace(node, items=tuple(check_filter(n, source, entity) for n in node.items))
+    if isinstance(node, Or):
+        return replace(node, items=tuple(check_filter(n, source, entity) for n in node.items))
+    raise AssertionError(node)
+
+
+def check_order_key(key: OrderKey, entity: Entity) -> OrderKey:
+    """Resolve an order_by key; experiments sort by attributes only."""
+    what = "order_by clause"
+    field, _ = resolve_field(key.field, key.clause, entity, what)
+    if entity == "experiment" and field.kind is not Kind.ATTRIBUTE:
+        raise error_at(
+            key.clause,
+            field.start,
+            f"experiments sort by {_names(EXPERIMENT_ATTRIBUTES)}",
+            what=what,
+        )
+    return replace(key, field=field)
+
+
+def _describe(field: Field, kind: Type) -> str:
+    if field.kind is Kind.TAG:
+        return "tags, which are text"
+    if kind is Type.METRIC:
+        return "metrics, which are numbers"
+    if kind in (Type.TEXT, Type.STATUS):
+        return f"{field.label()}, which is text"
+    return f"{field.label()}, which is a {'time' if kind is Type.TIME else 'number'}"
+
+
+def _check_comparison(c: Comparison, source: str, entity: Entity) -> Comparison:
+    field, kind = resolve_field(c.field, source, entity, "filter")
+    if c.op not in ALLOWED[kind]:
+        ops = ", ".join(o.value for o in Op if o in ALLOWED[kind] and o not in NULLS)
+        raise error_at(
+            source,
+            c.op_start,
+            f"{c.op.value} does not apply to "
+            f"{_describe(field, kind)}; use {ops}, IS NULL or IS NOT NULL",
+        )
+    values = tuple(_check_value(v, c, field, kind, source) for v in c.values)
+    return replace(c, field=field, values=values)
+
+
+def _check_value(v: Value, c: Comparison, field: Field, kind: Type, source: str) -> Value:
+    written = source[v.start : v.end]
+    if kind in (Type.METRIC, Type.NUMBER):
+        if isinstance(v.value, str):
+            fix = f"write {v.value} without quotes" if is_number(v.value) else "give a number"
+            raise error_at(
+                source, v.start, f"{_describe(field, kind)}, compare with numbers, not text: {fix}"
+            )
+        return v
+    if kind in (Type.TEXT, Type.STATUS):
+        if not isinstance(v.value, str):
+            raise error_at(
+                source,
+                v.start,
+                f"{_describe(field, kind)}, compare with quoted text: write '{written}'",
+            )
+        if kind is Type.STATUS and c.op in (Op.EQ, Op.NE, *LISTS):
+            _check_status(v.value, v.start, source)
+        return _check_pattern(v, c, source)
+    if kind is Type.TIME:
+        return _check_time(v, source)
+    if kind is Type.ID:
+        digits = isinstance(v.value, str) and v.value.isascii() and v.value.isdigit()
+        number = float(v.value) if isinstance(v.value, float) or digits else None
+        if number is None or not number.is_integer():
+            raise error_at(source, v.start, f"{field.label()} is a whole number, got {written}")
+        return replace(v, value=number)
+    # params: text or numbers, depending on the operator
+    if c.op in PATTERN:
+        if not isinstance(v.value, str):
+            raise error_at(
+                source, v.start, f"{c.op.value} needs a quoted pattern, as in '{written}%'"
+            )
+        return _check_pattern(v, c, source)
+    if c.op in ORDERING and isinstance(v.value, str):
+        if not is_number(v.value):
+            raise error_at(
+                source,
+                v.start,
+                f"'{c.op.value}' compares params as numbers, and "
+                f"{written} is not a number; use = or LIKE for text",
+            )
+        return replace(v, value=float(v.value))
+    return v
+
+
+def _check_pattern(v: Value, c: Comparison, source: str) -> Value:
+    if c.op in PATTERN and isinstance(v.value, str) and len(v.value) > MAX_PATTERN:
+        raise error_at(source, v.start, f"pattern longer than {MAX_PATTERN} characters")
+    return v
+
+
+def _check_status(value: str, pos: int, source: str) -> None:
+    names = [s.value for s in RunStatus]
+    if value not in names:
+        hint = f"; did you mean '{value.upper()}'?" if value.upper() in names else ""
+        raise error_at(
+            source, pos, f"unknown status '{value}' (statuses are {', '.join(names)}){hint}"
+        )
+
+
+def _check_time(v: Value, source: str) -> Value:
+    """Milliseconds stay as they are; an ISO date (UTC unless it says otherwise) becomes ms."""
+    if not isinstance(v.value, str):
+        return v
+    if is_number(v.value):
+        return replace(v, value=float(v.value))
+    try:
+        moment = datetime.fromisoformat(v.value.strip())
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return replace(v, value=float(round(moment.timestamp() * 1000)))
+    except (ValueError, OverflowError, OSError):
+        raise error_at(
+            source,
+            v.start,
+            "expected milliseconds since the epoch or an ISO "
+            "date such as '2024-05-01' or '2024-05-01T12:30:00Z'",
+        ) from None
