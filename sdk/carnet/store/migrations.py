@@ -4,6 +4,12 @@ Each entry of ``MIGRATIONS`` takes a store from version ``n`` to ``n + 1``.
 They run inside the exclusive transaction opened by ``engine.ensure_schema``
 together with the row recording the new version, so an upgrade either
 happens whole or not at all, and racing processes run it once.
+
+A migration spells out its own DDL instead of reading ``schema.py``: it must
+keep doing exactly what it did when it shipped, whatever the tables look like
+later. Every statement is idempotent (``IF NOT EXISTS``) so a store that a
+crashed upgrade left half-way on a backend without transactional DDL is
+finished rather than broken.
 """
 
 from __future__ import annotations
@@ -19,9 +25,6 @@ from carnet.errors import StoreError
 
 Migration = Callable[[Any, Dialect], None]
 
-#: MIGRATIONS[n] upgrades a store at version n + 1 to version n + 2.
-MIGRATIONS: list[Migration] = []
-
 
 def create_all(cur: Any, dialect: Dialect, metadata: MetaData) -> None:
     """Create every table and index of the current schema (a brand-new store)."""
@@ -29,6 +32,28 @@ def create_all(cur: Any, dialect: Dialect, metadata: MetaData) -> None:
         cur.execute(str(CreateTable(table, if_not_exists=True).compile(dialect=dialect)))
         for index in sorted(table.indexes, key=lambda i: str(i.name)):
             cur.execute(str(CreateIndex(index, if_not_exists=True).compile(dialect=dialect)))
+
+
+def _v1_to_v2(cur: Any, dialect: Dialect) -> None:
+    """Indexes for the run table's default view and for time-axis metric curves.
+
+    The runs page lists the active runs of a few experiments, often by status;
+    ``(experiment_id, lifecycle_stage, status)`` answers that and the CRASHED
+    derivation from the index. Metric curves drawn against wall-clock time read
+    a run's history by ``(run_id, key)`` in timestamp order.
+    """
+    cur.execute(
+        "CREATE INDEX IF NOT EXISTS ix_runs_experiment_status "
+        "ON runs (experiment_id, lifecycle_stage, status)"
+    )
+    cur.execute(
+        "CREATE INDEX IF NOT EXISTS ix_metrics_run_key_timestamp "
+        'ON metrics (run_id, "key", timestamp)'
+    )
+
+
+#: MIGRATIONS[n] upgrades a store at version n + 1 to version n + 2.
+MIGRATIONS: list[Migration] = [_v1_to_v2]
 
 
 def upgrade(cur: Any, dialect: Dialect, found: int) -> None:

@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 #: Bumped with every schema change; each bump ships a migration in migrations.py.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _BigIntId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -61,6 +61,7 @@ class RunRow(SQLModel, table=True):
     __table_args__ = (
         Index("ix_runs_experiment_start", "experiment_id", "start_time"),
         Index("ix_runs_parent", "parent_run_uuid"),
+        Index("ix_runs_experiment_status", "experiment_id", "lifecycle_stage", "status"),
     )
     id: int | None = Field(default=None, sa_column=Column(_BigIntId, primary_key=True))
     run_uuid: str = Field(sa_type=Text, unique=True)
@@ -107,7 +108,10 @@ class MetricRow(SQLModel, table=True):
     """One point of a metric's history; read by (run, key) in step order."""
 
     __tablename__ = "metrics"
-    __table_args__ = (Index("ix_metrics_run_key_step", "run_id", "key", "step"),)
+    __table_args__ = (
+        Index("ix_metrics_run_key_step", "run_id", "key", "step"),
+        Index("ix_metrics_run_key_timestamp", "run_id", "key", "timestamp"),
+    )
     id: int | None = Field(default=None, sa_column=Column(_BigIntId, primary_key=True))
     run_id: int = Field(sa_column=Column(_BigIntId, ForeignKey("runs.id"), nullable=False))
     key: str = Field(sa_type=Text)
