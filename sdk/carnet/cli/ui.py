@@ -1,0 +1,105 @@
+"""``carnet ui``: start the Streamlit dashboard on a store."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from carnet.cli._common import db_option
+from carnet.errors import ConfigurationError
+from carnet.uri import resolve_uri
+
+PASSWORD_VAR = "CARNET_UI_PASSWORD"
+
+
+def dashboard_app() -> Path:
+    """Where ``dashboard/app.py`` is installed (it ships as the top-level ``dashboard``)."""
+    spec = importlib.util.find_spec("dashboard")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for folder in locations:
+        app = Path(folder) / "app.py"
+        if app.is_file():
+            return app
+    raise ConfigurationError(
+        "the Carnet dashboard is not installed (no dashboard/app.py found); "
+        "reinstall Carnet with `pip install carnet`."
+    )
+
+
+def streamlit_command(app: Path, uri: str, host: str, port: int) -> list[str]:
+    """The exact command that serves the dashboard (split out so tests can check it)."""
+    return [
+        sys.executable, "-m", "streamlit", "run", str(app),
+        "--server.address", host,
+        "--server.port", str(port),
+        "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+        "--", "--db", uri,
+    ]  # fmt: skip
+
+
+@click.command()
+@db_option
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; 0.0.0.0 shares the dashboard on your network.",
+)
+@click.option(
+    "--port",
+    default=8501,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port to listen on.",
+)
+@click.option(
+    "--password-env",
+    metavar="VAR",
+    default=None,
+    help=f"Ask viewers for the shared password held in environment variable VAR "
+    f"(passed to the dashboard as ${PASSWORD_VAR}).",
+)
+@click.option(
+    "--dry-run", is_flag=True, hidden=True, help="Print the command instead of running it."
+)
+def ui(db: str | None, host: str, port: int, password_env: str | None, dry_run: bool) -> None:
+    """Open the dashboard (Streamlit) on a store."""
+    uri = resolve_uri(db)
+    env = dict(os.environ)
+    if password_env is not None:
+        password = os.environ.get(password_env)
+        if not password:
+            raise ConfigurationError(
+                f"--password-env {password_env}: that environment variable is unset or empty; "
+                f"export {password_env}=<password> first."
+            )
+        env[PASSWORD_VAR] = password
+    command = streamlit_command(dashboard_app(), uri, host, port)
+    if dry_run:
+        click.echo(" ".join(command))
+        return
+    click.echo(
+        f"Carnet dashboard on http://{host}:{port} (store: {_redact(uri)}); Ctrl+C stops it."
+    )
+    try:
+        code = subprocess.call(command, env=env)  # a fixed argv, no shell
+    except KeyboardInterrupt:
+        code = 0
+    if code:
+        sys.exit(code)
+
+
+def _redact(uri: str) -> str:
+    """Hide a password in a PostgreSQL URI before printing it."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(uri).render_as_string(hide_password=True)
+    except Exception:
+        return uri
