@@ -12,12 +12,15 @@ transaction that writes.
 from __future__ import annotations
 
 import base64
+import gc
 import json
 import math
 import os
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +60,18 @@ MetricPoint = tuple[str, float, int, int]  # key, value, timestamp ms, step
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Building 10^5 small tuples would trigger needless cyclic-GC passes."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _placeholders(n: int) -> str:
@@ -772,17 +787,23 @@ class SqlStore:
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         with read_cursor(self.engine) as cur:
             pk, _, _ = self._run_row(cur, run_id)
-            cur.execute(
-                self._sql(
-                    "SELECT value, timestamp, step FROM metrics WHERE run_id = ? AND key = ? "
-                    "ORDER BY step, timestamp, id"
-                ),
-                (pk, key),
-            )
-            rows = cur.fetchall()
-        make = Metric
-        nan = _NAN
-        return [make(key, nan if v is None else v, t, s) for v, t, s in rows]
+            with _gc_paused():
+                cur.execute(
+                    self._sql(
+                        "SELECT value, timestamp, step FROM metrics WHERE run_id = ? AND key = ? "
+                        "ORDER BY step, timestamp, value"
+                    ),
+                    (pk, key),
+                )
+                rows = cur.fetchall()
+                if not rows:
+                    return []
+                values, stamps, steps = zip(*rows, strict=True)
+                if None in values:
+                    values = tuple(_NAN if v is None else v for v in values)
+                # tuple.__new__ builds each Metric in C: no Python frame per point.
+                points = zip(repeat(key), values, stamps, steps, strict=False)
+                return list(map(tuple.__new__, repeat(Metric), points))
 
     def get_metric_histories(
         self, run_ids: Sequence[str], keys: Sequence[str] | None = None
