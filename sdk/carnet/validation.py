@@ -99,9 +99,18 @@ def validate_timestamp(key: str, timestamp: object) -> int:
     return int(timestamp)
 
 
+def _no_nul(what: str, text: str) -> str:
+    if "\x00" in text:
+        raise InvalidValueError(
+            f"{what} contains a NUL character (\\x00), which text columns cannot store; "
+            "remove it or log binary data as an artifact."
+        )
+    return text
+
+
 def param_value_text(key: str, value: object) -> str:
     """Params are stored as text, as MLflow does; numbers keep Python's repr."""
-    text = value if isinstance(value, str) else str(value)
+    text = _no_nul(f"param {key!r}", value if isinstance(value, str) else str(value))
     if len(text) > MAX_PARAM_VALUE_LENGTH:
         raise InvalidValueError(
             f"param {key!r} value is {len(text)} characters, over the limit of "
@@ -111,7 +120,7 @@ def param_value_text(key: str, value: object) -> str:
 
 
 def tag_value_text(key: str, value: object) -> str:
-    text = value if isinstance(value, str) else str(value)
+    text = _no_nul(f"tag {key!r}", value if isinstance(value, str) else str(value))
     if len(text) > MAX_TAG_VALUE_LENGTH:
         raise InvalidValueError(
             f"tag {key!r} value is {len(text)} characters, over the limit of "
@@ -140,7 +149,7 @@ def validate_name(name: object, what: str, limit: int) -> str:
         raise InvalidValueError(f"{what} must not be empty or blank; give it a name.")
     if len(name) > limit:
         raise InvalidValueError(f"{what} is {len(name)} characters, over the limit of {limit}.")
-    return name
+    return _no_nul(what, name)
 
 
 def as_dict(value: Any, what: str) -> dict[Any, Any]:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import pytest
-
 import carnet
+import pytest
 from carnet.errors import (
     ActiveRunError,
     ArtifactNotFoundError,
@@ -66,8 +65,13 @@ def test_run_records_params_metrics_tags(tracking: str) -> None:
     tags = got.data.tags
     assert tags["team"] == "med" and tags["stage"] == "dev" and tags["a"] == "1"
     assert tags["mlflow.runName"] == "first" and tags["mlflow.note.content"] == "hello"
-    for key in ("mlflow.source.name", "carnet.source.command", "carnet.python", "carnet.host",
-                "mlflow.user"):
+    for key in (
+        "mlflow.source.name",
+        "carnet.source.command",
+        "carnet.python",
+        "carnet.host",
+        "mlflow.user",
+    ):
         assert tags[key]
     assert carnet.active_run() is None
     assert carnet.last_active_run().info.run_id == run.info.run_id  # type: ignore[union-attr]
@@ -142,7 +146,9 @@ def test_generated_names_are_readable(tracking: str) -> None:
     assert len(name.split("-")) == 3 and name.split("-")[2].isdigit()
 
 
-def test_logging_to_finished_or_deleted_run_is_refused(tracking: str, client: carnet.Client) -> None:
+def test_logging_to_finished_or_deleted_run_is_refused(
+    tracking: str, client: carnet.Client
+) -> None:
     with carnet.start_run() as run:
         pass
     with pytest.raises(RunNotActiveError, match="FINISHED"):
@@ -191,6 +197,7 @@ def test_delete_tag(tracking: str) -> None:
         (lambda: carnet.set_tag("t", "v" * 8001), InvalidValueError, "8000"),
         (lambda: carnet.log_params(["a", 1]), InvalidValueError, "dict"),
         (lambda: carnet.log_param(3, 1), InvalidKeyError, "string"),
+        (lambda: carnet.set_tag("t", "a\x00b"), InvalidValueError, "NUL"),
     ],
 )
 def test_bad_calls_raise_clear_errors(
@@ -226,8 +233,13 @@ def test_artifacts(tracking: str, tmp_path: Path, client: carnet.Client) -> None
             carnet.log_artifact(str(tmp_path / "missing.txt"))
     rid = run.info.run_id
     top = {f.path: f.is_dir for f in client.list_artifacts(rid)}
-    assert top == {"config.json": False, "data": True, "docs": True, "notes.txt": False,
-                   "reports": True}
+    assert top == {
+        "config.json": False,
+        "data": True,
+        "docs": True,
+        "notes.txt": False,
+        "reports": True,
+    }
     assert [f.path for f in client.list_artifacts(rid, "data/sub")] == ["data/sub/a.csv"]
     local = client.download_artifacts(rid, "config.json", str(tmp_path / "dl"))
     assert Path(local).read_text().replace(" ", "").replace("\n", "") == '{"a":1}'
@@ -262,8 +274,15 @@ def test_search_runs_order_and_limit(tracking: str) -> None:
     frame = carnet.search_runs(experiment_names=["s"], order_by=["metrics.MSE ASC"])
     assert list(frame["metrics.MSE"]) == [1.0, 2.0, 3.0]
     assert list(frame["run_name"]) == ["r1", "r2", "r0"]
-    assert {"run_id", "experiment_id", "status", "artifact_uri", "start_time", "end_time",
-            "tags.mlflow.runName"} <= set(frame.columns)
+    assert {
+        "run_id",
+        "experiment_id",
+        "status",
+        "artifact_uri",
+        "start_time",
+        "end_time",
+        "tags.mlflow.runName",
+    } <= set(frame.columns)
     top = carnet.search_runs(experiment_names=["s"], order_by=["metrics.MSE DESC"], max_results=1)
     assert list(top["metrics.MSE"]) == [3.0]
     runs = carnet.search_runs(experiment_names=["s"], output_format="list")
