@@ -1,0 +1,409 @@
+"""Logged models: a folder artifact with a descriptor, the model file and its context.
+
+A model logged as ``name`` in a run is the artifact folder ``<name>/``::
+
+    <name>/
+      MLmodel              descriptor (JSON, which is also valid YAML): flavours, versions,
+                           the model file's SHA-256, the input example's place
+      model.pkl            the serialised model (per flavour)
+      input_example.json   the example input, if one was given
+      requirements.txt     pins of the libraries it was saved with
+
+``runs:/<run_id>/<name>`` names it, as in MLflow. :func:`load_model` reads the
+descriptor and hands the folder to the loader of a flavour it knows (only
+Carnet's own loaders: the descriptor never chooses which code is imported).
+
+Trust boundary: flavours such as ``sklearn`` store a *pickle*, and unpickling
+runs code chosen by whoever wrote the file. Load models only from stores you
+trust as much as your own code. The SHA-256 check catches a damaged or
+swapped model file, not a forged model folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import platform
+import shutil
+import tempfile
+import uuid
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlparse
+
+from carnet.errors import ArtifactNotFoundError, ModelError
+
+if TYPE_CHECKING:
+    from carnet.client import Client
+
+DESCRIPTOR = "MLmodel"
+INPUT_EXAMPLE = "input_example.json"
+REQUIREMENTS = "requirements.txt"
+FORMAT_VERSION = 1
+MODEL_HISTORY_TAG = "mlflow.log-model.history"
+
+#: Flavour name -> module with ``_load_flavor(folder, descriptor)``; never read from a file.
+FLAVOR_LOADERS: dict[str, str] = {"sklearn": "carnet.sklearn"}
+
+
+class ModelVersionWarning(UserWarning):
+    """A model was saved with other library versions than the ones installed now."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What ``log_model`` returns: where the model is and what it was saved with."""
+
+    model_uri: str
+    run_id: str
+    artifact_path: str
+    flavors: dict[str, Any]
+    versions: dict[str, str]
+    model_uuid: str
+    utc_time_created: str
+    input_example: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# -- versions ----------------------------------------------------------------------------
+
+
+def installed_version(distribution: str) -> str | None:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def current_versions(distributions: Mapping[str, str]) -> dict[str, str]:
+    """Python's version and each distribution's (label -> pip name) installed version."""
+    found = {"python": platform.python_version()}
+    for label, dist in distributions.items():
+        version = installed_version(dist)
+        if version is not None:
+            found[label] = version
+    return found
+
+
+def _comparable(label: str, version: str) -> str:
+    # A patch release of Python does not change pickles; any other library might.
+    return ".".join(version.split(".")[:2]) if label == "python" else version
+
+
+def version_mismatches(saved: Mapping[str, str], now: Mapping[str, str]) -> list[str]:
+    """``label saved -> now`` for each library whose version differs."""
+    out = []
+    for label, version in saved.items():
+        current = now.get(label)
+        if current is not None and _comparable(label, version) != _comparable(label, current):
+            out.append(f"{label} {version} -> {current}")
+    return out
+
+
+def warn_on_mismatch(descriptor: Mapping[str, Any], distributions: Mapping[str, str]) -> None:
+    saved = {str(k): str(v) for k, v in (descriptor.get("versions") or {}).items()}
+    now = current_versions(distributions)
+    diffs = version_mismatches({k: v for k, v in saved.items() if k in now}, now)
+    if diffs:
+        warnings.warn(
+            f"the model was saved with other versions than are installed ({', '.join(diffs)}); "
+            "it may load wrongly or predict differently. Install the saved versions (see the "
+            f"model's {REQUIREMENTS}) or log the model again with the current ones.",
+            ModelVersionWarning,
+            stacklevel=3,
+        )
+
+
+# -- input examples ----------------------------------------------------------------------
+
+
+def example_to_json(example: Any) -> dict[str, Any]:
+    """A JSON document for a DataFrame, a NumPy array, a dict or a list."""
+    kind = type(example).__module__.split(".")[0] + "." + type(example).__name__
+    if hasattr(example, "to_dict") and hasattr(example, "columns"):  # a pandas DataFrame
+        frame = example.head(100)
+        return {
+            "type": "dataframe",
+            "columns": [str(c) for c in frame.columns],
+            "dtypes": {str(c): str(t) for c, t in frame.dtypes.items()},
+            "data": json.loads(frame.to_json(orient="values", date_format="iso")),
+        }
+    if hasattr(example, "tolist") and hasattr(example, "dtype"):  # a NumPy array
+        return {
+            "type": "ndarray",
+            "dtype": str(example.dtype),
+            "data": example[:100].tolist(),
+        }
+    try:
+        json.dumps(example, allow_nan=True)
+    except (TypeError, ValueError) as exc:
+        raise ModelError(
+            f"input_example of type {kind} cannot be stored as JSON ({exc}); pass a pandas "
+            "DataFrame, a NumPy array, or a list/dict of plain values."
+        ) from None
+    return {"type": "json", "data": example}
+
+
+def example_from_json(document: Mapping[str, Any]) -> Any:
+    kind = document.get("type")
+    if kind == "dataframe":
+        import pandas as pd
+
+        frame = pd.DataFrame(document["data"], columns=document["columns"])
+        for column, dtype in (document.get("dtypes") or {}).items():
+            try:
+                frame[column] = frame[column].astype(dtype)
+            except (TypeError, ValueError):
+                pass  # keep what JSON gave; a dtype of this pandas may not exist there
+        return frame
+    if kind == "ndarray":
+        import numpy as np
+
+        return np.asarray(document["data"], dtype=document.get("dtype"))
+    return document.get("data")
+
+
+# -- writing -----------------------------------------------------------------------------
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def log_model_folder(
+    *,
+    flavor: str,
+    flavor_conf: dict[str, Any],
+    write_model: Callable[[Path], str],
+    name: str,
+    input_example: Any,
+    distributions: Mapping[str, str],
+    run_id: str | None,
+    extra: dict[str, Any] | None = None,
+) -> ModelInfo:
+    """Build the model folder in a temporary place, then copy it into the run's artifacts.
+
+    ``write_model(folder)`` writes the model file and returns its name. The run
+    is ``run_id``, else the active run (started if there is none, as MLflow does).
+    """
+    from carnet import fluent
+    from carnet.artifacts import safe_relative
+
+    rel = safe_relative(name)
+    if not rel.parts:
+        raise ModelError("a model needs a name, e.g. log_model(model, 'model').")
+    artifact_path = str(rel)
+    client = fluent._client()
+    rid = run_id if run_id is not None else fluent._run_id()
+    if client.list_artifacts(rid, artifact_path):
+        raise ModelError(
+            f"run {rid} already has an artifact {artifact_path!r}; log the model under "
+            "another name (models are immutable once logged)."
+        )
+    versions = current_versions(distributions)
+    created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    model_uuid = uuid.uuid4().hex
+    with tempfile.TemporaryDirectory(prefix="carnet-model-") as tmp:
+        folder = Path(tmp)
+        model_file = write_model(folder)
+        conf = dict(flavor_conf)
+        conf["model_file"] = model_file
+        conf["sha256"] = sha256_file(folder / model_file)
+        example_file = None
+        if input_example is not None:
+            document = example_to_json(input_example)
+            (folder / INPUT_EXAMPLE).write_text(json.dumps(document, allow_nan=True))
+            example_file = INPUT_EXAMPLE
+        pins = [f"{dist}=={versions[label]}" for label, dist in distributions.items()
+                if label in versions]  # fmt: skip
+        (folder / REQUIREMENTS).write_text("\n".join(pins) + "\n")
+        descriptor = {
+            "artifact_path": artifact_path,
+            "run_id": rid,
+            "model_uuid": model_uuid,
+            "utc_time_created": created,
+            "format_version": FORMAT_VERSION,
+            "carnet_version": installed_version("carnet") or "unknown",
+            "flavors": {
+                flavor: conf,
+                "python_function": {"loader_module": FLAVOR_LOADERS[flavor]},
+            },
+            "versions": versions,
+            "saved_input_example_info": (
+                {"artifact_path": example_file, "type": document["type"]} if example_file else None
+            ),
+            **(extra or {}),
+        }
+        (folder / DESCRIPTOR).write_text(json.dumps(descriptor, indent=2, default=str) + "\n")
+        client.log_artifacts(rid, folder, artifact_path)
+    _record_history(client, rid, descriptor)
+    return ModelInfo(
+        model_uri=f"runs:/{rid}/{artifact_path}",
+        run_id=rid,
+        artifact_path=artifact_path,
+        flavors=descriptor["flavors"],
+        versions=versions,
+        model_uuid=model_uuid,
+        utc_time_created=created,
+        input_example=example_file,
+        extra=dict(extra or {}),
+    )
+
+
+def _record_history(client: Client, run_id: str, descriptor: Mapping[str, Any]) -> None:
+    """Append the model to the run's ``mlflow.log-model.history`` tag (MLflow's shape)."""
+    from carnet.validation import MAX_TAG_VALUE_LENGTH
+
+    entry = {k: descriptor[k] for k in ("artifact_path", "run_id", "model_uuid",
+                                         "utc_time_created")}  # fmt: skip
+    entry["flavors"] = sorted(descriptor["flavors"])
+    try:
+        history = json.loads(client.get_run(run_id).data.tags.get(MODEL_HISTORY_TAG, "[]"))
+        if not isinstance(history, list):
+            history = []
+    except ValueError:
+        history = []
+    history.append(entry)
+    text = json.dumps(history)
+    while len(text) > MAX_TAG_VALUE_LENGTH and len(history) > 1:
+        history.pop(0)  # keep the newest entries when the tag is full
+        text = json.dumps(history)
+    client.set_tag(run_id, MODEL_HISTORY_TAG, text)
+
+
+# -- reading -----------------------------------------------------------------------------
+
+
+def resolve_model_folder(model_uri: str | Path, tracking_uri: str | None = None) -> Path:
+    """The local folder of a model: ``runs:/<run_id>/<path>``, ``file://...`` or a path."""
+    text = str(model_uri)
+    if text.startswith("runs:"):
+        rest = text[len("runs:") :].lstrip("/")
+        run_id, _, path = rest.partition("/")
+        if not run_id or not path.strip("/"):
+            raise ModelError(
+                f"model URI {text!r} must look like 'runs:/<run_id>/<model name>', "
+                "e.g. 'runs:/0a1b2c.../model'."
+            )
+        from carnet.client import Client
+
+        try:
+            folder = Client(tracking_uri).get_artifact_path(run_id, path.strip("/"))
+        except ArtifactNotFoundError as exc:
+            raise ModelError(f"{text}: {exc}") from None
+    elif "://" in text and not text.startswith("file://"):
+        scheme = text.split("://", 1)[0]
+        raise ModelError(
+            f"model URI scheme {scheme!r} is not supported; use 'runs:/<run_id>/<name>', "
+            "a file:// URI or a local folder."
+        )
+    else:
+        folder = Path(unquote(urlparse(text).path)) if text.startswith("file://") else Path(text)
+    if not (folder / DESCRIPTOR).is_file():
+        raise ModelError(
+            f"no logged model at {text!r} (no {DESCRIPTOR} file in {str(folder)!r}); check the "
+            "run id and the name given to log_model (see the run's artifacts)."
+        )
+    return folder
+
+
+def read_descriptor(folder: Path) -> dict[str, Any]:
+    try:
+        descriptor = json.loads((folder / DESCRIPTOR).read_text())
+    except (OSError, ValueError) as exc:
+        raise ModelError(
+            f"the model descriptor {str(folder / DESCRIPTOR)!r} cannot be read ({exc}); "
+            "was the folder written by Carnet's log_model?"
+        ) from None
+    if not isinstance(descriptor, dict) or not isinstance(descriptor.get("flavors"), dict):
+        raise ModelError(f"{str(folder / DESCRIPTOR)!r} has no 'flavors' mapping.")
+    version = descriptor.get("format_version", FORMAT_VERSION)
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ModelError(
+            f"the model was saved in format {version!r}, newer than this Carnet reads "
+            f"({FORMAT_VERSION}); upgrade Carnet to load it."
+        )
+    return descriptor
+
+
+def verified_model_file(folder: Path, conf: Mapping[str, Any]) -> Path:
+    """The flavour's model file, after checking it is the one that was saved."""
+    from carnet.artifacts import resolve
+
+    name = conf.get("model_file")
+    if not isinstance(name, str):
+        raise ModelError(f"the descriptor in {str(folder)!r} names no model file.")
+    path = resolve(folder, name)
+    if not path.is_file():
+        raise ModelError(f"the model file {str(path)!r} is missing.")
+    expected = conf.get("sha256")
+    if expected is not None and sha256_file(path) != expected:
+        raise ModelError(
+            f"the model file {str(path)!r} does not match the SHA-256 recorded when it was "
+            "logged; it was changed or damaged, so it is not loaded."
+        )
+    return path
+
+
+def load_model(model_uri: str | Path, *, tracking_uri: str | None = None) -> Any:
+    """Load a logged model with the loader of its flavour (e.g. scikit-learn).
+
+    Unpickling runs code: load only models from stores you trust.
+    """
+    folder = resolve_model_folder(model_uri, tracking_uri)
+    descriptor = read_descriptor(folder)
+    for flavor in descriptor["flavors"]:
+        module_name = FLAVOR_LOADERS.get(flavor)
+        if module_name is not None:
+            module = importlib.import_module(module_name)
+            return module._load_flavor(folder, descriptor)
+    raise ModelError(
+        f"the model at {str(model_uri)!r} has flavours {sorted(descriptor['flavors'])}, none of "
+        f"which Carnet can load (it knows {sorted(FLAVOR_LOADERS)})."
+    )
+
+
+def load_input_example(model_uri: str | Path, *, tracking_uri: str | None = None) -> Any:
+    """The input example saved with a model, or None."""
+    folder = resolve_model_folder(model_uri, tracking_uri)
+    info = read_descriptor(folder).get("saved_input_example_info") or {}
+    name = info.get("artifact_path")
+    if not name:
+        return None
+    from carnet.artifacts import resolve
+
+    return example_from_json(json.loads(resolve(folder, name).read_text()))
+
+
+def get_model_info(model_uri: str | Path, *, tracking_uri: str | None = None) -> dict[str, Any]:
+    """The model's descriptor (flavours, versions, run) without loading the model."""
+    return read_descriptor(resolve_model_folder(model_uri, tracking_uri))
+
+
+def copy_model(model_uri: str | Path, dst: str | Path, *, tracking_uri: str | None = None) -> Path:
+    """Copy a logged model's folder to ``dst`` (e.g. to ship it beside a service)."""
+    folder = resolve_model_folder(model_uri, tracking_uri)
+    target = Path(dst)
+    shutil.copytree(folder, target, dirs_exist_ok=True)
+    return target
+
+
+__all__ = [
+    "FLAVOR_LOADERS",
+    "ModelInfo",
+    "ModelVersionWarning",
+    "copy_model",
+    "get_model_info",
+    "load_input_example",
+    "load_model",
+]

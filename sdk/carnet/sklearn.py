@@ -1,0 +1,551 @@
+"""scikit-learn support: ``autolog()`` and models logged as ``runs:/<run_id>/<name>``.
+
+``import carnet.sklearn`` is cheap; scikit-learn is imported when a function runs.
+
+Models are stored with :mod:`pickle` in a folder artifact (see :mod:`carnet.models`)
+with the Python, scikit-learn and NumPy versions and an optional input example.
+
+Trust boundary: unpickling a model runs whatever code the pickle names, with
+your privileges. ``load_model`` is safe only for models from a store that you
+trust as much as your own code (your team's, written by your own training jobs).
+Never load a model folder that came from someone you do not trust: a
+pickle cannot be checked for safety. The SHA-256 recorded at logging time
+catches a damaged or swapped model file, not a forged folder.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+import numbers
+import pickle
+import threading
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from carnet.errors import ModelError
+from carnet.models import ModelInfo
+
+FLAVOR = "sklearn"
+MODEL_FILE = "model.pkl"
+#: label in the descriptor -> distribution name for pip
+DISTRIBUTIONS = {"sklearn": "scikit-learn", "numpy": "numpy"}
+AUTOLOG_TAG = "carnet.autolog"
+
+
+class AutologWarning(UserWarning):
+    """Autolog could not record something; the training itself was not affected."""
+
+
+# -- models ------------------------------------------------------------------------------
+
+
+def log_model(
+    sk_model: Any,
+    name: str = "model",
+    input_example: Any = None,
+    *,
+    run_id: str | None = None,
+) -> ModelInfo:
+    """Pickle ``sk_model`` into the artifact folder ``name`` of the active run (or ``run_id``).
+
+    Returns a :class:`~carnet.models.ModelInfo` whose ``model_uri`` is
+    ``runs:/<run_id>/<name>``, which :func:`load_model` accepts.
+    """
+    from carnet.models import log_model_folder
+
+    if not (hasattr(sk_model, "fit") and hasattr(sk_model, "get_params")):
+        raise ModelError(
+            f"log_model takes a scikit-learn estimator (with fit and get_params), got "
+            f"{type(sk_model).__name__}; log other objects with log_artifact."
+        )
+
+    def write(folder: Path) -> str:
+        try:
+            with (folder / MODEL_FILE).open("wb") as handle:
+                pickle.dump(sk_model, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            raise ModelError(
+                f"the model cannot be pickled ({exc}); functions and classes it uses must be "
+                "defined at module level (not lambdas or local definitions)."
+            ) from None
+        return MODEL_FILE
+
+    cls = type(sk_model)
+    return log_model_folder(
+        flavor=FLAVOR,
+        flavor_conf={
+            "serialization_format": "pickle",
+            "pickle_protocol": pickle.HIGHEST_PROTOCOL,
+            "estimator_class": f"{cls.__module__}.{cls.__qualname__}",
+        },
+        write_model=write,
+        name=name,
+        input_example=input_example,
+        distributions=DISTRIBUTIONS,
+        run_id=run_id,
+    )
+
+
+def load_model(model_uri: str | Path, *, tracking_uri: str | None = None) -> Any:
+    """Load an estimator logged with :func:`log_model` (``runs:/<run_id>/<name>`` or a folder).
+
+    Warns with :class:`~carnet.models.ModelVersionWarning` when the installed
+    versions differ from the saved ones. Load only from stores you trust: see
+    this module's docstring.
+    """
+    from carnet.models import read_descriptor, resolve_model_folder
+
+    folder = resolve_model_folder(model_uri, tracking_uri)
+    descriptor = read_descriptor(folder)
+    if FLAVOR not in descriptor["flavors"]:
+        raise ModelError(
+            f"the model at {str(model_uri)!r} is not a scikit-learn model (flavours: "
+            f"{sorted(descriptor['flavors'])}); load it with carnet.models.load_model."
+        )
+    return _load_flavor(folder, descriptor)
+
+
+def _load_flavor(folder: Path, descriptor: Mapping[str, Any]) -> Any:
+    """The flavour loader that :func:`carnet.models.load_model` dispatches to."""
+    from carnet.models import verified_model_file, warn_on_mismatch
+
+    conf = descriptor["flavors"][FLAVOR]
+    if conf.get("serialization_format", "pickle") != "pickle":
+        raise ModelError(
+            f"serialization format {conf.get('serialization_format')!r} is not supported by "
+            "this Carnet; upgrade Carnet."
+        )
+    path = verified_model_file(folder, conf)
+    warn_on_mismatch(descriptor, DISTRIBUTIONS)
+    try:
+        with path.open("rb") as handle:
+            return pickle.load(handle)
+    except (ModuleNotFoundError, AttributeError) as exc:
+        raise ModelError(
+            f"the model needs code that is not importable here ({exc}); install the packages "
+            "and modules it was trained with."
+        ) from None
+    except (pickle.UnpicklingError, EOFError) as exc:
+        raise ModelError(f"the model file {str(path)!r} is not a valid pickle ({exc}).") from None
+
+
+# -- autolog: configuration and patching -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Config:
+    log_models: bool
+    log_input_examples: bool
+    log_training_metrics: bool
+    max_tuning_runs: int | None
+    silent: bool
+
+
+_config: _Config | None = None
+_originals: dict[type, Callable[..., Any]] = {}
+_patch_lock = threading.Lock()
+# Process-wide depth of autologged fits: a fit running inside another (a Pipeline
+# step, a search's candidates, also in joblib worker threads) is not logged again.
+_depth = 0
+_depth_lock = threading.Lock()
+
+
+def autolog(
+    log_input_examples: bool = False,
+    log_models: bool = True,
+    disable: bool = False,
+    silent: bool = False,
+    max_tuning_runs: int | None = None,
+    log_training_metrics: bool = True,
+) -> None:
+    """Log every scikit-learn ``fit``: params, training metrics, the estimator class and model.
+
+    A fit inside an active run logs into it (a second one in the same run gets a
+    child run, since params are immutable); otherwise a run is started and ended
+    around the fit. Search estimators (``GridSearchCV``, ``RandomizedSearchCV``)
+    log one child run per candidate (the best ``max_tuning_runs`` by rank, all by
+    default) and ``best_*`` on the parent. Tracking failures become
+    :class:`AutologWarning` (none with ``silent=True``); ``fit`` returns and
+    raises exactly what it would without autolog. ``autolog(disable=True)``
+    restores the original methods.
+    """
+    global _config
+    with _patch_lock:
+        if disable:
+            _config = None
+            for cls, original in _originals.items():
+                cls.fit = original  # type: ignore[attr-defined]
+            _originals.clear()
+            return
+        if max_tuning_runs is not None and (
+            isinstance(max_tuning_runs, bool) or not isinstance(max_tuning_runs, int)
+            or max_tuning_runs < 0
+        ):  # fmt: skip
+            raise ModelError(
+                f"max_tuning_runs must be None or an int >= 0, got {max_tuning_runs!r}."
+            )
+        _config = _Config(
+            log_models, log_input_examples, log_training_metrics, max_tuning_runs, silent
+        )
+        for cls in _fit_owners():
+            if cls not in _originals:
+                original = cls.__dict__["fit"]
+                _originals[cls] = original
+                cls.fit = _patched(original)  # type: ignore[attr-defined]
+
+
+def _fit_owners() -> list[type]:
+    """Every scikit-learn estimator class that defines ``fit`` itself."""
+    from sklearn.base import BaseEstimator
+    from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
+    from sklearn.pipeline import Pipeline
+    from sklearn.utils import all_estimators
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        classes = [cls for _, cls in all_estimators()]
+    classes += [Pipeline, GridSearchCV, RandomizedSearchCV]
+    owners: dict[type, None] = {}
+    for cls in classes:
+        for klass in cls.__mro__:
+            if "fit" in klass.__dict__ and issubclass(klass, BaseEstimator):
+                owners[klass] = None
+    return list(owners)
+
+
+def _patched(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def fit(self: Any, *args: Any, **kwargs: Any) -> Any:
+        global _depth
+        config = _config
+        with _depth_lock:
+            outer = _depth == 0
+            _depth += 1
+        try:
+            if not outer or config is None:
+                return original(self, *args, **kwargs)
+            session = _Session.begin(self, config)
+            try:
+                result = original(self, *args, **kwargs)
+            except BaseException as exc:
+                if session is not None:
+                    session.fail(exc)
+                raise
+            if session is not None:
+                session.finish(self, _fit_arguments(original, self, args, kwargs))
+            return result
+        finally:
+            with _depth_lock:
+                _depth -= 1
+
+    fit.__carnet_autolog__ = True  # type: ignore[attr-defined]
+    return fit
+
+
+def _fit_arguments(
+    original: Callable[..., Any], est: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> dict[str, Any]:
+    """X, y and sample_weight as fit received them, whatever their position."""
+    try:
+        bound = inspect.signature(original).bind(est, *args, **kwargs)
+    except TypeError:
+        return {"X": args[0] if args else kwargs.get("X")}
+    named = dict(bound.arguments)
+    extra = named.pop("kwargs", None) or named.pop("fit_params", None) or {}
+    if isinstance(extra, dict):
+        named.setdefault("sample_weight", extra.get("sample_weight"))
+    return named
+
+
+def _warn(config: _Config, what: str, exc: BaseException) -> None:
+    if not config.silent:
+        warnings.warn(
+            f"carnet autolog could not {what} ({type(exc).__name__}: {exc}); training "
+            "went on unaffected.",
+            AutologWarning,
+            stacklevel=4,
+        )
+
+
+# -- autolog: one fit --------------------------------------------------------------------
+
+
+class _Session:
+    """The run a fit logs into, and whether autolog started (and so ends) it."""
+
+    def __init__(self, run_id: str, owns_run: bool, config: _Config) -> None:
+        self.run_id = run_id
+        self.owns_run = owns_run
+        self.config = config
+
+    @classmethod
+    def begin(cls, est: Any, config: _Config) -> _Session | None:
+        import carnet
+
+        try:
+            active = carnet.active_run()
+            if active is not None:
+                tags = carnet.get_run(active.info.run_id).data.tags
+                if AUTOLOG_TAG not in tags:
+                    return cls(active.info.run_id, False, config)
+            # no run, or the active one already holds an autologged fit: a run of its own
+            run = carnet.start_run(nested=active is not None, run_name=None)
+            return cls(run.info.run_id, True, config)
+        except Exception as exc:
+            _warn(config, "start a run", exc)
+            return None
+
+    def fail(self, exc: BaseException) -> None:
+        if not self.owns_run:
+            return
+        import carnet
+
+        status = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
+        try:
+            carnet.end_run(status)
+        except Exception as err:
+            _warn(self.config, "end the run", err)
+
+    def finish(self, est: Any, fit_args: Mapping[str, Any]) -> None:
+        import carnet
+
+        steps: list[tuple[str, Callable[[], None]]] = [
+            ("log params and tags", lambda: self._log_params(est)),
+        ]
+        if self.config.log_training_metrics:
+            steps.append(("log training metrics", lambda: self._log_metrics(est, fit_args)))
+        if _is_search(est):
+            steps.append(("log the search candidates", lambda: self._log_search(est)))
+        if self.config.log_models:
+            steps.append(("log the model", lambda: self._log_models(est, fit_args)))
+        for what, step in steps:
+            try:
+                step()
+            except Exception as exc:
+                _warn(self.config, what, exc)
+        if self.owns_run:
+            try:
+                carnet.end_run()
+            except Exception as exc:
+                _warn(self.config, "end the run", exc)
+
+    def _client(self) -> Any:
+        from carnet import fluent
+
+        return fluent._client()
+
+    def _log_params(self, est: Any) -> None:
+        cls = type(est)
+        tags = [
+            (AUTOLOG_TAG, "sklearn"),
+            ("estimator_name", cls.__name__),
+            ("estimator_class", f"{cls.__module__}.{cls.__qualname__}"),
+        ]
+        self._client().log_batch(self.run_id, params=_flat_params(est), tags=tags)
+
+    def _log_metrics(self, est: Any, fit_args: Mapping[str, Any]) -> None:
+        x, y = fit_args.get("X"), fit_args.get("y")
+        if x is None:
+            return
+        weight = fit_args.get("sample_weight")
+        target = est.best_estimator_ if _is_search(est) and hasattr(est, "best_estimator_") else est
+        if _is_search(est) and target is est:
+            return  # refit=False: there is no fitted model to score
+        metrics = training_metrics(target, x, y, weight)
+        if metrics:
+            self._client().log_batch(
+                self.run_id, metrics=[(k, v, None, 0) for k, v in metrics.items()]
+            )
+
+    def _log_search(self, est: Any) -> None:
+        log_search_candidates(self._client(), self.run_id, est, self.config.max_tuning_runs)
+
+    def _log_models(self, est: Any, fit_args: Mapping[str, Any]) -> None:
+        example = None
+        if self.config.log_input_examples and fit_args.get("X") is not None:
+            example = _head(fit_args["X"])
+        log_model(est, "model", input_example=example, run_id=self.run_id)
+        if _is_search(est) and hasattr(est, "best_estimator_"):
+            log_model(est.best_estimator_, "best_estimator", input_example=example,
+                      run_id=self.run_id)  # fmt: skip
+
+
+def _is_search(est: Any) -> bool:
+    return hasattr(est, "cv_results_") and hasattr(est, "best_index_")
+
+
+def _head(x: Any, rows: int = 5) -> Any:
+    if hasattr(x, "iloc"):
+        return x.iloc[:rows]
+    try:
+        return x[:rows]
+    except Exception:
+        return None
+
+
+def _flat_params(est: Any) -> list[tuple[str, str]]:
+    """``get_params(deep=True)`` as text; values over the param length limit are left out."""
+    from carnet.validation import MAX_KEY_LENGTH, MAX_PARAM_VALUE_LENGTH
+
+    out = []
+    for key, value in sorted(est.get_params(deep=True).items()):
+        text = _param_text(value)
+        if len(text) <= MAX_PARAM_VALUE_LENGTH and len(key) <= MAX_KEY_LENGTH:
+            out.append((key, text))
+    return out
+
+
+def _param_text(value: Any) -> str:
+    if hasattr(value, "get_params") and not isinstance(value, type):
+        return type(value).__name__ + "(" + ", ".join(
+            f"{k}={v!r}" for k, v in sorted(value.get_params(deep=False).items())
+        ) + ")"  # fmt: skip
+    return str(value)
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """Metric code may warn (undefined precision, ...); the user's run must not see it."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def training_metrics(est: Any, x: Any, y: Any, sample_weight: Any = None) -> dict[str, float]:
+    """``training_*`` metrics of a fitted estimator on its training data.
+
+    Regressors: score, MSE, RMSE, MAE, R². Classifiers: score, accuracy,
+    weighted precision/recall/F1, and log loss and ROC AUC when they predict
+    probabilities. Others: their ``score`` if they have one. A metric that is
+    undefined for the data is left out.
+    """
+    from sklearn import metrics as m
+    from sklearn.base import is_classifier, is_regressor
+
+    out: dict[str, float] = {}
+
+    def put(name: str, compute: Callable[[], Any]) -> None:
+        try:
+            with _quiet():
+                value = float(compute())
+        except Exception:
+            return
+        if not math.isnan(value):
+            out[f"training_{name}"] = value
+
+    w = {"sample_weight": sample_weight} if sample_weight is not None else {}
+    if y is None:
+        if hasattr(est, "score"):
+            put("score", lambda: est.score(x))
+        return out
+    put("score", lambda: est.score(x, y, **w))
+    if is_regressor(est):
+        with _quiet():
+            pred = est.predict(x)
+        put("mean_squared_error", lambda: m.mean_squared_error(y, pred, **w))
+        put("root_mean_squared_error", lambda: math.sqrt(m.mean_squared_error(y, pred, **w)))
+        put("mean_absolute_error", lambda: m.mean_absolute_error(y, pred, **w))
+        put("r2_score", lambda: m.r2_score(y, pred, **w))
+    elif is_classifier(est):
+        with _quiet():
+            pred = est.predict(x)
+        put("accuracy_score", lambda: m.accuracy_score(y, pred, **w))
+        for name in ("precision_score", "recall_score", "f1_score"):
+            scorer = functools.partial(
+                getattr(m, name), y, pred, average="weighted", zero_division=0, **w
+            )
+            put(name, scorer)
+        if hasattr(est, "predict_proba"):
+            try:
+                with _quiet():
+                    proba = est.predict_proba(x)
+            except Exception:
+                return out
+            labels = getattr(est, "classes_", None)
+            put("log_loss", lambda: m.log_loss(y, proba, labels=labels, **w))
+            if proba.shape[1] == 2:
+                put("roc_auc", lambda: m.roc_auc_score(y, proba[:, 1], **w))
+            else:
+                multi = {"multi_class": "ovr", "average": "weighted", "labels": labels}
+                put("roc_auc", lambda: m.roc_auc_score(y, proba, **multi, **w))
+    return out
+
+
+# -- autolog: search estimators ----------------------------------------------------------
+
+
+def _as_int(value: Any) -> int | None:
+    return int(value) if isinstance(value, numbers.Integral) else None
+
+
+def log_search_candidates(
+    client: Any, parent_run_id: str, search: Any, max_runs: int | None
+) -> list[str]:
+    """One child run per candidate of a fitted search (best first), ``best_*`` on the parent."""
+    import pandas as pd
+
+    results = search.cv_results_
+    params: list[dict[str, Any]] = list(results["params"])
+    score_keys = [
+        k for k in results
+        if k.startswith(("mean_", "std_", "rank_")) and not k.startswith("param_")
+    ]  # fmt: skip
+    rank_key = next((k for k in results if k.startswith("rank_test_")), None)
+    order = list(range(len(params)))
+    if rank_key is not None:
+        order.sort(key=lambda i: (int(results[rank_key][i]), i))
+    best_index = _as_int(getattr(search, "best_index_", None))
+    if max_runs is not None:
+        order = order[:max_runs]
+    parent = client.get_run(parent_run_id)
+    experiment_id = parent.info.experiment_id
+    parent_name = parent.info.run_name
+    children: list[str] = []
+    best_child: str | None = None
+    for i in order:
+        tags: dict[str, str] = {AUTOLOG_TAG: "sklearn", "carnet.autolog.candidate": str(i)}
+        if i == best_index:
+            tags["carnet.autolog.best_candidate"] = "true"
+        run = client.create_run(
+            experiment_id,
+            tags=tags,
+            run_name=f"{parent_name}-candidate-{i}"[:250],
+            parent_run_id=parent_run_id,
+        )
+        rid = run.info.run_id
+        metrics = []
+        for key in score_keys:
+            value = float(results[key][i])
+            if not math.isnan(value):
+                metrics.append((key, value, None, 0))
+        client.log_batch(
+            rid,
+            metrics=metrics,
+            params=[(k, _param_text(v)) for k, v in sorted(params[i].items())],
+        )
+        client.set_terminated(rid, "FINISHED")
+        children.append(rid)
+        if i == best_index:
+            best_child = rid
+    best_params = getattr(search, "best_params_", None) or {}
+    parent_params = [(f"best_{k}", _param_text(v)) for k, v in sorted(best_params.items())]
+    parent_metrics = []
+    best_score = getattr(search, "best_score_", None)
+    if isinstance(best_score, numbers.Real) and not math.isnan(float(best_score)):
+        parent_metrics.append(("best_cv_score", float(best_score), None, 0))
+    parent_tags = [("carnet.autolog.candidates", str(len(params)))]
+    if best_child is not None:
+        parent_tags.append(("best_run_id", best_child))
+    client.log_batch(parent_run_id, metrics=parent_metrics, params=parent_params, tags=parent_tags)
+    frame = pd.DataFrame({k: list(v) for k, v in results.items()})
+    client.log_text(parent_run_id, frame.to_csv(index=False), "cv_results.csv")
+    return children
+
+
+__all__ = ["AutologWarning", "autolog", "load_model", "log_model", "training_metrics"]
