@@ -10,8 +10,9 @@ import textwrap
 import time
 from pathlib import Path
 
-import carnet
 import pytest
+
+import carnet
 
 pytestmark = pytest.mark.slow
 

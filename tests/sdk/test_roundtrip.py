@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 import string
 
-import carnet
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+import carnet
 
 KEY_ALPHABET = string.ascii_letters + string.digits + "_-. :/" + "éßλ漢"
 keys = st.text(KEY_ALPHABET, min_size=1, max_size=40).filter(

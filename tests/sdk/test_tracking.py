@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import carnet
 import pytest
+
+import carnet
 from carnet.errors import (
     ActiveRunError,
     ArtifactNotFoundError,

@@ -13,7 +13,7 @@ from sklearn.metrics import mean_squared_error, r2_score
 from sklearn.model_selection import train_test_split
 
 import carnet as mlflow
-import carnet.sklearn  # noqa: F401  (the tutorial does `import mlflow.sklearn`)
+import carnet.sklearn
 
 
 @pytest.mark.slow
