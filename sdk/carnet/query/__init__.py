@@ -19,9 +19,10 @@ from sqlalchemy.sql.expression import ClauseElement
 
 from carnet.entities import LifecycleStage, ViewType
 from carnet.errors import FilterError
-from carnet.query.compile import RunContext, apply_order, compile_filter
+from carnet.query.compile import RunContext, compile_filter
 from carnet.query.experiments import apply_experiment_order, compile_experiment_filter
 from carnet.query.nodes import Node, OrderKey
+from carnet.query.order import index_ordered, simple_search, tiered_search
 from carnet.query.parser import parse_filter_syntax, parse_order_clause
 from carnet.query.validate import Entity, check_filter, check_order_key
 from carnet.store.schema import experiments, runs
@@ -114,8 +115,10 @@ def build_run_search(
     """SELECT runs.id of matching runs, sorted (newest first by default) and paged."""
     keys = parse_order_by(order_by)
     where = _run_where(experiment_ids, filter_string, view_type, now_ms, crash_timeout_ms)
-    stmt = apply_order(select(runs.c.id).where(*where), keys, RunContext(now_ms, crash_timeout_ms))
-    return _page(stmt, limit, offset)
+    ctx = RunContext(now_ms, crash_timeout_ms)
+    if limit is not None and keys and index_ordered(keys[0]):
+        return tiered_search(where, keys, ctx, limit, offset)
+    return simple_search(where, keys, ctx, limit, offset)
 
 
 def count_runs(

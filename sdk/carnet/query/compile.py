@@ -1,19 +1,20 @@
 """A checked filter AST -> SQLAlchemy expressions over the store's tables.
 
-Each comparison on a metric, param or tag becomes ``runs.id IN (SELECT run_id
-FROM <table> WHERE key = :k AND <predicate>)``: the inner query reads the
-``(key, value)`` indexes, is uncorrelated (so SQLite materialises it once and
-PostgreSQL hashes it), and always yields TRUE or FALSE, never NULL. That last
-point makes NOT behave: a run lacking the key fails ``k != v`` and therefore
-passes ``NOT k != v``. Negated operators (``!=``, ``NOT IN``, ``NOT LIKE``)
-mean "has the key and the positive form does not hold"; predicates are written
-NULL-safe so that a NaN metric or a text-valued param fails ``=`` and passes
-``!=``. Every literal is a typed bound parameter.
+Each comparison on a metric, param or tag becomes a correlated ``EXISTS
+(SELECT 1 FROM <table> WHERE run_id = runs.id AND key = :k AND <predicate>)``:
+one primary-key probe per candidate run, which lets the database stop early
+when the runs arrive in the wanted order (newest first, or walking a metric's
+index, see ``order``) instead of materialising every match first. EXISTS is
+always TRUE or FALSE, never NULL, which makes NOT behave: a run lacking the
+key fails ``k != v`` and therefore passes ``NOT k != v``. Negated operators
+(``!=``, ``NOT IN``, ``NOT LIKE``) mean "has the key and the positive form does
+not hold"; predicates are written NULL-safe so a NaN metric or a text-valued
+param fails ``=`` and passes ``!=``. Every literal is a typed bound parameter.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,15 +22,13 @@ from sqlalchemy import (
     ColumnElement,
     Float,
     FromClause,
-    Select,
     Table,
     Text,
     and_,
-    case,
+    exists,
     literal,
     not_,
     or_,
-    select,
 )
 
 from carnet.query.like import like
@@ -38,12 +37,10 @@ from carnet.query.nodes import (
     Aggregate,
     And,
     Comparison,
-    Field,
     Kind,
     Node,
     Not,
     Op,
-    OrderKey,
     Value,
 )
 from carnet.store import schema
@@ -152,13 +149,19 @@ def _attribute(c: Comparison, ctx: RunContext) -> ColumnElement[bool]:
     return and_(column.is_not(None), result) if c.field.key in NULLABLE else result
 
 
-def _table(kind: Kind) -> Table:
+def table_for(kind: Kind) -> Table:
     return {Kind.METRIC: metric_summaries, Kind.PARAM: params, Kind.TAG: tags}[kind]
 
 
-def keyed_rows(table: FromClause, key: str, *where: ColumnElement[bool]) -> Select[Any]:
-    """``SELECT run_id FROM table WHERE key = :key AND ...``."""
-    return select(table.c.run_id).where(table.c.key == text(key), *where)
+def has_key(
+    table: Table, key: str, where: Callable[[FromClause], ColumnElement[bool]] | None = None
+) -> ColumnElement[bool]:
+    """``EXISTS (SELECT 1 FROM table WHERE run_id = runs.id AND key = :key AND ...)``."""
+    row = table.alias()
+    conds = [row.c.run_id == runs.c.id, row.c.key == text(key)]
+    if where is not None:
+        conds.append(where(row))
+    return exists().where(*conds).correlate(runs)
 
 
 def comparison(c: Comparison, ctx: RunContext) -> ColumnElement[bool]:
@@ -166,20 +169,24 @@ def comparison(c: Comparison, ctx: RunContext) -> ColumnElement[bool]:
     field = c.field
     if field.kind is Kind.ATTRIBUTE:
         return _attribute(c, ctx)
-    table = _table(field.kind)
+    table = table_for(field.kind)
     if c.op is Op.IS_NULL:
-        return runs.c.id.not_in(keyed_rows(table, field.key))
+        return ~has_key(table, field.key)
     if c.op is Op.IS_NOT_NULL:
-        return runs.c.id.in_(keyed_rows(table, field.key))
-    text_col: ColumnElement[Any] | None
-    num_col: ColumnElement[Any] | None
-    if field.kind is Kind.METRIC:
-        text_col, num_col = None, metric_column(table, field.aggregate)
-    else:
-        text_col, num_col = table.c.value, (table.c.value_num if field.kind is Kind.PARAM else None)
-    positive = predicate(NEGATED.get(c.op, c.op), c.values, text_col, num_col)
-    row = not_(positive) if c.op in NEGATED else positive
-    return runs.c.id.in_(keyed_rows(table, field.key, row))
+        return has_key(table, field.key)
+
+    def row_matches(row: FromClause) -> ColumnElement[bool]:
+        text_col: ColumnElement[Any] | None
+        num_col: ColumnElement[Any] | None
+        if field.kind is Kind.METRIC:
+            text_col, num_col = None, metric_column(row, field.aggregate)
+        else:
+            text_col = row.c.value
+            num_col = row.c.value_num if field.kind is Kind.PARAM else None
+        positive = predicate(NEGATED.get(c.op, c.op), c.values, text_col, num_col)
+        return not_(positive) if c.op in NEGATED else positive
+
+    return has_key(table, field.key, row_matches)
 
 
 def compile_filter(node: Node | None, ctx: RunContext) -> ColumnElement[bool] | None:
@@ -195,47 +202,3 @@ def compile_filter(node: Node | None, ctx: RunContext) -> ColumnElement[bool] | 
     parts = [compile_filter(n, ctx) for n in node.items]
     items = [p for p in parts if p is not None]
     return and_(*items) if isinstance(node, And) else or_(*items)
-
-
-def _ordering(field: Field, ctx: RunContext, alias: FromClause | None) -> list[ColumnElement[Any]]:
-    """Sort columns for one key: a rank (0 value, 1 NaN or text, 2 missing), then values."""
-    if field.kind is Kind.ATTRIBUTE:
-        column = attribute_column(field.key, ctx)
-        if field.key in NULLABLE:
-            return [case((column.is_(None), 1), else_=0), column]
-        return [column]
-    assert alias is not None
-    missing = alias.c.run_id.is_(None)
-    if field.kind is Kind.METRIC:
-        column = metric_column(alias, field.aggregate)
-        nan = alias.c.is_nan if field.aggregate in (None, Aggregate.LAST) else column.is_(None)
-        if field.aggregate is Aggregate.COUNT:
-            return [case((missing, 2), else_=0), column]
-        return [case((missing, 2), (nan, 1), else_=0), column]
-    if field.kind is Kind.PARAM:
-        text_only = alias.c.value_num.is_(None)
-        return [case((missing, 2), (text_only, 1), else_=0), alias.c.value_num, alias.c.value]
-    return [case((missing, 1), else_=0), alias.c.value]
-
-
-def apply_order(stmt: Select[Any], keys: Sequence[OrderKey], ctx: RunContext) -> Select[Any]:
-    """Order by ``keys`` (ranks always ascending, so missing sorts last both ways),
-    then newest first, then by id so pages never overlap."""
-    source: FromClause = runs
-    clauses: list[ColumnElement[Any]] = []
-    for i, key in enumerate(keys):
-        alias = None
-        if key.field.kind is not Kind.ATTRIBUTE:
-            alias = _table(key.field.kind).alias(f"order_{i}")
-            source = source.outerjoin(
-                alias, and_(alias.c.run_id == runs.c.id, alias.c.key == text(key.field.key))
-            )
-        columns = _ordering(key.field, ctx, alias)
-        rank, values = (columns[0], columns[1:]) if len(columns) > 1 else (None, columns)
-        if rank is not None:
-            clauses.append(rank.asc())
-        clauses.extend(v.desc() if key.descending else v.asc() for v in values)
-    if not any(k.field.kind is Kind.ATTRIBUTE and k.field.key == "start_time" for k in keys):
-        clauses.append(runs.c.start_time.desc())
-    clauses.append(runs.c.id.desc())
-    return stmt.select_from(source).order_by(*clauses)
