@@ -25,6 +25,7 @@ import hashlib
 import importlib
 import json
 import platform
+import re
 import shutil
 import tempfile
 import uuid
@@ -301,8 +302,7 @@ def resolve_model_folder(model_uri: str | Path, tracking_uri: str | None = None)
             folder = Client(tracking_uri).get_artifact_path(run_id, path.strip("/"))
         except ArtifactNotFoundError as exc:
             raise ModelError(f"{text}: {exc}") from None
-    elif "://" in text and not text.startswith("file://"):
-        scheme = text.split("://", 1)[0]
+    elif (scheme := _scheme(text)) not in (None, "file"):
         raise ModelError(
             f"model URI scheme {scheme!r} is not supported; use 'runs:/<run_id>/<name>', "
             "a file:// URI or a local folder."
@@ -315,6 +315,12 @@ def resolve_model_folder(model_uri: str | Path, tracking_uri: str | None = None)
             "run id and the name given to log_model (see the run's artifacts)."
         )
     return folder
+
+
+def _scheme(text: str) -> str | None:
+    """The URI scheme, if ``text`` has one (a Windows drive letter is not a scheme)."""
+    match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]+):", text)
+    return match.group(1).lower() if match else None
 
 
 def read_descriptor(folder: Path) -> dict[str, Any]:

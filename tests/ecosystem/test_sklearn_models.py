@@ -1,0 +1,171 @@
+"""Logged models: round trips, runs:/ URIs, version warnings and refusals."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_diabetes
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import carnet
+import carnet.models
+import carnet.sklearn
+from carnet.errors import ModelError, NotFoundError
+from carnet.models import ModelVersionWarning
+
+
+@pytest.fixture
+def data() -> tuple[pd.DataFrame, pd.Series]:
+    frame = load_diabetes(as_frame=True)
+    return frame.data, frame.target
+
+
+@pytest.fixture
+def fitted(data: tuple[pd.DataFrame, pd.Series]) -> object:
+    x, y = data
+    return make_pipeline(StandardScaler(), Ridge(alpha=0.3)).fit(x, y)
+
+
+def model_folder(uri: str) -> Path:
+    return carnet.models.resolve_model_folder(uri)
+
+
+def test_round_trip_with_a_dataframe_example(
+    tracking: str, data: tuple[pd.DataFrame, pd.Series], fitted: Ridge
+) -> None:
+    x, _ = data
+    with carnet.start_run() as run:
+        info = carnet.sklearn.log_model(fitted, "model", input_example=x.head(3))
+    assert info.model_uri == f"runs:/{run.info.run_id}/model"
+    assert info.run_id == run.info.run_id and info.artifact_path == "model"
+    loaded = carnet.sklearn.load_model(info.model_uri)
+    np.testing.assert_allclose(loaded.predict(x), fitted.predict(x))
+    generic = carnet.models.load_model(info.model_uri)
+    np.testing.assert_allclose(generic.predict(x), fitted.predict(x))
+    example = carnet.models.load_input_example(info.model_uri)
+    pd.testing.assert_frame_equal(example, x.head(3))
+
+
+def test_folder_layout_and_descriptor(tracking: str, fitted: Ridge) -> None:
+    with carnet.start_run():
+        info = carnet.sklearn.log_model(fitted, "regressor", input_example=np.ones((2, 10)))
+    folder = model_folder(info.model_uri)
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "MLmodel", "input_example.json", "model.pkl", "requirements.txt",
+    ]  # fmt: skip
+    descriptor = json.loads((folder / "MLmodel").read_text())
+    assert descriptor["run_id"] == info.run_id
+    assert descriptor["flavors"]["sklearn"]["estimator_class"] == "sklearn.pipeline.Pipeline"
+    assert descriptor["flavors"]["python_function"]["loader_module"] == "carnet.sklearn"
+    assert set(descriptor["versions"]) == {"python", "sklearn", "numpy"}
+    import sklearn
+
+    assert descriptor["versions"]["sklearn"] == sklearn.__version__
+    assert descriptor["versions"]["numpy"] == np.__version__
+    assert f"scikit-learn=={sklearn.__version__}" in (folder / "requirements.txt").read_text()
+    example = carnet.models.load_input_example(info.model_uri)
+    assert isinstance(example, np.ndarray) and example.shape == (2, 10)
+    history = json.loads(carnet.get_run(info.run_id).data.tags["mlflow.log-model.history"])
+    assert history[0]["artifact_path"] == "regressor"
+    assert carnet.models.get_model_info(info.model_uri)["model_uuid"] == info.model_uuid
+
+
+def test_version_mismatch_warns(tracking: str, fitted: Ridge) -> None:
+    with carnet.start_run():
+        info = carnet.sklearn.log_model(fitted, "model")
+    descriptor_path = model_folder(info.model_uri) / "MLmodel"
+    descriptor = json.loads(descriptor_path.read_text())
+    descriptor["versions"]["sklearn"] = "0.20.0"
+    descriptor_path.write_text(json.dumps(descriptor))
+    with pytest.warns(ModelVersionWarning, match=r"sklearn 0\.20\.0 -> ") as caught:
+        carnet.sklearn.load_model(info.model_uri)
+    assert issubclass(caught[0].category, UserWarning)
+
+
+def test_same_versions_do_not_warn(uri: str, fitted: Ridge) -> None:
+    carnet.set_tracking_uri(uri)
+    with carnet.start_run():
+        info = carnet.sklearn.log_model(fitted, "model")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        carnet.sklearn.load_model(info.model_uri)
+
+
+def test_log_model_with_explicit_run_id_and_local_folder(uri: str, fitted: Ridge) -> None:
+    carnet.set_tracking_uri(uri)
+    client = carnet.Client(uri)
+    run = client.create_run(client.create_experiment("models"))
+    info = carnet.sklearn.log_model(fitted, "nested/model", run_id=run.info.run_id)
+    assert carnet.active_run() is None
+    assert info.model_uri == f"runs:/{run.info.run_id}/nested/model"
+    folder = model_folder(info.model_uri)
+    assert type(carnet.sklearn.load_model(folder)).__name__ == "Pipeline"
+    assert type(carnet.models.load_model(folder.as_uri())).__name__ == "Pipeline"
+
+
+def test_a_changed_model_file_is_refused(uri: str, fitted: Ridge) -> None:
+    carnet.set_tracking_uri(uri)
+    with carnet.start_run():
+        info = carnet.sklearn.log_model(fitted, "model")
+    pkl = model_folder(info.model_uri) / "model.pkl"
+    pkl.write_bytes(pkl.read_bytes() + b"\x00")
+    with pytest.raises(ModelError, match="does not match the SHA-256"):
+        carnet.sklearn.load_model(info.model_uri)
+
+
+def test_refusals_say_what_to_do(uri: str, fitted: Ridge) -> None:
+    carnet.set_tracking_uri(uri)
+    with carnet.start_run() as run:
+        carnet.sklearn.log_model(fitted, "model")
+        with pytest.raises(ModelError, match="already has an artifact 'model'"):
+            carnet.sklearn.log_model(fitted, "model")
+        with pytest.raises(ModelError, match="takes a scikit-learn estimator"):
+            carnet.sklearn.log_model(object(), "other")
+        with pytest.raises(ModelError, match="cannot be pickled"):
+            bad = Ridge()
+            bad.hook = lambda: None  # type: ignore[attr-defined]
+            carnet.sklearn.log_model(bad, "bad")
+        with pytest.raises(ModelError, match="cannot be stored as JSON"):
+            carnet.sklearn.log_model(fitted, "ex", input_example={1, 2})
+    rid = run.info.run_id
+    with pytest.raises(ModelError, match="no logged model"):
+        carnet.sklearn.load_model(f"runs:/{rid}/nothing")
+    with pytest.raises(ModelError, match="must look like 'runs:/<run_id>/<model name>'"):
+        carnet.sklearn.load_model(f"runs:/{rid}")
+    with pytest.raises(ModelError, match="scheme 'models' is not supported"):
+        carnet.models.load_model("models:/diabetes/1")
+    with pytest.raises(NotFoundError):
+        carnet.sklearn.load_model("runs:/ffffffffffffffffffffffffffffffff/model")
+
+
+def test_unknown_flavour_is_refused(uri: str, fitted: Ridge) -> None:
+    carnet.set_tracking_uri(uri)
+    with carnet.start_run():
+        info = carnet.sklearn.log_model(fitted, "model")
+    path = model_folder(info.model_uri) / "MLmodel"
+    descriptor = json.loads(path.read_text())
+    descriptor["flavors"] = {"pytorch": {}}
+    path.write_text(json.dumps(descriptor))
+    with pytest.raises(ModelError, match="none of which Carnet can load"):
+        carnet.models.load_model(info.model_uri)
+    with pytest.raises(ModelError, match="not a scikit-learn model"):
+        carnet.sklearn.load_model(info.model_uri)
+
+
+def test_a_newer_model_format_is_refused(uri: str, fitted: Ridge) -> None:
+    carnet.set_tracking_uri(uri)
+    with carnet.start_run():
+        info = carnet.sklearn.log_model(fitted, "model")
+    path = model_folder(info.model_uri) / "MLmodel"
+    descriptor = json.loads(path.read_text())
+    descriptor["format_version"] = 99
+    path.write_text(json.dumps(descriptor))
+    with pytest.raises(ModelError, match="upgrade Carnet"):
+        carnet.models.load_model(info.model_uri)
