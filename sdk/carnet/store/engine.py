@@ -192,7 +192,14 @@ def _table_exists(cur: Any, dialect: str, name: str) -> bool:
     if dialect == "sqlite":
         cur.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
     else:
-        cur.execute("SELECT to_regclass(%s) IS NOT NULL", (name,))
+        # Not to_regclass(): it reads the backend's relation cache, which keeps a
+        # stale "no such table" after waiting on the advisory lock while another
+        # process created the schema. A catalog query sees what is committed.
+        cur.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables "
+            "WHERE schemaname = current_schema() AND tablename = %s)",
+            (name,),
+        )
         return bool(cur.fetchone()[0])
     return cur.fetchone() is not None
 
@@ -225,7 +232,12 @@ def ensure_schema(engine: Engine, *, read_only: bool = False, upgrade: bool = Tr
                 f"this store has schema version {found} and needs an upgrade to "
                 f"{SCHEMA_VERSION}; run 'carnet db upgrade' (or open it once for writing)."
             )
-        return found or 0
+        if found is None:  # a file another process is creating, or not a Carnet store
+            raise StoreError(
+                f"no Carnet tables in this store yet; log a run first or point --db / "
+                f"{ENV_URI} at an existing store."
+            )
+        return found
     found = read_schema_version(engine)
     if found == SCHEMA_VERSION:
         return found
