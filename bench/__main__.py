@@ -1,0 +1,163 @@
+"""``python -m bench``: run Carnet's workloads against baselines and MLflow, print a table.
+
+Each workload module (one per letter of issue 7) returns a :class:`Plan`;
+this runner prepares it, runs its variants interleaved ``--repeat`` times in
+fresh subprocesses, and prints medians and ratios. It never asserts a timing:
+the exit status is non-zero only when a workload crashed or logged data went
+missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import shlex
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from bench import mlflow_env, report
+from bench.config import Config, make_config
+from bench.harness import Row, interleave
+
+#: Letter, module, title: the order of issue 7's list.
+WORKLOADS = [
+    ("a", "sweep", "tracking overhead on the 330-run diabetes sweep"),
+    ("b", "importtime", "import time"),
+    ("c", "single", "single-call log_metric, synchronous and buffered"),
+    ("d", "batch", "log_batch vs raw sqlite3 executemany"),
+    ("e", "history", "reading a metric history"),
+    ("f", "runs", "creating runs with params, metrics and tags"),
+    ("g", "search", "filtered, sorted search and DataFrame load"),
+    ("h", "dashboard", "dashboard runs page script time"),
+    ("i", "concurrent", "concurrent logging from several processes"),
+    ("j", "memory", "peak memory of a buffered 1,000,000-point run"),
+]
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    p.add_argument("--quick", action="store_true", help="small sizes, no MLflow, 1 repetition")
+    p.add_argument("--repeat", type=int, help="interleaved repetitions (default 3)")
+    p.add_argument("--only", action="append", default=[], help="letters or names, e.g. a,c,g")
+    p.add_argument("--verbose", "-v", action="store_true", help="query plans and progress")
+    p.add_argument("--out", type=Path, help="results directory (default bench/results)")
+    p.add_argument("--no-mlflow", dest="mlflow", action="store_false", default=None)
+    p.add_argument("--mlflow", dest="mlflow", action="store_true", help="run MLflow even --quick")
+    sizes = p.add_argument_group("sizes")
+    for name, help_text in [
+        ("sweep-alphas", "(a) alphas per l1_ratio: 11 x this = runs (30)"),
+        ("import-samples", "(b) fresh interpreters per repetition (3)"),
+        ("points", "(c) single-call points (100,000)"),
+        ("mlflow-points", "(c) MLflow synchronous points (1,000)"),
+        ("mlflow-async-points", "(c) MLflow synchronous=False points (10,000)"),
+        ("batch-points", "(d) points logged in batches (1,000,000)"),
+        ("batch-size", "(d) points per log_batch call (10,000)"),
+        ("mlflow-batch-points", "(d) MLflow points, 1,000 per call (100,000)"),
+        ("history-points", "(e) history length (100,000)"),
+        ("mlflow-history-points", "(e) MLflow history length (100,000)"),
+        ("runs", "(f) runs created (10,000)"),
+        ("mlflow-runs", "(f) MLflow runs created (500)"),
+        ("search-runs", "(g) runs in the 5 params x 5 metrics store (10,000)"),
+        ("search-runs-large", "(g) runs in the 10 params x 10 metrics store (100,000)"),
+        ("mlflow-search-runs", "(g) runs in MLflow's store (10,000)"),
+        ("search-samples", "(g) timed queries per process (5)"),
+        ("dashboard-runs", "(h) runs in the dashboard's store (10,000)"),
+        ("procs", "(i) logging processes (8)"),
+        ("proc-points", "(i) points per process (20,000)"),
+        ("proc-batch", "(i) points per log_batch call (100)"),
+        ("memory-points", "(j) buffered points (1,000,000)"),
+    ]:
+        sizes.add_argument(f"--{name}", type=int, help=help_text)
+    return p.parse_args(argv)
+
+
+def selected(only: list[str]) -> list[tuple[str, str, str]]:
+    wanted = {w.strip().lower() for item in only for w in item.split(",") if w.strip()}
+    if not wanted:
+        return WORKLOADS
+    unknown = wanted - {k for k, _, _ in WORKLOADS} - {m for _, m, _ in WORKLOADS}
+    if unknown:
+        raise SystemExit(f"unknown workload(s) {sorted(unknown)}; choose from a-j or their names")
+    return [w for w in WORKLOADS if w[0] in wanted or w[1] in wanted]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ns = parse_args(sys.argv[1:] if argv is None else argv)
+    overrides: dict[str, Any] = {
+        k: v for k, v in vars(ns).items() if k not in ("quick", "only", "verbose")
+    }
+    cfg: Config = make_config(ns.quick, overrides)
+    cfg.verbose, cfg.only = ns.verbose, ns.only
+    command = "python -m bench " + shlex.join(sys.argv[1:] if argv is None else argv)
+    started = time.monotonic()
+
+    info = report.machine()
+    if cfg.mlflow:
+        try:
+            mlflow_env.ensure()
+            info["mlflow"] = mlflow_env.version()
+        except Exception as exc:  # no network, no wheel: still bench Carnet
+            print(f"[bench] MLflow unavailable, continuing without it: {exc}")
+            cfg.mlflow = False
+    print("Carnet bench · " + report.describe(info), flush=True)
+    print(f"repeat {cfg.repeat}{' · quick' if cfg.quick else ''} · results in {cfg.out}\n")
+
+    rows: list[Row] = []
+    samples: dict[str, Any] = {}
+    notes: list[str] = []
+    failures = 0
+
+    def log(msg: str) -> None:
+        if cfg.verbose:
+            print(msg, flush=True)
+
+    for key, module_name, title in selected(cfg.only):
+        t0 = time.monotonic()
+        print(f"({key}) {title}", flush=True)
+        try:
+            module = importlib.import_module(f"bench.{module_name}")
+            plan = module.plan(cfg)
+            if plan.skip:
+                print(f"    skipped: {plan.skip}")
+                notes.append(f"({key}) skipped: {plan.skip}")
+                continue
+            if plan.prepare is not None:
+                plan.prepare()
+            got = interleave(plan.variants, plan.repeat or cfg.repeat, log)
+            samples[key] = got
+            new = plan.summarize(got)
+            rows.extend(new)
+            notes.extend(f"({key}) {n}" for n in plan.notes)
+            for line in report.text_table(new).splitlines()[2:]:
+                print("    " + line)
+            for n in plan.notes:
+                print(f"    note: {n}")
+            if cfg.verbose:
+                for d in plan.details:
+                    print("    " + d.replace("\n", "\n    "))
+        except Exception as exc:
+            failures += 1
+            print(f"    ERROR: {exc}")
+            if cfg.verbose:
+                traceback.print_exc()
+            notes.append(f"({key}) failed: {str(exc).splitlines()[0] if str(exc) else exc!r}")
+        print(f"    [{time.monotonic() - t0:.1f} s]", flush=True)
+
+    info["load_avg_end"] = list(os.getloadavg())
+    info["wall_s"] = round(time.monotonic() - started, 1)
+    print("\n" + report.describe(info))
+    print(f"medians of {cfg.repeat} interleaved repetitions · total {info['wall_s']} s\n")
+    print(report.text_table(rows))
+    for n in notes:
+        print(f"- {n}")
+    json_path, md_path = report.write(cfg, info, rows, samples, notes, command)
+    print(f"\nwrote {json_path} and {md_path}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

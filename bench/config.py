@@ -1,0 +1,97 @@
+"""Sizes and switches for one bench invocation, with the ``--quick`` preset."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parent
+CACHE = BENCH_DIR / ".cache"
+
+
+@dataclass
+class Config:
+    """Defaults are issue 7's sizes; MLflow gets smaller sizes where it is slow (rates compare)."""
+
+    repeat: int = 3
+    quick: bool = False
+    verbose: bool = False
+    mlflow: bool = True
+    out: Path = field(default_factory=lambda: BENCH_DIR / "results")
+    only: list[str] = field(default_factory=list)
+    # (a) 11 l1_ratios x this many alphas: 330 runs by default
+    sweep_alphas: int = 30
+    # (b) fresh interpreters per repetition
+    import_samples: int = 3
+    # (c) single-call log_metric
+    points: int = 100_000
+    mlflow_points: int = 1_000
+    mlflow_async_points: int = 10_000
+    # (d) log_batch
+    batch_points: int = 1_000_000
+    batch_size: int = 10_000
+    mlflow_batch_points: int = 100_000
+    # (e) history read
+    history_points: int = 100_000
+    mlflow_history_points: int = 100_000
+    # (f) run creation
+    runs: int = 10_000
+    mlflow_runs: int = 500
+    # (g) search
+    search_runs: int = 10_000
+    search_runs_large: int = 100_000
+    mlflow_search_runs: int = 10_000
+    search_samples: int = 5
+    # (h) dashboard
+    dashboard_runs: int = 10_000
+    # (i) concurrency
+    procs: int = 8
+    proc_points: int = 20_000
+    proc_batch: int = 100
+    # (j) memory
+    memory_points: int = 1_000_000
+
+    def tmp_dir(self) -> Path:
+        """Scratch space on the repo's disk (not tmpfs), so commits cost what they cost users."""
+        path = ensure_cache() / "tmp"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+def ensure_cache() -> Path:
+    """``bench/.cache``, with a ``.gitignore`` of its own so git and ruff skip it."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    ignore = CACHE / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# created by the bench: cached stores and scratch files\n*\n")
+    return CACHE
+
+
+QUICK = {
+    "repeat": 1,
+    "mlflow": False,
+    "sweep_alphas": 3,
+    "import_samples": 1,
+    "points": 2_000,
+    "batch_points": 50_000,
+    "batch_size": 5_000,
+    "history_points": 10_000,
+    "runs": 300,
+    "search_runs": 1_000,
+    "search_runs_large": 3_000,
+    "search_samples": 2,
+    "dashboard_runs": 500,
+    "procs": 4,
+    "proc_points": 1_000,
+    "memory_points": 50_000,
+}
+
+
+def make_config(quick: bool, overrides: dict[str, object]) -> Config:
+    """The preset (default or quick), then whatever the command line set explicitly."""
+    values: dict[str, object] = dict(QUICK) if quick else {}
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    names = {f.name for f in dataclasses.fields(Config)}
+    return Config(quick=quick, **{k: v for k, v in values.items() if k in names})  # type: ignore[arg-type]
