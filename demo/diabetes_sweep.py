@@ -85,20 +85,19 @@ def fit(split: Split, alpha: float, l1_ratio: float) -> tuple[object, float, flo
 
 
 def log_model(model: object, split: Split) -> None:
-    """Log the fitted model and the constants that turn raw features into its inputs."""
+    """Log the fitted model into the active run, with the constants that turn raw features
+    into its inputs (the tutorial's model works in normalised units)."""
     import carnet
     import carnet.sklearn
 
     carnet.sklearn.log_model(model, MODEL_PATH)
-    carnet.log_dict(
-        {
-            "x_mean": split.x_mean,
-            "x_std": split.x_std,
-            "y_mean": split.y_mean,
-            "y_std": split.y_std,
-        },
-        NORMALISATION_FILE,
-    )
+    normalisation = {
+        "x_mean": split.x_mean,
+        "x_std": split.x_std,
+        "y_mean": split.y_mean,
+        "y_std": split.y_std,
+    }
+    carnet.log_dict(normalisation, NORMALISATION_FILE)
     carnet.set_tag(HAS_MODEL_TAG, "true")
 
 
@@ -199,6 +198,7 @@ def main(argv: Sequence[str] | None = None) -> Best:
     if args.log_models == "best":
         run = carnet.get_run(best.run_id)
         if run.data.tags.get(HAS_MODEL_TAG) != "true":
+            # Carnet takes no data into a finished run, so resume it (as MLflow users do).
             model, _, _ = fit(split, best.alpha, best.l1_ratio)
             with carnet.start_run(run_id=best.run_id):
                 log_model(model, split)

@@ -38,9 +38,10 @@ SEEDS = (0, 1, 2)
 
 def train(split: Split, learning_rate: float, seed: int, epochs: int) -> None:
     """Train one model inside the active run, logging both losses after every epoch."""
-    import carnet
     import numpy as np
     from sklearn.linear_model import SGDRegressor
+
+    import carnet
 
     model = SGDRegressor(
         learning_rate="constant", eta0=learning_rate, fit_intercept=False, random_state=seed

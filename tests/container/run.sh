@@ -54,11 +54,13 @@ cleanup() {
     local rc=$?
     set +e
     if [[ -n $dockerd_pid ]]; then
-        if [[ $rc != 0 && -S $sock ]]; then
-            log "container log (tail):"
-            "$docker_bin" -H "unix://$sock" logs --tail 40 "$container" >&2 2>&1
+        if "$docker_bin" -H "unix://$sock" inspect "$container" >/dev/null 2>&1; then
+            if [[ $rc != 0 ]]; then
+                log "container log (tail):"
+                "$docker_bin" -H "unix://$sock" logs --tail 40 "$container" >&2 2>&1
+            fi
+            "$docker_bin" -H "unix://$sock" rm -f "$container" >/dev/null 2>&1
         fi
-        "$docker_bin" -H "unix://$sock" rm -f "$container" >/dev/null 2>&1
         kill "$dockerd_pid" 2>/dev/null
         for _ in $(seq 50); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.2; done
         kill -9 "$dockerd_pid" 2>/dev/null
