@@ -1,0 +1,212 @@
+"""``carnet db check`` and ``carnet db upgrade``: look at a store without changing it, or
+migrate it on purpose.
+
+Opening a store for writing upgrades it silently; an operator wants to see the
+version first, and a check must never write. So both functions build their own
+engine instead of the shared, auto-upgrading one: the check opens the store
+read-only (SQLite ``mode=ro``, a PostgreSQL read-only session) and works on
+stores of any version, and the upgrade refuses to create a store that is not
+there, so a mistyped path is an error rather than a new empty file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from carnet.errors import StoreError
+from carnet.store.engine import (
+    _make_engine,
+    _table_exists,
+    ensure_schema,
+    read_cursor,
+    read_schema_version,
+    sqlite_path,
+)
+from carnet.store.schema import SCHEMA_VERSION, metadata
+from carnet.uri import resolve_uri
+
+#: Child table -> (its column, parent table, parent column): what "orphan" means.
+_PARENTS: dict[str, tuple[str, str, str]] = {
+    "params": ("run_id", "runs", "id"),
+    "tags": ("run_id", "runs", "id"),
+    "metrics": ("run_id", "runs", "id"),
+    "metric_summaries": ("run_id", "runs", "id"),
+    "runs": ("experiment_id", "experiments", "experiment_id"),
+    "experiment_tags": ("experiment_id", "experiments", "experiment_id"),
+}
+
+#: (run, key) pairs whose summary count or last step disagrees with the history.
+_SUMMARY_DRIFT = """
+SELECT count(*) FROM (
+    SELECT h.run_id, h.key FROM (
+        SELECT run_id, key, count(*) AS n, max(step) AS last_step
+        FROM metrics GROUP BY run_id, key
+    ) h
+    LEFT JOIN metric_summaries s ON s.run_id = h.run_id AND s.key = h.key
+    WHERE s.run_id IS NULL OR s.count <> h.n OR s.step <> h.last_step
+    UNION ALL
+    SELECT s.run_id, s.key FROM metric_summaries s
+    WHERE NOT EXISTS (SELECT 1 FROM metrics m WHERE m.run_id = s.run_id AND m.key = s.key)
+) drift
+"""
+
+
+@dataclass(frozen=True)
+class StoreReport:
+    """What ``carnet db check`` prints; ``ok`` is False when anything needs attention."""
+
+    uri: str
+    #: The store's schema version; None for a store without Carnet's tables.
+    schema_version: int | None
+    #: The version this Carnet writes.
+    code_schema_version: int
+    #: 'ok', or the database's own complaints (PRAGMA integrity_check on SQLite).
+    integrity: str
+    #: Rows whose parent run or experiment is missing, per table (zeros included).
+    orphan_rows: dict[str, int] = field(default_factory=dict)
+    #: Metric keys whose per-run summary disagrees with their history.
+    summary_mismatches: int = 0
+    #: One sentence per problem, saying what to do.
+    problems: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def format(self) -> str:
+        """Human-readable lines for the CLI."""
+        found = "none" if self.schema_version is None else str(self.schema_version)
+        orphans = sum(self.orphan_rows.values())
+        lines = [
+            f"store:           {self.uri}",
+            f"schema version:  {found} (this Carnet: {self.code_schema_version})",
+            f"integrity:       {self.integrity}",
+            f"orphan rows:     {orphans}"
+            + (
+                " (" + ", ".join(f"{t}={n}" for t, n in self.orphan_rows.items() if n) + ")"
+                if orphans
+                else ""
+            ),
+            f"metric summaries out of step: {self.summary_mismatches}",
+        ]
+        lines += [f"problem: {p}" for p in self.problems]
+        lines.append("ok" if self.ok else "NOT OK")
+        return "\n".join(lines)
+
+
+@contextmanager
+def _engine(uri: str, *, read_only: bool) -> Iterator[Engine]:
+    path = sqlite_path(uri)
+    if path is not None and not path.is_file():
+        raise StoreError(f"no Carnet store at {path}; check the path (or --db / the URI).")
+    engine = _make_engine(uri, read_only)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _integrity(cur: Any, dialect: str) -> list[str]:
+    if dialect == "sqlite":
+        cur.execute("PRAGMA integrity_check")
+        messages = [str(r[0]) for r in cur.fetchall()]
+        return [] if messages == ["ok"] else messages
+    # PostgreSQL checks its pages itself; what can go wrong for us is a missing table
+    # or an index left invalid by an interrupted CREATE INDEX CONCURRENTLY.
+    messages = []
+    for table in sorted(metadata.tables):
+        if not _table_exists(cur, dialect, table):
+            messages.append(f"table {table} is missing")
+    cur.execute(
+        "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = current_schema() AND NOT (i.indisvalid AND i.indisready) "
+        "ORDER BY c.relname"
+    )
+    messages += [f"index {r[0]} is invalid; REINDEX it" for r in cur.fetchall()]
+    return messages
+
+
+def _orphans(cur: Any) -> dict[str, int]:
+    counts = {}
+    for child, (column, parent, key) in _PARENTS.items():
+        cur.execute(
+            f"SELECT count(*) FROM {child} c WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {parent} p WHERE p.{key} = c.{column})"
+        )
+        counts[child] = int(cur.fetchone()[0])
+    return counts
+
+
+def check_store(uri: str | None = None) -> StoreReport:
+    """Schema version, integrity and orphan rows of a store, read-only (never upgrades)."""
+    uri = resolve_uri(uri)
+    with _engine(uri, read_only=True) as engine:
+        dialect = engine.dialect.name
+        version = read_schema_version(engine)
+        problems: list[str] = []
+        with read_cursor(engine) as cur:
+            integrity = _integrity(cur, dialect)
+            orphans: dict[str, int] = {}
+            drift = 0
+            if version is not None and not (dialect != "sqlite" and integrity):
+                orphans = _orphans(cur)
+                cur.execute(_SUMMARY_DRIFT)
+                drift = int(cur.fetchone()[0])
+    if version is None:
+        problems.append("this is not a Carnet store (no schema table); check the URI.")
+    elif version < SCHEMA_VERSION:
+        problems.append(
+            f"schema {version} is older than this Carnet's {SCHEMA_VERSION}; "
+            "run 'carnet db upgrade' (back the store up first)."
+        )
+    elif version > SCHEMA_VERSION:
+        problems.append(
+            f"schema {version} is newer than this Carnet's {SCHEMA_VERSION}; "
+            "upgrade Carnet (pip install -U carnet)."
+        )
+    if integrity:
+        problems.append(
+            "the database reports damage; restore a backup or salvage it with sqlite3 '.recover'."
+            if dialect == "sqlite"
+            else "the database is missing parts of the schema; see integrity."
+        )
+    for table, n in orphans.items():
+        if n:
+            problems.append(f"{n} rows of {table} belong to no {_PARENTS[table][1][:-1]}.")
+    if drift:
+        problems.append(
+            f"{drift} metric summaries disagree with their histories; report this as a Carnet bug."
+        )
+    return StoreReport(
+        uri=uri,
+        schema_version=version,
+        code_schema_version=SCHEMA_VERSION,
+        integrity="ok" if not integrity else "; ".join(integrity),
+        orphan_rows=orphans,
+        summary_mismatches=drift,
+        problems=tuple(problems),
+    )
+
+
+def upgrade_store(uri: str | None = None) -> tuple[int, int]:
+    """Migrate an existing store to this Carnet's schema; (version before, version after).
+
+    Safe while other processes use the store: the upgrade runs under the same
+    exclusive lock as any schema change, and is a no-op when already current.
+    Raises SchemaVersionError for a store newer than this Carnet.
+    """
+    uri = resolve_uri(uri)
+    with _engine(uri, read_only=False) as engine:
+        before = read_schema_version(engine)
+        if before is None:
+            raise StoreError(
+                f"{uri} has no Carnet schema to upgrade; a new store is created by logging to it."
+            )
+        after = ensure_schema(engine)
+    return before, after
