@@ -71,7 +71,7 @@ def cells(row: Row) -> list[str]:
         row.name,
         fmt(row.carnet, row.unit),
         baseline,
-        fmt_ratio(row.vs_baseline(), share=True),
+        fmt_ratio(row.vs_baseline(), share=row.higher),
         mlflow,
         fmt_ratio(row.vs_mlflow(), share=False),
         row.target_text or "–",
