@@ -436,6 +436,7 @@ class SqlStore:
 
     def _run_row(self, cur: Any, run_id: str) -> tuple[int, str, str]:
         """(pk, status, lifecycle) of a run, or RunNotFoundError."""
+        _check_run_id(run_id)
         cur.execute(
             self._sql("SELECT id, status, lifecycle_stage FROM runs WHERE run_uuid = ?"), (run_id,)
         )
@@ -608,6 +609,7 @@ class SqlStore:
     # -- reads ----------------------------------------------------------------------------
 
     def get_run(self, run_id: str) -> Run:
+        _check_run_id(run_id)
         with read_cursor(self.engine) as cur:
             cur.execute(
                 self._sql(f"SELECT {_RUN_COLUMNS} FROM runs r WHERE r.run_uuid = ?"), (run_id,)
@@ -914,6 +916,15 @@ class SqlStore:
             return tuple(stats)
         with self.engine.connect() as conn:
             return (str(conn.exec_driver_sql("SELECT pg_current_wal_lsn()").scalar()),)
+
+
+def _check_run_id(run_id: object) -> None:
+    """A run id of another type matches no run (PostgreSQL would refuse to compare it)."""
+    if not isinstance(run_id, str):
+        raise RunNotFoundError(
+            f"no run with id {run_id!r}: run ids are the 32-character hex strings in "
+            "run.info.run_id, passed as str."
+        )
 
 
 def encode_page_token(offset: int) -> str:
