@@ -37,9 +37,18 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from carnet.cli import ui
+    from carnet.cli import db, experiments, export, gc, import_mlflow, runs, ui
 
-    cli.add_command(ui.ui)
+    for command in (
+        ui.ui,
+        experiments.experiments,
+        runs.runs,
+        export.export,
+        gc.gc,
+        db.db,
+        import_mlflow.import_mlflow,
+    ):
+        cli.add_command(command)
 
 
 _register()

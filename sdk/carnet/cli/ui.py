@@ -84,9 +84,7 @@ def ui(db: str | None, host: str, port: int, password_env: str | None, dry_run: 
     if dry_run:
         click.echo(" ".join(command))
         return
-    click.echo(
-        f"Carnet dashboard on http://{host}:{port} (store: {_redact(uri)}); Ctrl+C stops it."
-    )
+    click.echo(f"Carnet dashboard on http://{host}:{port} (store: {redact(uri)}); Ctrl+C stops it.")
     try:
         code = subprocess.call(command, env=env)  # a fixed argv, no shell
     except KeyboardInterrupt:
@@ -95,7 +93,7 @@ def ui(db: str | None, host: str, port: int, password_env: str | None, dry_run: 
         sys.exit(code)
 
 
-def _redact(uri: str) -> str:
+def redact(uri: str) -> str:
     """Hide a password in a PostgreSQL URI before printing it."""
     from sqlalchemy.engine import make_url
 
