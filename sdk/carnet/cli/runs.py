@@ -196,7 +196,7 @@ def show(db: str | None, run_id: str, fmt: str) -> None:
         [
             (k, *(_number(m[c]) for c in ("last", "min", "max", "count", "step")))
             for k, m in metrics.items()
-        ],  # fmt: skip
+        ],
     )
     _section("tags", ["key", "value"], sorted(run.data.tags.items()), max_width=80)
     _section(
