@@ -100,11 +100,20 @@ def validate_timestamp(key: str, timestamp: object) -> int:
 
 
 def _no_nul(what: str, text: str) -> str:
+    """Text columns hold valid Unicode without NUL; say so before the database does."""
     if "\x00" in text:
         raise InvalidValueError(
             f"{what} contains a NUL character (\\x00), which text columns cannot store; "
             "remove it or log binary data as an artifact."
         )
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidValueError(
+                f"{what} contains {text[exc.start]!r} at position {exc.start}, which is not "
+                "valid Unicode (a lone surrogate); decode the text properly before logging it."
+            ) from None
     return text
 
 

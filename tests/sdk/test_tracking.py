@@ -199,6 +199,7 @@ def test_delete_tag(tracking: str) -> None:
         (lambda: carnet.log_params(["a", 1]), InvalidValueError, "dict"),
         (lambda: carnet.log_param(3, 1), InvalidKeyError, "string"),
         (lambda: carnet.set_tag("t", "a\x00b"), InvalidValueError, "NUL"),
+        (lambda: carnet.log_param("p", "\ud800"), InvalidValueError, "surrogate"),
     ],
 )
 def test_bad_calls_raise_clear_errors(

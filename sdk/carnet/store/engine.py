@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.pool import NullPool, QueuePool
 
 from carnet.errors import ConfigurationError, SchemaVersionError, StoreError
@@ -88,6 +88,17 @@ def get_engine(uri: str, *, read_only: bool = False) -> Engine:
     return engine
 
 
+def _forget_engines_after_fork() -> None:
+    """A forked child must not reuse its parent's connections; it opens its own."""
+    for engine in _engines.values():
+        engine.dispose(close=False)
+    _engines.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_engines_after_fork)
+
+
 def dispose_engines() -> None:
     """Close every pooled connection (tests, forks, and ``carnet db`` use it)."""
     with _engines_lock:
@@ -146,24 +157,61 @@ def _make_engine(uri: str, read_only: bool) -> Engine:
     return engine
 
 
+def _store_error(engine: Engine, exc: BaseException) -> StoreError:
+    """A database failure, said in words: which store, what happened, what to try."""
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    hint = ""
+    if "locked" in text or "busy" in text:
+        hint = (
+            f"; another process held the write lock for over {BUSY_TIMEOUT_S:.0f} s — "
+            "retry, or log with synchronous=False to batch writes"
+        )
+    elif "readonly" in text or "read-only" in text or "read only" in text:
+        hint = "; the store is read-only here (file permissions or a read-only client)"
+    elif "connect" in text or "server" in text:
+        hint = "; check that the database server is running and the URI is right"
+    return StoreError(f"the store could not complete the operation: {text}{hint}.")
+
+
+def _dbapi_errors(engine: Engine) -> tuple[type[BaseException], ...]:
+    return (engine.dialect.loaded_dbapi.Error, DBAPIError)
+
+
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Any]:
-    """A DBAPI cursor inside one write transaction: committed on exit, rolled back on error."""
-    conn = engine.raw_connection()
+    """A DBAPI cursor inside one write transaction: committed on exit, rolled back on error.
+
+    Database failures surface as :class:`StoreError`; Carnet's own errors raised
+    inside the block pass through unchanged, after the rollback.
+    """
+    errors = _dbapi_errors(engine)
+    sqlite = engine.dialect.name == "sqlite"
+    try:
+        conn = engine.raw_connection()
+    except errors as exc:
+        raise _store_error(engine, exc) from exc
     try:
         cur = conn.cursor()
-        sqlite = engine.dialect.name == "sqlite"
-        if sqlite:
-            cur.execute("BEGIN IMMEDIATE")
         try:
+            if sqlite:
+                cur.execute("BEGIN IMMEDIATE")
             yield cur
+            if sqlite:
+                cur.execute("COMMIT")
+            else:
+                conn.commit()
         except BaseException:
-            conn.rollback() if not sqlite else cur.execute("ROLLBACK")
+            try:
+                if sqlite:
+                    if getattr(conn.driver_connection, "in_transaction", True):
+                        cur.execute("ROLLBACK")
+                else:
+                    conn.rollback()
+            except errors:
+                pass  # the original error is the one worth reporting
             raise
-        if sqlite:
-            cur.execute("COMMIT")
-        else:
-            conn.commit()
+    except errors as exc:
+        raise _store_error(engine, exc) from exc
     finally:
         conn.close()
 
@@ -171,19 +219,28 @@ def write_transaction(engine: Engine) -> Iterator[Any]:
 @contextmanager
 def read_cursor(engine: Engine) -> Iterator[Any]:
     """A DBAPI cursor for several reads that see one consistent snapshot."""
-    conn = engine.raw_connection()
+    errors = _dbapi_errors(engine)
+    sqlite = engine.dialect.name == "sqlite"
+    try:
+        conn = engine.raw_connection()
+    except errors as exc:
+        raise _store_error(engine, exc) from exc
     try:
         cur = conn.cursor()
-        sqlite = engine.dialect.name == "sqlite"
         if sqlite:
             cur.execute("BEGIN")
         try:
             yield cur
         finally:
-            if sqlite:
-                cur.execute("COMMIT")
-            else:
-                conn.rollback()
+            try:
+                if sqlite:
+                    cur.execute("COMMIT")
+                else:
+                    conn.rollback()
+            except errors:
+                pass
+    except errors as exc:
+        raise _store_error(engine, exc) from exc
     finally:
         conn.close()
 
