@@ -85,6 +85,12 @@ def ui(db: str | None, host: str, port: int, password_env: str | None, dry_run: 
         click.echo(" ".join(command))
         return
     click.echo(f"Carnet dashboard on http://{host}:{port} (store: {redact(uri)}); Ctrl+C stops it.")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if os.name == "posix":
+        # Become Streamlit: signals (Ctrl+C, a container's SIGTERM) reach it directly
+        # and no orphaned server outlives a killed wrapper.
+        os.execve(command[0], command, env)
     try:
         code = subprocess.call(command, env=env)  # a fixed argv, no shell
     except KeyboardInterrupt:
