@@ -135,7 +135,7 @@ def _make_engine(uri: str, read_only: bool) -> Engine:
         return engine
     try:
         url = make_url(uri)
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:  # ValueError: e.g. a port that is not a number
         raise ConfigurationError(f"cannot parse tracking URI {uri!r}: {exc}") from exc
     kwargs: dict[str, Any] = {"pool_pre_ping": True}
     if os.environ.get("CARNET_PG_NULLPOOL"):
