@@ -1,0 +1,120 @@
+"""Carnet's dashboard: the router. ``streamlit run dashboard/app.py -- --db URI``.
+
+It resolves and opens the store (read-only), asks for a password when one is
+configured, draws the sidebar (store, experiments, live refresh) and hands over
+to the current page (``app_pages/``). The view lives in the URL (``state.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+_ROOT = str(Path(__file__).resolve().parent.parent)
+if _ROOT not in sys.path:  # `streamlit run dashboard/app.py` puts only dashboard/ on the path
+    sys.path.insert(0, _ROOT)
+
+import streamlit as st  # noqa: E402
+
+from carnet.errors import CarnetError  # noqa: E402
+from carnet.uri import resolve_uri  # noqa: E402
+from dashboard import auth, data, state, ui  # noqa: E402
+
+PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
+LIVE_SECONDS = 3
+
+
+def store_argument(argv: list[str]) -> str | None:
+    """``--db URI`` from the arguments after ``streamlit run app.py --``."""
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("--db", default=None)
+    known, _ = parser.parse_known_args(argv)
+    return known.db  # type: ignore[no-any-return]
+
+
+def pages() -> list[st.Page]:
+    return [
+        st.Page(
+            PAGES_DIR / "runs.py",
+            title="Runs",
+            icon=":material/table_rows:",
+            url_path="runs",
+            default=True,
+        ),
+        st.Page(
+            PAGES_DIR / "compare.py",
+            title="Compare",
+            icon=":material/insights:",
+            url_path="compare",
+        ),
+        st.Page(PAGES_DIR / "run.py", title="Run", icon=":material/description:", url_path="run"),
+    ]
+
+
+def resolve_experiments(tokens: list[str], rows: list[data.ExperimentRow]) -> list[str]:
+    """Experiment ids from the URL's ``exp``: ids or names (the demo prints names)."""
+    by_id = {r.experiment_id: r for r in rows}
+    by_name = {r.name: r for r in rows}
+    out: list[str] = []
+    for token in tokens:
+        row = by_id.get(token) or by_name.get(token)
+        if row is not None and row.experiment_id not in out:
+            out.append(row.experiment_id)
+    return out
+
+
+def sidebar(uri: str, rows: list[data.ExperimentRow]) -> tuple[tuple[str, ...], bool]:
+    """Store, experiment choice and live toggle; returns (experiment ids, live)."""
+    with st.sidebar:
+        st.caption("Store (read-only)")
+        st.text(ui.redact(uri))
+        labels = {r.experiment_id: f"{r.name} · {r.runs} runs" for r in rows}
+        wanted = resolve_experiments(state.get_list("exp"), rows)
+        if state.get_list("exp") and not wanted:
+            st.warning("The link names experiments this store does not have.")
+        default = wanted or ([rows[0].experiment_id] if rows else [])
+        key = state.widget_key("exp")
+        if key in st.session_state and not set(st.session_state[key]) <= set(labels):
+            del st.session_state[key]  # an experiment was deleted meanwhile
+        chosen = st.multiselect(
+            "Experiments",
+            options=list(labels),
+            format_func=lambda eid: labels.get(eid, eid),
+            key=state.seed("exp", default),
+            placeholder="Choose experiments",
+            help="Most recently used first. Type to search.",
+        )
+        state.put("exp", chosen)
+        live = st.toggle(
+            "Live refresh",
+            key=state.seed("live", False),
+            help=f"Re-read the store every {LIVE_SECONDS} s so running runs update in place.",
+        )
+        state.put("live", live, default=False)
+    return tuple(chosen), live
+
+
+def main() -> None:
+    st.set_page_config(page_title="Carnet", page_icon="📓", layout="wide")
+    if not auth.gate():
+        return
+    state.load_url()
+    try:
+        uri = resolve_uri(store_argument(sys.argv[1:]))
+    except CarnetError as exc:
+        st.error(f"The store address is not valid: {ui.escape_md(exc)}")
+        return
+    navigation = st.navigation(pages(), position="top")
+    problem = data.store_problem(uri)
+    rows = [] if problem else data.experiments(uri, data.version(uri))
+    if problem or not rows or not any(r.runs for r in rows):
+        ui.welcome(uri, problem)
+        return
+    exp_ids, live = sidebar(uri, rows)
+    ui.set_context(ui.Context(uri=uri, exp_ids=exp_ids, experiments=tuple(rows), live=live))
+    navigation.run()
+    state.sync_url(navigation.url_path)
+
+
+main()

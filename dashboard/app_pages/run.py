@@ -1,0 +1,389 @@
+"""Run page: everything about one run, and how to reproduce it.
+
+Params, the metric summary and curves, tags, the source and environment
+captured at start, artifacts (download, and inline previews of text, JSON, CSV
+and images), parent and child runs. Logged text is shown as text: HTML
+artifacts are offered for download, never rendered.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+import carnet
+from carnet.entities import FileInfo
+from dashboard import charts, data, frames, state, ui
+
+TABS = ("Overview", "Metrics", "Params & tags", "Artifacts", "System")
+PREVIEW_BYTES = 2_000_000
+TEXT_SUFFIXES = {
+    ".txt": None,
+    ".log": None,
+    ".md": "markdown",
+    ".py": "python",
+    ".yaml": "yaml",
+    ".yml": "yaml",
+    ".toml": "toml",
+    ".cfg": None,
+    ".ini": None,
+    ".sh": "bash",
+    ".sql": "sql",
+    ".html": "html",
+    ".xml": "xml",
+    ".svg": "xml",
+    ".json": "json",
+    ".csv": None,
+    ".tsv": None,
+}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp"}
+SYSTEM_TAGS = (
+    ("source", "mlflow.source.name"),
+    ("command", "carnet.source.command"),
+    ("working directory", "carnet.source.cwd"),
+    ("git commit", "mlflow.source.git.commit"),
+    ("git branch", "mlflow.source.git.branch"),
+    ("uncommitted changes", "carnet.source.git.dirty"),
+    ("python", "carnet.python"),
+    ("platform", "carnet.platform"),
+    ("host", "carnet.host"),
+    ("user", "mlflow.user"),
+)
+
+
+def pick_run(ctx: ui.Context) -> str | None:
+    """No run in the URL: choose one of the matching runs."""
+    try:
+        frame = data.page(
+            ctx.uri,
+            ctx.version,
+            ctx.exp_ids,
+            state.get("q"),
+            tuple(frames.split_clauses(state.get("sort"))),
+            0,
+            1000,
+        )
+    except carnet.FilterError:
+        frame = data.page(ctx.uri, ctx.version, ctx.exp_ids, "", (), 0, 1000)
+    if frame.empty:
+        st.info("No runs in the chosen experiments.")
+        return None
+    names = dict(zip(frame["run_id"], frames.run_labels(frame), strict=True))
+    chosen = st.selectbox(
+        "Choose a run", [None, *names], format_func=lambda r: names.get(r, "—") if r else "—"
+    )
+    return str(chosen) if chosen else None
+
+
+def header(run: carnet.Run, ctx: ui.Context) -> None:
+    info = run.info
+    st.title(ui.escape_md(info.run_name or info.run_id))
+    exp = {e.experiment_id: e.name for e in ctx.experiments}.get(
+        info.experiment_id, info.experiment_id
+    )
+    st.caption(f"run {ui.escape_md(info.run_id)} in experiment {ui.escape_md(exp)}")
+    start = pd.to_datetime(info.start_time, unit="ms", utc=True) if info.start_time else None
+    end = info.end_time or (
+        int(pd.Timestamp.now(tz="UTC").timestamp() * 1000) if info.status == "RUNNING" else None
+    )
+    seconds = (end - info.start_time) / 1000 if end and info.start_time else None
+    cols = st.columns(4)
+    for col, (name, value) in zip(
+        cols,
+        (
+            ("status", ui.status_text(info.status)),
+            ("started", start.strftime("%Y-%m-%d %H:%M:%S UTC") if start is not None else "—"),
+            ("duration", duration_text(seconds)),
+            ("user", info.user_id or "—"),
+        ),
+        strict=True,
+    ):
+        col.metric(name, ui.escape_md(value))
+
+
+def duration_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, sec = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {sec:02d} s"
+
+
+def overview(run: carnet.Run, ctx: ui.Context) -> None:
+    tags = run.data.tags
+    error_type = tags.get("carnet.error.type")
+    if error_type:
+        st.error(f"The run failed with {ui.escape_md(error_type)}")
+        st.code(tags.get("carnet.error.message", ""), language=None, wrap_lines=True)
+    note = tags.get("mlflow.note.content")
+    if note:
+        st.caption("Note")
+        st.text(note)
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Params")
+        params_table(run)
+    with right:
+        st.subheader("Metrics")
+        summary_table(run)
+    family(run, ctx)
+    st.subheader("Reproduce")
+    reproduce(tags)
+
+
+def params_table(run: carnet.Run) -> None:
+    if not run.data.params:
+        st.caption("No params logged.")
+        return
+    table = pd.DataFrame(sorted(run.data.params.items()), columns=["param", "value"])
+    st.dataframe(table, hide_index=True, width="stretch")
+
+
+def summary_table(run: carnet.Run) -> None:
+    if not run.summaries:
+        st.caption("No metrics logged.")
+        return
+    rows = [
+        {
+            "metric": s.key,
+            "last": s.last,
+            "min": s.min,
+            "max": s.max,
+            "points": s.count,
+            "last step": s.step,
+            "logged": pd.to_datetime(s.timestamp, unit="ms", utc=True),
+        }
+        for s in sorted(run.summaries.values(), key=lambda s: s.key)
+    ]
+    number = st.column_config.NumberColumn(format="%.6g")
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "last": number,
+            "min": number,
+            "max": number,
+            "logged": st.column_config.DatetimeColumn(format="distance"),
+        },
+    )
+
+
+def family(run: carnet.Run, ctx: ui.Context) -> None:
+    """Parent and child runs (nested runs: a search and its trials, CV folds)."""
+    parent_id = run.data.tags.get("mlflow.parentRunId")
+    kids = data.children(ctx.uri, ctx.version, run.info.experiment_id, run.info.run_id)
+    if not parent_id and kids.empty:
+        return
+    st.subheader("Parent and child runs")
+    if parent_id:
+        try:
+            parent = data.run(ctx.uri, ctx.version, parent_id)
+            name = parent.info.run_name or parent_id
+        except carnet.NotFoundError:
+            name = f"{parent_id} (deleted)"
+        st.page_link(
+            ui.RUN_PAGE,
+            label=f"Parent: {ui.escape_md(name)}",
+            icon=":material/arrow_upward:",
+            query_params={"run": parent_id},
+        )
+    if not kids.empty:
+        metrics = [c for c in kids.columns if c.startswith("metrics.")][:8]
+        columns = ["run_name", "status", "start_time", "duration", *metrics]
+        table = ui.display_frame(kids, columns)
+        st.caption(f"{len(kids)} child runs")
+        st.dataframe(
+            table,
+            hide_index=True,
+            width="stretch",
+            column_config=ui.column_config(list(table.columns)),
+        )
+
+
+def reproduce(tags: dict[str, str]) -> None:
+    """The command line and commit the run started from."""
+    command = tags.get("carnet.source.command") or tags.get("mlflow.source.name")
+    if not command:
+        st.caption("This run recorded no source command.")
+        return
+    lines = []
+    if tags.get("carnet.source.cwd"):
+        lines.append(f"cd {tags['carnet.source.cwd']}")
+    commit = tags.get("mlflow.source.git.commit")
+    if commit:
+        lines.append(f"git checkout {commit}")
+    lines.append(command if tags.get("carnet.source.command") else f"python {command}")
+    st.code("\n".join(lines), language="bash")
+    if tags.get("carnet.source.git.dirty", "").lower() in ("true", "1", "yes"):
+        st.warning(
+            "The working tree had uncommitted changes when this run started; the "
+            "commit alone does not reproduce it."
+        )
+    elif not commit:
+        st.caption("No git commit was recorded (the script was not in a git repository).")
+
+
+def metrics_tab(run: carnet.Run, ctx: ui.Context) -> None:
+    keys = sorted(run.summaries)
+    if not keys:
+        st.caption("No metrics logged.")
+        return
+    stepped = [k for k in keys if run.summaries[k].count > 1] or keys
+    c = st.columns([4, 2, 2], vertical_alignment="bottom")
+    with c[0]:
+        chosen = ui.multiselect("rm", "Curves", keys, stepped[:4])
+    with c[1]:
+        x = ui.select(
+            "cx", "x axis", list(charts.X_AXES), "step", format_func=lambda a: charts.X_AXES[a][1]
+        )
+    with c[2]:
+        smoothing = ui.slider("csm", "smoothing", 0.0, 0.99, 0.0, 0.01)
+    run_id = run.info.run_id
+    label = frames.run_labels(
+        pd.DataFrame({"run_id": [run_id], "run_name": [run.info.run_name]})
+    ).iloc[0]
+
+    def draw() -> None:
+        fresh = data.run(ctx.uri, ctx.version, run_id)
+        grid = st.columns(2)
+        for i, key in enumerate(chosen):
+            s = fresh.summaries.get(key)
+            if s is None:
+                continue
+            curve = data.curve(ctx.uri, run_id, key, s.count, s.timestamp, smoothing).copy()
+            curve["run_id"], curve["run"] = run_id, label
+            with grid[i % 2]:
+                st.markdown(f"**{ui.escape_md(key)}** · {s.count:,} points")
+                st.altair_chart(
+                    charts.curves(curve, key, x=x, smoothed=smoothing > 0), width="stretch"
+                )
+
+    st.fragment(run_every=3 if ctx.live and run.info.status == "RUNNING" else None)(draw)()
+    summary_table(run)
+
+
+def tags_tab(run: carnet.Run) -> None:
+    params_table(run)
+    tags = run.data.tags
+    user = {k: v for k, v in tags.items() if not frames.is_system_tag(k)}
+    system = {k: v for k, v in tags.items() if frames.is_system_tag(k)}
+    for title, items in (("Tags", user), ("System tags", system)):
+        st.subheader(title)
+        if items:
+            st.dataframe(
+                pd.DataFrame(sorted(items.items()), columns=["tag", "value"]),
+                hide_index=True,
+                width="stretch",
+            )
+        else:
+            st.caption("None.")
+
+
+def system_tab(run: carnet.Run) -> None:
+    tags = run.data.tags
+    rows = [(name, tags[key]) for name, key in SYSTEM_TAGS if tags.get(key)]
+    if not rows:
+        st.caption("This run recorded no source or environment information.")
+    else:
+        st.dataframe(
+            pd.DataFrame(rows, columns=["captured at start", "value"]),
+            hide_index=True,
+            width="stretch",
+        )
+    st.caption("artifact location")
+    st.code(run.info.artifact_uri, language=None)
+
+
+def artifacts_tab(run: carnet.Run, ctx: ui.Context) -> None:
+    files = data.artifacts(ctx.uri, ctx.version, run.info.run_id)
+    if not files:
+        st.caption("No artifacts logged.")
+        return
+    listing = pd.DataFrame({"path": [f.path for f in files], "size": [f.file_size for f in files]})
+    st.dataframe(
+        listing,
+        hide_index=True,
+        width="stretch",
+        column_config={"size": st.column_config.NumberColumn(format="bytes")},
+    )
+    by_path = {f.path: f for f in files}
+    path = st.selectbox("Preview", list(by_path), key="run.artifact")
+    if path:
+        preview(run.info.run_id, by_path[path], ctx)
+
+
+def preview(run_id: str, info: FileInfo, ctx: ui.Context) -> None:
+    try:
+        local = Path(data.artifact_path(ctx.uri, run_id, info.path))
+    except carnet.CarnetError as exc:
+        st.error(ui.escape_md(exc))
+        return
+
+    def read() -> bytes:
+        return local.read_bytes()
+
+    st.download_button(
+        "Download", data=read, file_name=local.name, on_click="ignore", icon=":material/download:"
+    )
+    size = info.file_size or 0
+    suffix = local.suffix.lower()
+    if size > PREVIEW_BYTES:
+        st.caption(f"Too large to preview ({size:,} bytes); download it instead.")
+        return
+    try:
+        if suffix in IMAGE_SUFFIXES:
+            st.image(str(local))
+        elif suffix == ".json":
+            st.json(json.loads(local.read_text(encoding="utf-8")))
+        elif suffix in (".csv", ".tsv"):
+            sep = "\t" if suffix == ".tsv" else ","
+            st.dataframe(pd.read_csv(local, sep=sep, nrows=1000, dtype=str), width="stretch")
+        elif suffix in TEXT_SUFFIXES:
+            st.code(
+                local.read_text(encoding="utf-8", errors="replace"), language=TEXT_SUFFIXES[suffix]
+            )
+        else:
+            st.caption("No preview for this kind of file; download it.")
+    except (ValueError, OSError) as exc:
+        st.warning(f"Could not preview this file: {ui.escape_md(exc)}")
+
+
+def render() -> None:
+    ctx = ui.context()
+    run_id = state.get("run") or pick_run(ctx)
+    if not run_id:
+        state.sync_url("run")
+        return
+    state.put("run", run_id)
+    try:
+        run = data.run(ctx.uri, ctx.version, run_id)
+    except carnet.NotFoundError:
+        st.error(f"No run with id {ui.escape_md(run_id)} in this store.")
+        return
+    header(run, ctx)
+    state.seed("rtab", state.get("rtab", TABS[0]) if state.get("rtab") in TABS else TABS[0])
+    containers = st.tabs(list(TABS), key=state.widget_key("rtab"), on_change="rerun")
+    for name, container in zip(TABS, containers, strict=True):
+        if not container.open:
+            continue
+        state.put("rtab", name, default=TABS[0])
+        with container:
+            if name == "Overview":
+                overview(run, ctx)
+            elif name == "Metrics":
+                metrics_tab(run, ctx)
+            elif name == "Params & tags":
+                tags_tab(run)
+            elif name == "Artifacts":
+                artifacts_tab(run, ctx)
+            else:
+                system_tab(run)
+
+
+render()

@@ -1,0 +1,275 @@
+"""Every read the dashboard makes, through ``carnet.Client`` opened read-only.
+
+Reads are wrapped in ``st.cache_data`` keyed on ``Client.data_version()`` (a
+cheap token that changes with every commit), so a rerun that changes nothing in
+the store costs no query, and a new run appears as soon as it is committed.
+Metric histories are keyed on the run's own summary (point count and last
+timestamp) instead, so a busy store does not evict a finished run's curves.
+No SQL here: the dashboard uses the same public API as users do.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+import carnet
+from carnet.entities import FileInfo
+from dashboard import frames, series
+
+Version = tuple[Any, ...]
+KEY_SAMPLE = 2_000  # most recent runs scanned for the key lists (see keys())
+COMPARE_LIMIT = 5_000  # runs charted at most (Altair's default row limit)
+_TTL = 3600
+
+
+@st.cache_resource(show_spinner=False)
+def client(uri: str) -> carnet.Client:
+    """One read-only client per store for the whole server (it holds the engine)."""
+    return carnet.Client(uri, read_only=True)
+
+
+def version(uri: str) -> Version:
+    """The store's change token; part of every cache key below."""
+    return client(uri).data_version()
+
+
+@dataclass(frozen=True)
+class ExperimentRow:
+    experiment_id: str
+    name: str
+    runs: int
+    last_run: int  # ms since the epoch of the newest run's start, 0 when empty
+
+
+@st.cache_data(show_spinner=False, ttl=_TTL, max_entries=32)
+def experiments(uri: str, v: Version) -> list[ExperimentRow]:
+    """Active experiments with run counts, the most recently used first."""
+    c = client(uri)
+    rows = []
+    for exp in c.search_experiments(max_results=None):
+        n = c.count_runs([exp.experiment_id])
+        last = 0
+        if n:
+            newest = c.search_runs_frame([exp.experiment_id], max_results=1)
+            stamp = newest["start_time"].iloc[0] if len(newest) else None
+            last = int(stamp.timestamp() * 1000) if stamp is not None and pd.notna(stamp) else 0
+        rows.append(ExperimentRow(exp.experiment_id, exp.name, n, last or exp.creation_time or 0))
+    return sorted(rows, key=lambda r: (r.last_run, r.experiment_id), reverse=True)
+
+
+@st.cache_data(show_spinner=False, ttl=_TTL, max_entries=256)
+def count(uri: str, v: Version, exp_ids: tuple[str, ...], query: str) -> int:
+    return client(uri).count_runs(list(exp_ids), query)
+
+
+@st.cache_data(show_spinner=False, ttl=_TTL, max_entries=256)
+def page(
+    uri: str,
+    v: Version,
+    exp_ids: tuple[str, ...],
+    query: str,
+    order_by: tuple[str, ...],
+    offset: int,
+    limit: int,
+) -> pd.DataFrame:
+    """One page of matching runs, sorted in the database."""
+    frame = client(uri).search_runs_frame(
+        list(exp_ids), query, max_results=limit, order_by=list(order_by) or None, offset=offset
+    )
+    return frames.with_duration(frame)
+
+
+@st.cache_data(show_spinner=False, ttl=_TTL, max_entries=64)
+def matching(
+    uri: str,
+    v: Version,
+    exp_ids: tuple[str, ...],
+    query: str,
+    order_by: tuple[str, ...],
+    limit: int | None = COMPARE_LIMIT,
+) -> pd.DataFrame:
+    """All matching runs (up to ``limit``), for charts and the CSV export."""
+    frame = client(uri).search_runs_frame(
+        list(exp_ids), query, max_results=limit, order_by=list(order_by) or None
+    )
+    return frames.with_duration(frame)
+
+
+@st.cache_data(show_spinner=False, ttl=_TTL, max_entries=64)
+def runs_by_id(
+    uri: str, v: Version, exp_ids: tuple[str, ...], run_ids: tuple[str, ...]
+) -> pd.DataFrame:
+    """The given runs (those still in the chosen experiments), in the order given."""
+    if not run_ids:
+        return pd.DataFrame()
+    ids = ", ".join(frames.quote_text(r) for r in run_ids)
+    frame = client(uri).search_runs_frame(list(exp_ids), f"attributes.run_id IN ({ids})")
+    order = {r: i for i, r in enumerate(run_ids)}
+    frame = frame.sort_values("run_id", key=lambda s: s.map(order)).reset_index(drop=True)
+    return frames.with_duration(frame)
+
+
+@st.cache_data(show_spinner=False, ttl=_TTL, max_entries=256)
+def best(
+    uri: str, v: Version, exp_ids: tuple[str, ...], query: str, metric: str, lower: bool
+) -> pd.DataFrame:
+    """The matching run with the lowest (or highest) value of ``metric``: 0 or 1 rows."""
+    direction = "ASC" if lower else "DESC"
+    frame = client(uri).search_runs_frame(
+        list(exp_ids),
+        query,
+        max_results=1,
+        order_by=[f"{frames.column_ref('metrics.' + metric)} {direction}"],
+    )
+    if len(frame) and pd.isna(frame.get("metrics." + metric, pd.Series([np.nan])).iloc[0]):
+        return frame.iloc[0:0]
+    return frames.with_duration(frame)
+
+
+@st.cache_data(show_spinner=False, ttl=_TTL, max_entries=64)
+def keys(uri: str, v: Version, exp_ids: tuple[str, ...]) -> frames.Keys:
+    """Metric, param and tag keys of the chosen experiments.
+
+    Read from the newest ``KEY_SAMPLE`` runs: the SDK has no call listing the keys
+    of an experiment, and a sweep's runs share their keys, so the newest runs
+    carry them all in practice. Keys seen only in older runs still work when typed.
+    """
+    if not exp_ids:
+        return frames.Keys()
+    frame = client(uri).search_runs_frame(list(exp_ids), max_results=KEY_SAMPLE)
+    return frames.keys_of(frame)
+
+
+@st.cache_data(show_spinner=False, ttl=_TTL, max_entries=256)
+def run(uri: str, v: Version, run_id: str) -> carnet.Run:
+    return client(uri).get_run(run_id)
+
+
+@st.cache_data(show_spinner=False, ttl=_TTL, max_entries=64)
+def children(uri: str, v: Version, experiment_id: str, run_id: str) -> pd.DataFrame:
+    """Runs whose parent is ``run_id`` (nested runs: a search's trials, CV folds)."""
+    flt = f"tags.{frames.quote_key('mlflow.parentRunId')} = {frames.quote_text(run_id)}"
+    return frames.with_duration(
+        client(uri).search_runs_frame([experiment_id], flt, order_by=["start_time ASC"])
+    )
+
+
+@st.cache_data(show_spinner=False, ttl=_TTL, max_entries=32)
+def history(
+    uri: str, run_id: str, key: str, n_points: int, last_timestamp: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A run's full history of one metric as (steps, timestamps, values) arrays.
+
+    ``n_points`` and ``last_timestamp`` come from the run's metric summary: they
+    change exactly when the history does, so the cache stays valid otherwise.
+    """
+    frame = client(uri).get_metric_histories([run_id], [key])
+    if frame.empty:
+        empty = np.array([], dtype=np.int64)
+        return empty, empty, np.array([], dtype=np.float64)
+    return (
+        frame["step"].to_numpy(dtype=np.int64),
+        frame["timestamp"].to_numpy(dtype=np.int64),
+        frame["value"].to_numpy(dtype=np.float64),
+    )
+
+
+@st.cache_data(show_spinner=False, ttl=_TTL, max_entries=256)
+def curve(
+    uri: str,
+    run_id: str,
+    key: str,
+    n_points: int,
+    last_timestamp: int,
+    smoothing: float,
+    max_points: int = series.DEFAULT_POINTS,
+) -> pd.DataFrame:
+    """One run's history of ``key``, smoothed and downsampled to about ``max_points``."""
+    steps, stamps, values = history(uri, run_id, key, n_points, last_timestamp)
+    return series.prepare_curve(steps, stamps, values, smoothing=smoothing, max_points=max_points)
+
+
+def curves(
+    uri: str, runs: pd.DataFrame, key: str, smoothing: float, summaries: dict[str, tuple[int, int]]
+) -> pd.DataFrame:
+    """Downsampled curves of several runs as one long frame with ``run`` and ``run_id``.
+
+    ``summaries`` maps run id to (point count, last timestamp) of ``key``.
+    """
+    labels = dict(zip(runs["run_id"], frames.run_labels(runs), strict=True))
+    parts = []
+    for run_id, (n, last) in summaries.items():
+        part = curve(uri, run_id, key, n, last, smoothing)
+        if part.empty:
+            continue
+        part = part.copy()
+        part["run_id"], part["run"] = run_id, labels.get(run_id, run_id[:8])
+        parts.append(part)
+    if not parts:
+        return pd.DataFrame(columns=["run_id", "run", "step", "time", "relative", "value", "raw"])
+    return pd.concat(parts, ignore_index=True)
+
+
+@st.cache_data(show_spinner=False, ttl=_TTL, max_entries=64)
+def summaries(
+    uri: str, v: Version, run_ids: tuple[str, ...], key: str
+) -> dict[str, tuple[int, int]]:
+    """(point count, last timestamp) of ``key`` for each run that logged it."""
+    out = {}
+    for run_id in run_ids:
+        s = run(uri, v, run_id).summaries.get(key)
+        if s is not None:
+            out[run_id] = (s.count, s.timestamp)
+    return out
+
+
+@st.cache_data(show_spinner=False, ttl=_TTL, max_entries=64)
+def artifacts(uri: str, v: Version, run_id: str) -> list[FileInfo]:
+    """Every artifact file of a run (folders walked), in path order."""
+    c = client(uri)
+    out: list[FileInfo] = []
+    pending: list[str | None] = [None]
+    while pending and len(out) < 5_000:
+        folder = pending.pop()
+        try:
+            listing = c.list_artifacts(run_id, folder)
+        except carnet.CarnetError:
+            continue
+        for info in listing:
+            (pending.append(info.path) if info.is_dir else out.append(info))
+    return sorted(out, key=lambda f: f.path)
+
+
+def artifact_path(uri: str, run_id: str, path: str) -> Any:
+    """The local file behind an artifact (for previews and downloads)."""
+    return client(uri).get_artifact_path(run_id, path)
+
+
+def store_problem(uri: str) -> str | None:
+    """Why the store cannot be shown (missing file, newer schema ...), or None."""
+    try:
+        client(uri)
+    except carnet.CarnetError as exc:
+        return str(exc)
+    return None
+
+
+def timed(fn: Any, *args: Any) -> tuple[Any, float]:
+    """Call ``fn`` and return (result, seconds): the pages show slow reads honestly."""
+    start = time.perf_counter()
+    return fn(*args), time.perf_counter() - start
+
+
+def ids_in(frame: pd.DataFrame) -> list[str]:
+    return [] if frame.empty else frame["run_id"].astype(str).tolist()
+
+
+def order_tuple(sort: Sequence[str]) -> tuple[str, ...]:
+    return tuple(s for s in sort if s.strip())
