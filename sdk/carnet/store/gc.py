@@ -159,12 +159,31 @@ def _purge_experiments(
     condition = condition & empty
     dialect = engine.dialect
     with write_transaction(engine) as cur:
-        found = _execute(cur, dialect, select(experiments.c.experiment_id).where(condition))
-        ids = [int(r[0]) for r in found.fetchall()]
+        query = select(experiments.c.experiment_id, experiments.c.artifact_location)
+        found = _execute(cur, dialect, query.where(condition)).fetchall()
+        ids = [int(r[0]) for r in found]
         if ids:
             _execute(cur, dialect, delete(tags).where(tags.c.experiment_id.in_(ids)))
             _execute(cur, dialect, delete(experiments).where(experiments.c.experiment_id.in_(ids)))
+    for experiment_id, location in found:
+        _remove_empty_folder(str(experiment_id), str(location))
     return [str(i) for i in ids]
+
+
+def _remove_empty_folder(experiment_id: str, location: str) -> None:
+    """The experiment's own artifact folder, if gc emptied it (never anything with files)."""
+    from carnet.artifacts import local_root
+    from carnet.errors import ConfigurationError
+
+    try:
+        folder = local_root(location)
+    except ConfigurationError:
+        return
+    if folder.name == experiment_id and folder.is_dir():
+        try:
+            folder.rmdir()  # fails, and is meant to, when anything is left inside
+        except OSError:
+            pass
 
 
 def _run_folder(run_id: str, artifact_uri: str) -> Path | None:
