@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from carnet.errors import FilterError
-from carnet.query import parse_filter
+from carnet.query import order, parse_filter
 
 from . import oracle
 from .conftest import Store
@@ -239,11 +239,23 @@ def test_generated_filters_match_the_oracle(store: Store, text: str) -> None:
     order_by=ORDERS,
     limit=st.integers(0, 12),
     offset=st.integers(0, 12),
+    window=st.sampled_from([None, 1, 2, 5]),
 )
 def test_pages_agree_with_one_full_sort(
-    store: Store, text: str | None, order_by: list[str], limit: int, offset: int
+    store: Store,
+    text: str | None,
+    order_by: list[str],
+    limit: int,
+    offset: int,
+    window: int | None,
 ) -> None:
     whole = store.search(text, order_by)
     assert set(whole) == oracle.expected(parse_filter(text))
-    page = store.search(text, order_by, limit=limit, offset=offset)
+    saved = order.WINDOW_MIN, order.WINDOW_FACTOR
+    if window is not None:  # a window smaller than the sweep exercises its cut-off
+        order.WINDOW_MIN, order.WINDOW_FACTOR = window, 1
+    try:
+        page = store.search(text, order_by, limit=limit, offset=offset)
+    finally:
+        order.WINDOW_MIN, order.WINDOW_FACTOR = saved
     assert page == whole[offset : offset + limit]

@@ -6,7 +6,7 @@ import pytest
 
 from carnet.entities import ViewType
 from carnet.errors import FilterError
-from carnet.query import parse_order_by
+from carnet.query import order, parse_order_by
 
 from .conftest import Store
 
@@ -56,6 +56,26 @@ def test_pages_are_slices_of_the_whole(
         for offset in (0, 4, 12):
             page = store.search(order_by=order_by, limit=limit, offset=offset)
             assert page == expected[offset : offset + limit], (limit, offset)
+
+
+@pytest.mark.parametrize(("order_by", "expected"), ORDERS, ids=[" ".join(o[0]) for o in ORDERS])
+def test_pages_with_a_tiny_index_window(
+    store: Store, monkeypatch: pytest.MonkeyPatch, order_by: list[str], expected: list[str]
+) -> None:
+    """The index walk stops at its window's last value (ties included) or falls back."""
+    monkeypatch.setattr(order, "WINDOW_MIN", 1)
+    monkeypatch.setattr(order, "WINDOW_FACTOR", 1)
+    for limit in (1, 2, 3, 6):
+        for offset in (0, 1, 5):
+            page = store.search(order_by=order_by, limit=limit, offset=offset)
+            assert page == expected[offset : offset + limit], (limit, offset)
+    page = store.search("params.alpha >= 0.01", order_by, limit=2, offset=1)
+    assert (
+        page
+        == [r for r in expected if r in {"r01", "r02", "r03", "r04", "r05", "r09", "r11", "r12"}][
+            1:3
+        ]
+    )
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ from carnet.errors import FilterError
 from carnet.query.compile import RunContext, compile_filter
 from carnet.query.experiments import apply_experiment_order, compile_experiment_filter
 from carnet.query.nodes import Node, OrderKey
-from carnet.query.order import index_ordered, simple_search, tiered_search
+from carnet.query.order import index_ordered, index_walk_search, simple_search
 from carnet.query.parser import parse_filter_syntax, parse_order_clause
 from carnet.query.validate import Entity, check_filter, check_order_key
 from carnet.store.schema import experiments, runs
@@ -117,7 +117,7 @@ def build_run_search(
     where = _run_where(experiment_ids, filter_string, view_type, now_ms, crash_timeout_ms)
     ctx = RunContext(now_ms, crash_timeout_ms)
     if limit is not None and keys and index_ordered(keys[0]):
-        return tiered_search(where, keys, ctx, limit, offset)
+        return index_walk_search(where, keys, ctx, limit, offset)
     return simple_search(where, keys, ctx, limit, offset)
 
 

@@ -7,16 +7,18 @@ NULL placement. Ties fall to newest first, then to the run id, so pages never
 overlap.
 
 Ranks are CASE expressions, which no index can deliver, so "top 100 by a
-metric" would visit every run. When the first key is a metric's last value, a
-param or a tag and the search is paged, :func:`tiered_search` instead walks that
-key's ``(key, value)`` index in order and stops after ``offset + limit``
-matches (tier 0: numbers), then adds NaN or text rows (tier 1) and runs
-lacking the key (tier 2, only computed when the first tiers come up short);
-the final ORDER BY re-sorts those few candidates with the full rules.
+metric" would sort every match. When the first key is a metric's last value or
+a param and the search is paged, :func:`index_walk_search` instead walks that
+key's ``(key, value)`` index in order and stops at ``offset + limit`` matches.
+The walk is bounded (see ``window_size``); when a selective filter leaves it
+short, a full sort of the matches runs instead (a constant condition lets the
+database skip it otherwise). Either way the final ORDER BY re-sorts the few
+candidates with the full rules, so both paths return exactly the same page.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,13 +39,18 @@ from carnet.query.compile import (
     NULLABLE,
     RunContext,
     attribute_column,
-    has_key,
     metric_column,
+    num,
     runs,
     table_for,
     text,
 )
 from carnet.query.nodes import Aggregate, Field, Kind, OrderKey
+
+#: The index walk visits at most max(WINDOW_MIN, WINDOW_FACTOR * (offset + limit)) entries:
+#: a filter that keeps at least 1 run in WINDOW_FACTOR finds its page there.
+WINDOW_MIN = 2_000
+WINDOW_FACTOR = 20
 
 
 def _rank(*cases: tuple[ColumnElement[bool], int]) -> ColumnElement[int]:
@@ -137,61 +144,83 @@ def simple_search(
 
 
 def index_ordered(key: OrderKey) -> bool:
-    """Whether the first key can be walked in an index (last metric value, param, tag)."""
+    """Whether the first key can be walked in a ``(key, number)`` index."""
     field = key.field
-    return field.kind in (Kind.PARAM, Kind.TAG) or (
+    return field.kind is Kind.PARAM or (
         field.kind is Kind.METRIC and field.aggregate in (None, Aggregate.LAST)
     )
 
 
-def tiered_search(
+def window_size(need: int) -> int:
+    """How many index entries the walk may visit before the full sort takes over."""
+    return max(WINDOW_MIN, WINDOW_FACTOR * need)
+
+
+def index_walk_search(
     where: Sequence[ColumnElement[bool]],
     keys: Sequence[OrderKey],
     ctx: RunContext,
     limit: int,
     offset: int,
 ) -> Select[Any]:
-    """Top ``offset + limit`` runs per tier from the first key's index, re-sorted and paged."""
+    """The top ``offset + limit`` runs found by walking the first key's index, else by a
+    full sort; the two candidate sets are re-sorted with the full rules and paged."""
     need = int(limit) + int(offset)
-    first = keys[0].field
-    table = table_for(first.kind)
-    tier_sets = []
+    first = keys[0]
+    table = table_for(first.field.kind)
+    name = "value" if first.field.kind is Kind.METRIC else "value_num"
+    key = text(first.field.key)
 
-    lead_col = {Kind.METRIC: "value", Kind.PARAM: "value_num", Kind.TAG: "value"}[first.kind]
-
-    def tier(name: str, has_number: bool) -> Any:
-        lead = table.alias(f"lead_{name}")
-        column = lead.c[lead_col]
-        present = column.is_not(None) if has_number else column.is_(None)
-        joined = lead.join(runs, lead.c.run_id == runs.c.id)
-        source, aliases = _join_keys(joined, keys, lead)
-        stmt = (
-            select(runs.c.id)
-            .select_from(source)
-            .where(lead.c.key == text(first.key), present, *where)
-            .order_by(*_clauses(keys, aliases, ctx, first_rank=False))
-            .limit(need)
-        )
-        return stmt.cte(f"tier_{name}")
-
-    numbers = tier("values", True)
-    tier_sets.append(numbers)
-    if first.kind is not Kind.TAG:  # NaN metrics, text-valued params
-        tier_sets.append(tier("others", False))
-    found = sum(
-        (select(func.count()).select_from(t).scalar_subquery() for t in tier_sets),
-        start=literal(0, Integer()),
+    # The window: index entries up to the value of the window_size-th one (all of them
+    # when there are fewer), as a range the index itself can stop at.
+    probe = table.alias("window_end")
+    end = probe.c[name]
+    cutoff = (
+        select(end)
+        .where(probe.c.key == key, end.is_not(None))
+        .order_by(end.desc() if first.descending else end.asc())
+        .limit(1)
+        .offset(window_size(need) - 1)
+        .scalar_subquery()
     )
-    source, aliases = _join_keys(runs, keys[1:])
-    missing = (
+    lead = table.alias("lead")
+    value = lead.c[name]
+    bound = func.coalesce(cutoff, num(-math.inf if first.descending else math.inf))
+    source, aliases = _join_keys(lead.join(runs, lead.c.run_id == runs.c.id), keys, lead)
+    walked = (
         select(runs.c.id)
         .select_from(source)
-        .where(found < literal(need, Integer()), ~has_key(table, first.key), *where)
-        .order_by(*_clauses(keys[1:], aliases, ctx))
+        .where(
+            lead.c.key == key,
+            value.is_not(None),
+            value >= bound if first.descending else value <= bound,
+            *where,
+        )
+        .order_by(*_clauses(keys, aliases, ctx, first_rank=False))
         .limit(need)
-        .cte("tier_missing")
+        .cte("index_walk")
     )
-    candidates = union_all(*(select(t.c.id) for t in [*tier_sets, missing])).subquery("tiers")
-    source, aliases = _join_keys(runs.join(candidates, candidates.c.id == runs.c.id), keys)
-    stmt = select(runs.c.id).select_from(source).order_by(*_clauses(keys, aliases, ctx))
+    # LIMIT 0 unless the walk came up short: both databases then skip the full sort
+    # entirely (a WHERE condition would still visit every run on SQLite).
+    found = select(func.count()).select_from(walked).scalar_subquery()
+    rows = case(
+        (found < literal(need, Integer()), literal(need, Integer())), else_=literal(0, Integer())
+    )
+    source, aliases = _join_keys(runs, keys)
+    fallback = (
+        select(runs.c.id)
+        .select_from(source)
+        .where(*where)
+        .order_by(*_clauses(keys, aliases, ctx))
+        .limit(rows)
+        .cte("full_sort")
+    )
+    candidates = union_all(select(walked.c.id), select(fallback.c.id))
+    source, aliases = _join_keys(runs, keys)
+    stmt = (
+        select(runs.c.id)
+        .select_from(source)
+        .where(runs.c.id.in_(candidates))
+        .order_by(*_clauses(keys, aliases, ctx))
+    )
     return _page(stmt, limit, offset)
