@@ -30,12 +30,16 @@ RUN useradd --create-home --uid 10001 --user-group --shell /usr/sbin/nologin car
 
 WORKDIR /app
 
-# Carnet itself, from this source tree; the demos come after, so editing them does not
-# reinstall the dependencies.
-COPY pyproject.toml README.md ./
+# Dependencies first, read from pyproject.toml, so a code change rebuilds from the next
+# layer on; then Carnet itself from this source tree; then the demos.
+COPY pyproject.toml ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
+ && python -m pip install --no-cache-dir -r /tmp/requirements.txt \
+ && rm /tmp/requirements.txt
+COPY README.md ./
 COPY sdk/ sdk/
 COPY dashboard/ dashboard/
-RUN python -m pip install --no-cache-dir . \
+RUN python -m pip install --no-cache-dir --no-deps . \
  && rm -rf build sdk/*.egg-info
 
 COPY demo/ demo/

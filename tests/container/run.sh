@@ -53,6 +53,7 @@ dockerd_pid=
 cleanup() {
     local rc=$?
     set +e
+    log "cleaning up"
     if [[ -n $dockerd_pid ]]; then
         if "$docker_bin" -H "unix://$sock" inspect "$container" >/dev/null 2>&1; then
             if [[ $rc != 0 ]]; then
@@ -61,6 +62,7 @@ cleanup() {
             fi
             "$docker_bin" -H "unix://$sock" rm -f "$container" >/dev/null 2>&1
         fi
+        log "stopping dockerd"
         kill "$dockerd_pid" 2>/dev/null
         for _ in $(seq 50); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.2; done
         kill -9 "$dockerd_pid" 2>/dev/null
@@ -72,6 +74,7 @@ cleanup() {
     else
         rm -rf "$work"
     fi
+    log "cleaned up"
     exit "$rc"
 }
 trap cleanup EXIT
@@ -201,10 +204,13 @@ import sys
 import carnet
 runs = carnet.search_runs(experiment_names=[sys.argv[1]], order_by=["metrics.MSE ASC"])
 best = runs.iloc[0]
-print(f"{len(runs)} runs; best l1_ratio={best[\"params.l1_ratio\"]} alpha={best[\"params.alpha\"]} MSE={best[\"metrics.MSE\"]:.2f}")
+l1, alpha, mse = best["params.l1_ratio"], best["params.alpha"], best["metrics.MSE"]
+print(f"    store: {len(runs)} runs; best l1_ratio={l1} alpha={alpha} MSE={mse:.2f}")
 assert len(runs) == 330, len(runs)
-assert abs(best["metrics.MSE"] - 2921.77) < 0.01, best["metrics.MSE"]
+assert l1 == "1.0" and abs(mse - 2921.77) < 0.01, (l1, mse)
 ' "$experiment" >&2 || die "the demo experiment is not in the container's store"
+docker exec "$container" python -m demo.the_day_has_come | sed 's/^/    /' >&2 \
+    || die "the-day-has-come could not load the best model in the container"
 
 status=
 for _ in $(seq 60); do
