@@ -155,9 +155,16 @@ def test_ui_rejects_a_bad_port() -> None:
     assert result.exit_code == 2 and "70000" in result.stderr
 
 
-def test_dashboard_app_is_found() -> None:
-    app = ui_module.dashboard_app()
-    assert app.name == "app.py" and app.parent.name == "dashboard"
+def test_dashboard_app_is_found(tmp_path: Path) -> None:
+    """As installed: in a fresh process, away from the repository (under pytest,
+    tests/dashboard/ shadows the ``dashboard`` package on sys.path)."""
+    code = "from carnet.cli.ui import dashboard_app; print(dashboard_app())"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    app = Path(out.stdout.strip())
+    assert app.name == "app.py" and app.parent.name == "dashboard" and app.is_file()
+    assert app.parent.parent.name != "tests"
 
 
 def test_missing_dashboard_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
