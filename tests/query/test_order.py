@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from carnet.entities import ViewType
-from carnet.errors import FilterError
+from carnet.errors import FilterError, InvalidInputError
 from carnet.query import order, parse_order_by
 
 from .conftest import Store
@@ -140,3 +140,21 @@ def test_parse_order_by() -> None:
     ]
     assert keys[0].field.aggregate is not None and keys[0].field.aggregate.value == "min"
     assert parse_order_by(None) == [] and parse_order_by([]) == []
+
+
+def test_strategy_by_page_size(store: Store) -> None:
+    """Small pages sorted by a metric or param walk its index; big pages sort everything."""
+    assert "index_walk" in str(store.run_select(None, ["metrics.MSE"], limit=100))
+    assert "index_walk" in str(store.run_select(None, ["params.alpha DESC"], limit=10, offset=5))
+    assert "index_walk" not in str(store.run_select(None, ["metrics.MSE"], limit=100_000))
+    assert "index_walk" not in str(store.run_select(None, ["metrics.loss.min"], limit=10))
+    assert "index_walk" not in str(store.run_select(None, ["tags.fold"], limit=10))
+    assert store.search(order_by=["metrics.MSE"], limit=100_000) == ORDERS[1][1]
+
+
+@pytest.mark.parametrize(("limit", "offset"), [(-1, 0), (10, -1)])
+def test_negative_pages_are_refused(store: Store, limit: int, offset: int) -> None:
+    with pytest.raises(InvalidInputError, match="0 or more"):
+        store.search(limit=limit, offset=offset)
+    with pytest.raises(InvalidInputError, match="0 or more"):
+        store.experiments(limit=limit, offset=offset)

@@ -18,11 +18,11 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ClauseElement
 
 from carnet.entities import LifecycleStage, ViewType
-from carnet.errors import FilterError
+from carnet.errors import FilterError, InvalidInputError
 from carnet.query.compile import RunContext, compile_filter
 from carnet.query.experiments import apply_experiment_order, compile_experiment_filter
 from carnet.query.nodes import Node, OrderKey
-from carnet.query.order import index_ordered, index_walk_search, simple_search
+from carnet.query.order import index_walk_search, page, simple_search, use_index_walk
 from carnet.query.parser import parse_filter_syntax, parse_order_clause
 from carnet.query.validate import Entity, check_filter, check_order_key
 from carnet.store.schema import experiments, runs
@@ -93,12 +93,12 @@ def _run_where(
     return where
 
 
-def _page(stmt: Select[Any], limit: int | None, offset: int) -> Select[Any]:
-    if limit is not None:
-        stmt = stmt.limit(int(limit))
-    if offset:
-        stmt = stmt.offset(int(offset))
-    return stmt
+def _check_page(limit: int | None, offset: int) -> None:
+    """Refuse what PostgreSQL would refuse (SQLite reads a negative LIMIT as none)."""
+    if (limit is not None and int(limit) < 0) or int(offset) < 0:
+        raise InvalidInputError(
+            f"max_results and offset must be 0 or more, got {limit} and {offset}"
+        )
 
 
 def build_run_search(
@@ -113,10 +113,12 @@ def build_run_search(
     offset: int = 0,
 ) -> Select[Any]:
     """SELECT runs.id of matching runs, sorted (newest first by default) and paged."""
+    _check_page(limit, offset)
     keys = parse_order_by(order_by)
     where = _run_where(experiment_ids, filter_string, view_type, now_ms, crash_timeout_ms)
     ctx = RunContext(now_ms, crash_timeout_ms)
-    if limit is not None and keys and index_ordered(keys[0]):
+    if use_index_walk(keys, limit, offset):
+        assert limit is not None
         return index_walk_search(where, keys, ctx, limit, offset)
     return simple_search(where, keys, ctx, limit, offset)
 
@@ -143,6 +145,7 @@ def build_experiment_search(
     offset: int = 0,
 ) -> Select[Any]:
     """SELECT experiments.experiment_id of matching experiments, sorted and paged."""
+    _check_page(limit, offset)
     keys = parse_order_by(order_by, entity="experiment")
     node = parse_filter(filter_string, entity="experiment")
     stmt = select(experiments.c.experiment_id)
@@ -152,7 +155,7 @@ def build_experiment_search(
     ):
         if cond is not None:
             stmt = stmt.where(cond)
-    return _page(apply_experiment_order(stmt, keys), limit, offset)
+    return page(apply_experiment_order(stmt, keys), limit, offset)
 
 
 class _Explain(Executable, ClauseElement):

@@ -51,6 +51,8 @@ from carnet.query.nodes import Aggregate, Field, Kind, OrderKey
 #: a filter that keeps at least 1 run in WINDOW_FACTOR finds its page there.
 WINDOW_MIN = 2_000
 WINDOW_FACTOR = 20
+#: Pages deeper than this (offset + limit) are sorted whole.
+MAX_WALK = 2_000
 
 
 def _rank(*cases: tuple[ColumnElement[bool], int]) -> ColumnElement[int]:
@@ -122,7 +124,7 @@ def _clauses(
     return clauses
 
 
-def _page(stmt: Select[Any], limit: int | None, offset: int) -> Select[Any]:
+def page(stmt: Select[Any], limit: int | None, offset: int) -> Select[Any]:
     if limit is not None:
         stmt = stmt.limit(int(limit))
     if offset:
@@ -140,12 +142,17 @@ def simple_search(
     """Filter, sort every match by the full rules, page."""
     source, aliases = _join_keys(runs, keys)
     stmt = select(runs.c.id).select_from(source).where(*where)
-    return _page(stmt.order_by(*_clauses(keys, aliases, ctx)), limit, offset)
+    return page(stmt.order_by(*_clauses(keys, aliases, ctx)), limit, offset)
 
 
-def index_ordered(key: OrderKey) -> bool:
-    """Whether the first key can be walked in a ``(key, number)`` index."""
-    field = key.field
+def use_index_walk(keys: Sequence[OrderKey], limit: int | None, offset: int) -> bool:
+    """A small page sorted first by a metric's last value or a param: walk its index.
+
+    Large pages (``search_runs`` asks for 100,000 by default) sort everything anyway.
+    """
+    if limit is None or int(limit) + int(offset) > MAX_WALK or not keys:
+        return False
+    field = keys[0].field
     return field.kind is Kind.PARAM or (
         field.kind is Kind.METRIC and field.aggregate in (None, Aggregate.LAST)
     )
@@ -223,4 +230,4 @@ def index_walk_search(
         .where(runs.c.id.in_(candidates))
         .order_by(*_clauses(keys, aliases, ctx))
     )
-    return _page(stmt, limit, offset)
+    return page(stmt, limit, offset)
