@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import unquote, urlparse
+from urllib.parse import quote, unquote, urlparse
 
 from carnet.errors import ConfigurationError, InvalidInputError, NotFoundError, StoreError
 
@@ -91,7 +91,7 @@ class SqlSource:
     def __init__(self, url: str, base_dir: Path, artifacts_dir: Path | None) -> None:
         from sqlalchemy import create_engine
 
-        self.description = url
+        self.description = _redacted(url)
         self.base_dir = base_dir
         self.artifacts_dir = artifacts_dir
         path = _sqlite_file(url)
@@ -102,9 +102,11 @@ class SqlSource:
                 raise NotFoundError(f"no MLflow database at {path}; check the path.")
             self.engine = create_engine(
                 "sqlite://",
-                creator=lambda: sqlite3.connect(f"file:{path}?mode=ro", uri=True),
+                creator=lambda: sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True),
             )
         else:
+            if url.startswith(("postgresql://", "postgres://")):  # psycopg 3, as Carnet uses
+                url = "postgresql+psycopg://" + url.split("://", 1)[1]
             self.engine = create_engine(url)
         self._check()
 
@@ -399,6 +401,17 @@ def _int_or_none(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password, for reports."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
 
 
 def _sqlite_file(url: str) -> Path | None:

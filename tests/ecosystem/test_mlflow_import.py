@@ -238,3 +238,34 @@ def test_import_of_a_store_written_by_mlflow(layout: str, tmp_path: Path, target
     assert exp is not None and exp.tags.get("team") == "med"
     again = import_mlflow(source, tracking_uri=target)
     assert (again.runs_imported, again.runs_skipped) == (0, 6)
+
+
+def test_import_from_mlflow_tables_on_postgresql(pg_uri: str, tmp_path: Path, target: str) -> None:
+    """MLflow's SQL store on a server: the same tables, read through SQLAlchemy."""
+    import sqlalchemy as sa
+
+    root = tmp_path / "mlflow"
+    root.mkdir()
+    lite = sa.create_engine(f"sqlite:///{build_sqlite_store(root)}")
+    server = sa.create_engine(pg_uri)
+    meta = sa.MetaData()
+    meta.reflect(lite)
+    with server.begin() as conn:
+        meta.create_all(conn)
+        with lite.connect() as src:
+            for table in meta.sorted_tables:
+                rows = [dict(r._mapping) for r in src.execute(table.select())]
+                for row in rows:
+                    if "is_nan" in row:
+                        row["is_nan"] = bool(row["is_nan"])
+                if rows:
+                    conn.execute(table.insert(), rows)
+    lite.dispose()
+    server.dispose()
+    report = import_mlflow(pg_uri, tracking_uri=target)
+    assert (report.runs_imported, report.metric_points, report.artifact_files) == (5, 7, 2)
+    password = sa.engine.make_url(pg_uri).password
+    assert not password or password not in report.source
+    runs = imported(carnet.Client(target))
+    assert runs["a" * 32].data.metrics["odd"] == -math.inf  # the last point
+    assert runs["b" * 32].data.tags["mlflow.parentRunId"] == runs["a" * 32].info.run_id
