@@ -377,7 +377,10 @@ class _Session:
 
 
 def _is_search(est: Any) -> bool:
-    return hasattr(est, "cv_results_") and hasattr(est, "best_index_")
+    """A fitted hyper-parameter search (GridSearchCV, RandomizedSearchCV, Halving*)."""
+    from sklearn.model_selection._search import BaseSearchCV
+
+    return isinstance(est, BaseSearchCV) and hasattr(est, "cv_results_")
 
 
 def _head(x: Any, rows: int = 5) -> Any:
@@ -496,9 +499,12 @@ def log_search_candidates(
         k for k in results
         if k.startswith(("mean_", "std_", "rank_")) and not k.startswith("param_")
     ]  # fmt: skip
-    rank_key = next((k for k in results if k.startswith("rank_test_")), None)
+    refit = getattr(search, "refit", None)
+    rank_key = f"rank_test_{refit}" if isinstance(refit, str) else "rank_test_score"
+    if rank_key not in results:  # several scorers and no refit: rank by the first one
+        rank_key = next((k for k in results if k.startswith("rank_test_")), "")
     order = list(range(len(params)))
-    if rank_key is not None:
+    if rank_key:
         order.sort(key=lambda i: (int(results[rank_key][i]), i))
     best_index = _as_int(getattr(search, "best_index_", None))
     if max_runs is not None:

@@ -261,3 +261,36 @@ def test_importing_carnet_sklearn_does_not_import_sklearn() -> None:
     code = "import sys, carnet.sklearn; print('sklearn' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_search_without_refit_and_with_several_scorers(iris: tuple) -> None:
+    x, y = iris
+    search = GridSearchCV(
+        LogisticRegression(),
+        {"C": [0.01, 1.0]},
+        cv=3,
+        scoring={"acc": "accuracy", "f1": "f1_macro"},
+        refit=False,
+    )
+    search.fit(x, y)
+    parent = last_run()
+    children = [r for r in all_runs() if r.info.run_id != parent.info.run_id]
+    assert len(children) == 2
+    for child in children:
+        assert {"mean_test_acc", "std_test_acc", "mean_test_f1", "rank_test_f1"} <= set(
+            child.data.metrics
+        )
+    assert "best_cv_score" not in parent.data.metrics
+    assert not any(k.startswith("training_") for k in parent.data.metrics)
+    names = {f.path for f in carnet.Client().list_artifacts(parent.info.run_id)}
+    assert "best_estimator" not in names and "model" in names
+
+
+def test_ridge_cv_is_not_mistaken_for_a_search(diabetes: tuple) -> None:
+    from sklearn.linear_model import RidgeCV
+
+    x, y = diabetes
+    RidgeCV(alphas=[0.1, 1.0], store_cv_results=True).fit(x, y)
+    (run,) = all_runs()
+    assert run.data.tags["estimator_name"] == "RidgeCV"
+    assert "training_r2_score" in run.data.metrics
