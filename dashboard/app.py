@@ -88,7 +88,7 @@ def sidebar(uri: str, rows: list[data.ExperimentRow]) -> tuple[tuple[str, ...], 
         state.put("exp", chosen)
         live = st.toggle(
             "Live refresh",
-            key=state.seed("live", False),
+            key=state.seed("live", state.get_bool("live")),
             help=f"Re-read the store every {LIVE_SECONDS} s so running runs update in place.",
         )
         state.put("live", live, default=False)
@@ -113,8 +113,10 @@ def main() -> None:
         return
     exp_ids, live = sidebar(uri, rows)
     ui.set_context(ui.Context(uri=uri, exp_ids=exp_ids, experiments=tuple(rows), live=live))
+    state.on_page(navigation.url_path or "runs")
     navigation.run()
     state.sync_url(navigation.url_path)
 
 
-main()
+if __name__ == "__main__":  # `streamlit run` executes this file as __main__
+    main()

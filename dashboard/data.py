@@ -10,7 +10,6 @@ No SQL here: the dashboard uses the same public API as users do.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -252,6 +251,26 @@ def artifact_path(uri: str, run_id: str, path: str) -> Any:
     return client(uri).get_artifact_path(run_id, path)
 
 
+def export_csv(
+    uri: str,
+    exp_ids: Sequence[str],
+    query: str,
+    order_by: Sequence[str],
+    columns: Sequence[str],
+) -> bytes:
+    """Every matching run (not just the page shown) as CSV with the chosen columns.
+
+    Uncached and Streamlit-free: a download button calls it in a worker thread.
+    """
+    frame = frames.with_duration(
+        carnet.Client(uri, read_only=True).search_runs_frame(
+            list(exp_ids), query, order_by=list(order_by) or None
+        )
+    )
+    wanted = ["run_id"] + [c for c in columns if c in frame.columns and c != "run_id"]
+    return frames.to_csv(frame[wanted])
+
+
 def store_problem(uri: str) -> str | None:
     """Why the store cannot be shown (missing file, newer schema ...), or None."""
     try:
@@ -259,17 +278,3 @@ def store_problem(uri: str) -> str | None:
     except carnet.CarnetError as exc:
         return str(exc)
     return None
-
-
-def timed(fn: Any, *args: Any) -> tuple[Any, float]:
-    """Call ``fn`` and return (result, seconds): the pages show slow reads honestly."""
-    start = time.perf_counter()
-    return fn(*args), time.perf_counter() - start
-
-
-def ids_in(frame: pd.DataFrame) -> list[str]:
-    return [] if frame.empty else frame["run_id"].astype(str).tolist()
-
-
-def order_tuple(sort: Sequence[str]) -> tuple[str, ...]:
-    return tuple(s for s in sort if s.strip())

@@ -23,6 +23,8 @@ import streamlit as st
 VIEW = "carnet.view"
 WRITTEN = "carnet.url"
 WIDGET_PREFIX = "w."
+PAGE = "carnet.page"
+ROUTER_WIDGETS = frozenset({"exp", "live"})
 GLOBAL_KEYS = ("exp", "q", "sort", "sel", "live")
 PAGE_KEYS: dict[str, tuple[str, ...]] = {
     "": ("best", "dir", "cols", "diff", "pg", "n"),
@@ -153,6 +155,22 @@ def seed(key: str, value: object) -> str:
 def reset_widget(key: str) -> None:
     """Forget a widget's state so the next run seeds it from the view again."""
     _session().pop(widget_key(key), None)
+
+
+def on_page(page: str) -> None:
+    """After a page switch, forget the page widgets' state so they re-seed from the view.
+
+    A widget with the same key on another page is a new widget to Streamlit, and
+    would otherwise start empty (the query field is on two pages). The sidebar's
+    widgets belong to the router and keep their state.
+    """
+    session = _session()
+    if session.get(PAGE) == page:
+        return
+    session[PAGE] = page
+    for key in [k for k in session if isinstance(k, str) and k.startswith(WIDGET_PREFIX)]:
+        if key[len(WIDGET_PREFIX) :] not in ROUTER_WIDGETS:
+            session.pop(key, None)
 
 
 def wanted_params(page: str) -> dict[str, str]:

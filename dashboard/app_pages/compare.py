@@ -345,4 +345,5 @@ def render() -> None:
             state.put("tab", name, default=TABS[0])
 
 
-render()
+if __name__ == "__main__":  # Streamlit runs a page as __main__; tests import it
+    render()

@@ -386,4 +386,5 @@ def render() -> None:
                 system_tab(run)
 
 
-render()
+if __name__ == "__main__":  # Streamlit runs a page as __main__; tests import it
+    render()

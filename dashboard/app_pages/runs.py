@@ -168,14 +168,8 @@ def clear_selection() -> None:
 def export_button(ctx: ui.Context, query: str, order: tuple[str, ...], columns: list[str]) -> None:
     uri, exp_ids = ctx.uri, ctx.exp_ids
 
-    def build() -> bytes:
-        frame = frames.with_duration(
-            carnet.Client(uri, read_only=True).search_runs_frame(
-                list(exp_ids), query, order_by=list(order) or None
-            )
-        )
-        wanted = ["run_id"] + [c for c in columns if c in frame.columns and c != "run_id"]
-        return frames.to_csv(frame[wanted])
+    def build() -> bytes:  # runs on click, in its own thread: no cache, no st.*
+        return data.export_csv(uri, exp_ids, query, order, columns)
 
     st.download_button(
         "CSV",
@@ -323,4 +317,5 @@ def render() -> None:
     st.fragment(run_every=every)(results)(query, order, best_metric, lower)
 
 
-render()
+if __name__ == "__main__":  # Streamlit runs a page as __main__; tests import it
+    render()

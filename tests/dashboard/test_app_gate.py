@@ -1,0 +1,114 @@
+"""Before any page: a missing or empty store, the password gate and OIDC sign-in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import carnet
+from dashboard.app import resolve_experiments, store_argument
+from dashboard.data import ExperimentRow
+from tests.dashboard.conftest import APP, TIMEOUT, MakeApp, no_exceptions
+from tests.dashboard.store_data import StoreInfo
+
+
+def fresh(uri: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    return at
+
+
+def test_missing_store_shows_how_to_log_a_first_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CARNET_TRACKING_URI", f"sqlite:///{tmp_path / 'nothing-here.db'}")
+    at = fresh().run()
+    no_exceptions(at)
+    code = [c.value for c in at.code]
+    assert any("carnet.start_run()" in c and "log_metric" in c for c in code)
+    assert len(next(c for c in code if "import carnet" in c).splitlines()) == 3
+    assert not (tmp_path / "nothing-here.db").exists()  # read-only: nothing created
+
+
+def test_empty_store_shows_the_welcome_page(uri: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    carnet.Client(uri).create_experiment("empty")
+    monkeypatch.setenv("CARNET_TRACKING_URI", uri)
+    at = fresh().run()
+    no_exceptions(at)
+    assert "no runs yet" in at.info[0].value
+
+
+def test_invalid_store_uri_is_an_inline_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CARNET_TRACKING_URI", "mysql://nope/db")
+    at = fresh().run()
+    no_exceptions(at)
+    assert "not valid" in at.error[0].value
+
+
+def test_password_gate(store: StoreInfo, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CARNET_UI_PASSWORD", "s3cret")
+    at = fresh().run()
+    no_exceptions(at)
+    assert not at.dataframe  # nothing of the store before the password
+    at.text_input[0].input("wrong")
+    at.button[0].click().run()
+    assert at.error[0].value == "Wrong password."
+    assert not at.dataframe
+    at.text_input[0].input("s3cret")
+    at.button[0].click().run()
+    no_exceptions(at)
+    assert any("matching runs" in m.value for m in at.markdown)
+
+
+def test_password_from_streamlit_secrets(store: StoreInfo) -> None:
+    at = fresh()
+    at.secrets["carnet"] = {"password": "from-secrets"}
+    at.run()
+    assert at.text_input[0].label == "Password"
+
+
+def test_oidc_sign_in(store: StoreInfo) -> None:
+    at = fresh()
+    at.secrets["auth"] = {
+        "redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "x",
+        "client_id": "id",
+        "client_secret": "s",
+        "server_metadata_url": "https://idp.example/.well-known",
+    }
+    at.secrets["carnet"] = {"allowed_domains": ["example.org"]}
+    at.user = {"is_logged_in": False}
+    at.run()
+    no_exceptions(at)
+    assert at.button[0].label == "Sign in"
+    assert not at.dataframe
+    at.user = {"is_logged_in": True, "email": "ana@example.org", "name": "Ana"}
+    at.run()
+    no_exceptions(at)
+    assert any("matching runs" in m.value for m in at.markdown)
+    assert "ana@example.org" in [t.value for t in at.sidebar.text]
+    at.user = {"is_logged_in": True, "email": "eve@elsewhere.com"}
+    at.run()
+    assert "not allowed" in at.error[0].value
+
+
+def test_store_argument_after_double_dash() -> None:
+    assert store_argument(["--db", "runs.db"]) == "runs.db"
+    assert store_argument(["-x", "tests/", "--dbx"]) is None
+    assert store_argument([]) is None
+
+
+def test_experiments_from_url_by_id_or_name() -> None:
+    rows = [ExperimentRow("1", "alpha", 3, 0), ExperimentRow("2", "beta", 0, 0)]
+    assert resolve_experiments(["beta", "1", "zzz", "2"], rows) == ["2", "1"]
+
+
+def test_store_shown_without_its_password(app: MakeApp) -> None:
+    from dashboard.ui import redact
+
+    assert redact("postgresql+psycopg://ana:pw@db/carnet") == (
+        "postgresql+psycopg://ana:***@db/carnet"
+    )
+    at = app()
+    assert at.sidebar.text[0].value.startswith("sqlite:///")
