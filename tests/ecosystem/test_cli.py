@@ -136,6 +136,19 @@ def test_ui_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     ]  # fmt: skip
 
 
+def test_ui_warns_about_a_missing_store_and_an_open_host(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ui_module, "dashboard_app", lambda: tmp_path / "app.py")
+    result = run("ui", "--db", str(tmp_path / "none.db"), "--host", "0.0.0.0", "--dry-run")
+    assert result.exit_code == 0
+    assert f"note: no store at {tmp_path / 'none.db'} yet" in result.stderr
+    assert "without --password-env" in result.stderr
+    monkeypatch.setenv("PW", "x")
+    quiet = run("ui", "--db", str(tmp_path / "none.db"), "--password-env", "PW", "--dry-run")
+    assert "password" not in quiet.stderr
+
+
 def test_ui_uses_the_tracking_uri_from_the_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -359,6 +372,12 @@ def test_export_csv_and_parquet(store: str, tmp_path: Path) -> None:
     ok("export", "sweep", "--db", store, "-o", str(target), "--force", "--filter",
        "metrics.rmse < 50")  # fmt: skip
     assert len(pd.read_csv(target)) == 1
+
+
+def test_export_to_a_missing_folder_is_one_line(store: str, tmp_path: Path) -> None:
+    line = fails("export", "sweep", "--db", store, "-o", str(tmp_path / "no" / "x.csv"))
+    assert "OSError" in line or "FileNotFoundError" in line
+    assert line.endswith("(set CARNET_DEBUG=1 to see the traceback)")
 
 
 def test_export_defaults_to_the_experiment_name_and_stdout(

@@ -7,6 +7,7 @@ at a terminal and for shell scripts, and both want a short reason.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -19,10 +20,20 @@ class CarnetGroup(click.Group):
     """A click group that turns Carnet's errors into a clean exit."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        from sqlalchemy.exc import SQLAlchemyError
+
         try:
             return super().invoke(ctx)
         except CarnetError as exc:
             raise click.ClickException(_one_line(exc)) from None
+        except (SQLAlchemyError, OSError) as exc:
+            # The database or the disk, not Carnet: say what happened in one line.
+            if os.environ.get("CARNET_DEBUG"):
+                raise
+            message = f"{type(exc).__name__}: {_one_line(exc)}"[:500]
+            raise click.ClickException(
+                f"{message} (set CARNET_DEBUG=1 to see the traceback)"
+            ) from None
 
 
 def _one_line(exc: BaseException) -> str:

@@ -81,6 +81,7 @@ def ui(db: str | None, host: str, port: int, password_env: str | None, dry_run: 
             )
         env[PASSWORD_VAR] = password
     command = streamlit_command(dashboard_app(), uri, host, port)
+    _advise(uri, host, password_env)
     if dry_run:
         click.echo(" ".join(command))
         return
@@ -97,6 +98,21 @@ def ui(db: str | None, host: str, port: int, password_env: str | None, dry_run: 
         code = 0
     if code:
         sys.exit(code)
+
+
+def _advise(uri: str, host: str, password_env: str | None) -> None:
+    """Warnings a person starting the dashboard wants before it starts."""
+    from carnet.store.engine import sqlite_path
+
+    path = sqlite_path(uri)
+    if path is not None and not path.exists():
+        click.echo(f"note: no store at {path} yet; log a run to it, or pass --db.", err=True)
+    if host not in ("127.0.0.1", "localhost", "::1") and password_env is None:
+        click.echo(
+            f"note: listening on {host} without --password-env: anyone who can reach this "
+            "machine can read every run.",
+            err=True,
+        )
 
 
 def redact(uri: str) -> str:
