@@ -12,8 +12,10 @@ import math
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import pandas as pd
 import pytest
 
 import carnet
@@ -26,9 +28,15 @@ BEST_ALPHA = 0.0204336
 BEST_MSE = 2921.77
 
 
+def runs_of(experiment: str, **kwargs: Any) -> pd.DataFrame:
+    """search_runs for one experiment, typed as the DataFrame it returns by default."""
+    runs = carnet.search_runs(experiment_names=[experiment], **kwargs)
+    assert isinstance(runs, pd.DataFrame)
+    return runs
+
+
 def active_runs(experiment: str) -> int:
-    runs = carnet.search_runs(experiment_names=[experiment])
-    return len(runs)
+    return len(runs_of(experiment))
 
 
 def test_small_sweep_finds_the_tutorial_best(uri: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -47,7 +55,7 @@ def test_small_sweep_finds_the_tutorial_best(uri: str, capsys: pytest.CaptureFix
 def test_full_sweep_is_the_tutorial_and_is_idempotent(uri: str) -> None:
     args = ["--tracking-uri", uri, "--quiet", "--log-models", "none"]
     best = diabetes_sweep.main(args)
-    runs = carnet.search_runs(experiment_names=["diabetes-elasticnet"])
+    runs = runs_of("diabetes-elasticnet")
     assert len(runs) == 330
     assert (runs["status"] == "FINISHED").all()
     assert (runs["tags.mlflow.runName"] == "Elastic_net").all()
@@ -90,9 +98,7 @@ def test_printed_link_shows_the_best_run_first(
     assert (url.scheme, url.netloc) == ("http", "localhost:8501")
     query = {k: v[0] for k, v in parse_qs(url.query).items()}
     assert query["exp"] == "diabetes-elasticnet"
-    shown = carnet.search_runs(
-        experiment_names=[query["exp"]], filter_string=query["q"], order_by=[query["sort"]]
-    )
+    shown = runs_of(query["exp"], filter_string=query["q"], order_by=[query["sort"]])
     assert shown.iloc[0]["run_id"] == best.run_id
     assert len(shown) == 30  # the winning l1_ratio's alpha curve
 
@@ -107,7 +113,7 @@ def test_stepwise_logs_loss_curves(uri: str) -> None:
     args = ["--tracking-uri", uri, "--quiet", "--epochs", "5"]
     logged = stepwise.main([*args, "--learning-rates", "0.001", "0.03", "--seeds", "0", "1"])
     assert logged == 4
-    runs = carnet.search_runs(experiment_names=["diabetes-sgd"], order_by=["metrics.val_loss ASC"])
+    runs = runs_of("diabetes-sgd", order_by=["metrics.val_loss ASC"])
     assert len(runs) == 4
     assert set(runs["params.learning_rate"]) == {"0.001", "0.03"}
     client = carnet.Client()
@@ -168,7 +174,7 @@ def test_scripts_run_by_path(tmp_path: Path) -> None:
 def test_best_model_is_logged_once_and_predicts(uri: str) -> None:
     args = ["--tracking-uri", uri, "--quiet", "--l1-ratios", "1.0"]
     best = diabetes_sweep.main(args)
-    runs = carnet.search_runs(experiment_names=["diabetes-elasticnet"])
+    runs = runs_of("diabetes-elasticnet")
     with_model = runs[runs["tags.has_model"] == "true"]
     assert list(with_model["run_id"]) == [best.run_id]
     assert carnet.get_run(best.run_id).info.status == "FINISHED"
@@ -225,6 +231,6 @@ def test_every_model_can_be_logged(uri: str) -> None:
             "all",
         ]
     )
-    runs = carnet.search_runs(experiment_names=["diabetes-elasticnet"])
+    runs = runs_of("diabetes-elasticnet")
     assert len(runs) == 4
     assert (runs["tags.has_model"] == "true").all()
