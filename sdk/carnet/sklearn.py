@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from carnet.errors import ModelError
-from carnet.models import ModelInfo
+from carnet.models import ModelInfo, ModelVersionWarning
 
 FLAVOR = "sklearn"
 MODEL_FILE = "model.pkl"
@@ -554,4 +554,12 @@ def log_search_candidates(
     return children
 
 
-__all__ = ["AutologWarning", "autolog", "load_model", "log_model", "training_metrics"]
+__all__ = [
+    "AutologWarning",
+    "ModelInfo",
+    "ModelVersionWarning",
+    "autolog",
+    "load_model",
+    "log_model",
+    "training_metrics",
+]
