@@ -64,6 +64,7 @@ from carnet.fluent import (
     set_tracking_uri,
     start_run,
 )
+from carnet.safe_mode import disable_safe_mode, enable_safe_mode, is_safe_mode_enabled
 
 __version__ = "0.1.0"
 
@@ -93,6 +94,8 @@ __all__ = [
     "delete_experiment",
     "delete_run",
     "delete_tag",
+    "disable_safe_mode",
+    "enable_safe_mode",
     "end_run",
     "flush_async_logging",
     "get_artifact_uri",
@@ -101,6 +104,7 @@ __all__ = [
     "get_parent_run",
     "get_run",
     "get_tracking_uri",
+    "is_safe_mode_enabled",
     "is_tracking_uri_set",
     "last_active_run",
     "log_artifact",

@@ -4,7 +4,8 @@ Each thread has its own stack of active runs (so threads can track runs side
 by side); the tracking URI and the active experiment are per process, as in
 MLflow. Runs started here beat a heartbeat while active, and are ended
 KILLED on SIGTERM and at exit after an interrupt, FAILED after an uncaught
-exception, FINISHED otherwise.
+exception, FINISHED otherwise. Tracking functions marked ``@safe`` turn
+failures into logged warnings when safe mode is on (see carnet.safe_mode).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from carnet.errors import (
     ExperimentNotFoundError,
     InvalidValueError,
 )
+from carnet.safe_mode import NullRun, safe
 from carnet.validation import as_dict
 
 if TYPE_CHECKING:
@@ -84,6 +86,7 @@ def _stack() -> list[ActiveRun]:
 # -- experiments -------------------------------------------------------------------------
 
 
+@safe()
 def set_experiment(
     experiment_name: str | None = None, experiment_id: str | None = None
 ) -> Experiment:
@@ -161,10 +164,12 @@ def restore_experiment(experiment_id: str) -> None:
     _client().restore_experiment(experiment_id)
 
 
+@safe()
 def set_experiment_tag(key: str, value: Any) -> None:
     _client().set_experiment_tag(_resolve_experiment_id(None), key, value)
 
 
+@safe()
 def set_experiment_tags(tags: dict[str, Any]) -> None:
     for key, value in as_dict(tags, "tags").items():
         set_experiment_tag(key, value)
@@ -202,6 +207,7 @@ class ActiveRun(Run):
         return False
 
 
+@safe(NullRun)
 def start_run(
     run_id: str | None = None,
     experiment_id: str | None = None,
@@ -285,6 +291,7 @@ def _terminate(run_id: str, status: str, exc: BaseException | None = None) -> No
     client.set_terminated(run_id, status)
 
 
+@safe()
 def end_run(status: str = "FINISHED") -> None:
     """End this thread's active run (no-op without one), writing buffered points first."""
     stack = _stack()
@@ -331,14 +338,17 @@ def get_parent_run(run_id: str) -> Run | None:
 # -- logging -----------------------------------------------------------------------------
 
 
+@safe()
 def log_param(key: str, value: Any, synchronous: bool | None = None) -> Any:
     return _client().log_param(_run_id(), key, value)
 
 
+@safe()
 def log_params(params: dict[str, Any], synchronous: bool | None = None) -> None:
     _client().log_batch(_run_id(), params=list(as_dict(params, "params").items()))
 
 
+@safe()
 def log_metric(
     key: str,
     value: float,
@@ -350,6 +360,7 @@ def log_metric(
     _client().log_metric(run_id or _run_id(), key, value, timestamp, step, synchronous)
 
 
+@safe()
 def log_metrics(
     metrics: dict[str, float],
     step: int | None = None,
@@ -366,34 +377,42 @@ def log_metrics(
     )
 
 
+@safe()
 def set_tag(key: str, value: Any, synchronous: bool | None = None) -> None:
     _client().set_tag(_run_id(), key, value)
 
 
+@safe()
 def set_tags(tags: dict[str, Any], synchronous: bool | None = None) -> None:
     _client().log_batch(_run_id(), tags=list(as_dict(tags, "tags").items()))
 
 
+@safe()
 def delete_tag(key: str) -> None:
     _client().delete_tag(_run_id(), key)
 
 
+@safe()
 def log_artifact(local_path: str | Path, artifact_path: str | None = None) -> None:
     _client().log_artifact(_run_id(), local_path, artifact_path)
 
 
+@safe()
 def log_artifacts(local_dir: str | Path, artifact_path: str | None = None) -> None:
     _client().log_artifacts(_run_id(), local_dir, artifact_path)
 
 
+@safe()
 def log_text(text: str, artifact_file: str) -> None:
     _client().log_text(_run_id(), text, artifact_file)
 
 
+@safe()
 def log_dict(dictionary: Any, artifact_file: str) -> None:
     _client().log_dict(_run_id(), dictionary, artifact_file)
 
 
+@safe()
 def log_figure(figure: Any, artifact_file: str, **kwargs: Any) -> None:
     _client().log_figure(_run_id(), figure, artifact_file, **kwargs)
 
@@ -407,6 +426,7 @@ def get_artifact_uri(artifact_path: str | None = None) -> str:
     return uri
 
 
+@safe()
 def flush_async_logging() -> None:
     """Write every buffered point now (they are also written on end_run and at exit)."""
     for client in list(_clients.values()):
