@@ -25,7 +25,7 @@ from .conftest import Store
 from .test_filter_table import ERRORS, MATCHES
 
 FUZZ = settings(
-    max_examples=150,
+    max_examples=120,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -66,19 +66,18 @@ def test_user_text_is_only_ever_a_bound_parameter(
 def _compile_everything(dialect: Any) -> int:
     n = 0
     for text, _ in MATCHES:
-        for order_by, limit in [(["metrics.MSE DESC", "params.alpha"], 10)]:
-            stmt = build_run_search(
-                experiment_ids=[1, 2],
-                filter_string=text,
-                order_by=order_by,
-                view_type=ViewType.ACTIVE_ONLY,
-                now_ms=NOW,
-                crash_timeout_ms=TIMEOUT,
-                limit=limit,
-                offset=3,
-            )
-            assert "SELECT" in str(stmt.compile(dialect=dialect))
-            n += 1
+        stmt = build_run_search(
+            experiment_ids=[1, 2],
+            filter_string=text,
+            order_by=["metrics.MSE DESC", "params.alpha"],
+            view_type=ViewType.ACTIVE_ONLY,
+            now_ms=NOW,
+            crash_timeout_ms=TIMEOUT,
+            limit=None,
+            offset=3,
+        )
+        assert "SELECT" in str(stmt.compile(dialect=dialect))
+        n += 1
     for order_by, _ in ORDERS:
         stmt = build_run_search(
             experiment_ids=[1],

@@ -11,8 +11,8 @@ metric" would sort every match. When the first key is a metric's last value or
 a param and the search is paged, :func:`index_walk_search` instead walks that
 key's ``(key, value)`` index in order and stops at ``offset + limit`` matches.
 The walk is bounded (see ``window_size``); when a selective filter leaves it
-short, a full sort of the matches runs instead (a constant condition lets the
-database skip it otherwise). Either way the final ORDER BY re-sorts the few
+short, a full sort of the matches runs instead (otherwise its LIMIT is 0, which
+both databases answer without scanning). Either way the final ORDER BY re-sorts the few
 candidates with the full rules, so both paths return exactly the same page.
 """
 
