@@ -288,6 +288,7 @@ ERRORS: list[tuple[str, str]] = [
     ("metrics.MSE < 1.2.3", "expected a value"),
     ("tags.team = med", "quote text values, as in 'lbfgs'"),
     ("metrics.MSE < 1\x00", "NUL characters are not allowed"),
+    ("tags.team = '\ud800'", "not valid Unicode text"),
     ("(" * 60 + "metrics.MSE < 1" + ")" * 60, "nested deeper than 50 levels"),
     ("NOT " * 60 + "metrics.MSE < 1", "nested deeper than 50 levels"),
     (" OR ".join(["metrics.MSE < 1"] * 201), "more than 200 comparisons"),

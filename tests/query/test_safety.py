@@ -147,3 +147,15 @@ def test_injection_attempts_are_filter_errors(store: Store, text: str) -> None:
     with pytest.raises(FilterError):
         store.search(text)
     assert store.count(view=ViewType.ALL) == before
+
+
+def test_the_largest_filter_allowed_runs(store: Store) -> None:
+    """10,000 values, bound twice by a paged index walk, stay under both databases' limits."""
+    numbers = ", ".join(str(i / 100) for i in range(5_000))
+    texts = ", ".join(f"'t{i}'" for i in range(4_999))
+    text = f"params.alpha IN ({numbers}) OR tags.team IN ({texts}, 'bio')"
+    want = {"r01", "r02", "r03", "r04", "r05", "r09", "r11", "r12"}
+    assert set(store.search(text, ["metrics.MSE"], limit=20)) == want
+    assert store.count(text) == len(want)
+    with pytest.raises(FilterError, match="more than 10000 values"):
+        store.search(text + " OR metrics.MSE IN (1, 2)")
