@@ -1,0 +1,160 @@
+"""What every part of the SQL store shares: the engine, placeholders, run lookups.
+
+The store is split by concern — experiments (experiments.py), reads of runs
+(run_reads.py) and writes of runs (sql_store.py) — over this one base, so
+each module stays small while ``SqlStore`` remains the single object callers use.
+"""
+
+from __future__ import annotations
+
+import base64
+import gc
+import json
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from carnet.entities import LifecycleStage, RunStatus
+from carnet.errors import (
+    ExperimentNotFoundError,
+    InvalidInputError,
+    ReadOnlyError,
+    RunNotActiveError,
+    RunNotFoundError,
+)
+from carnet.store.engine import get_engine, sqlite_path
+
+#: A RUNNING run whose heartbeat is older than this reads as CRASHED.
+HEARTBEAT_TIMEOUT_S = float(os.environ.get("CARNET_HEARTBEAT_TIMEOUT", "60"))
+_CHUNK = 4000
+_NAN = float("nan")
+
+MetricPoint = tuple[str, float, int, int]  # key, value, timestamp ms, step
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Building 10^5 small tuples would trigger needless cyclic-GC passes."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _placeholders(n: int) -> str:
+    return ",".join("?" * n)
+
+
+class StoreBase:
+    """One tracking URI's engine, dialect and the lookups every operation needs."""
+
+    def __init__(self, uri: str, *, read_only: bool = False) -> None:
+        self.uri = uri
+        self.read_only = read_only
+        self.engine: Engine = get_engine(uri, read_only=read_only)
+        self.dialect = self.engine.dialect.name
+        self._sqlite = self.dialect == "sqlite"
+        self._sql_cache: dict[str, str] = {}
+        path = sqlite_path(uri)
+        default_root = (
+            path.parent / "carnet-artifacts" if path is not None else Path("carnet-artifacts")
+        )
+        self.artifact_root = (
+            Path(os.environ.get("CARNET_ARTIFACT_ROOT", str(default_root))).expanduser().resolve()
+        )
+
+    def _sql(self, text: str) -> str:
+        """Our own fixed statements, with the DBAPI's placeholder style."""
+        if self._sqlite:
+            return text
+        cached = self._sql_cache.get(text)
+        if cached is None:
+            cached = self._sql_cache[text] = text.replace("?", "%s")
+        return cached
+
+    def _writing(self) -> None:
+        if self.read_only:
+            raise ReadOnlyError(
+                f"this client opened {self.uri} read-only; open a writable Client to change it."
+            )
+
+    @staticmethod
+    def _experiment_pk(experiment_id: str | int) -> int:
+        try:
+            return int(experiment_id)
+        except (TypeError, ValueError):
+            raise ExperimentNotFoundError(
+                f"no experiment with id {experiment_id!r}: experiment ids are numbers as text, "
+                "e.g. '1'; look one up with get_experiment_by_name."
+            ) from None
+
+    def _run_row(self, cur: Any, run_id: str) -> tuple[int, str, str]:
+        """(pk, status, lifecycle) of a run, or RunNotFoundError."""
+        _check_run_id(run_id)
+        cur.execute(
+            self._sql("SELECT id, status, lifecycle_stage FROM runs WHERE run_uuid = ?"), (run_id,)
+        )
+        row = cur.fetchone()
+        if row is None:
+            raise RunNotFoundError(
+                f"no run with id {run_id!r}; run ids are the 32-character hex strings in "
+                "run.info.run_id."
+            )
+        return int(row[0]), row[1], row[2]
+
+    def _active_run_pk(self, cur: Any, run_id: str) -> int:
+        pk, status, stage = self._run_row(cur, run_id)
+        if stage == LifecycleStage.DELETED:
+            raise RunNotActiveError(
+                f"run {run_id} is deleted; restore it with restore_run before logging to it."
+            )
+        if status not in ("RUNNING", "SCHEDULED"):
+            raise RunNotActiveError(
+                f"run {run_id} is {status} and takes no more data; start a new run, or "
+                "log inside the run's `with start_run():` block."
+            )
+        return pk
+
+    def status_of(self, status: str, heartbeat: int | None, start: int, now: int) -> str:
+        if status == "RUNNING" and (heartbeat or start) < now - HEARTBEAT_TIMEOUT_S * 1000:
+            return RunStatus.CRASHED.value
+        return status
+
+
+def _check_run_id(run_id: object) -> None:
+    """A run id of another type matches no run (PostgreSQL would refuse to compare it)."""
+    if not isinstance(run_id, str):
+        raise RunNotFoundError(
+            f"no run with id {run_id!r}: run ids are the 32-character hex strings in "
+            "run.info.run_id, passed as str."
+        )
+
+
+def encode_page_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+def decode_page_token(token: str | None) -> int:
+    if not token:
+        return 0
+    try:
+        offset = json.loads(base64.urlsafe_b64decode(token.encode()))["offset"]
+        if not isinstance(offset, int) or offset < 0:
+            raise ValueError
+        return offset
+    except (ValueError, KeyError, TypeError):
+        raise InvalidInputError(
+            f"invalid page token {token!r}; pass the token a previous search returned."
+        ) from None

@@ -1,0 +1,200 @@
+"""Experiments: create, find, search, rename, delete and restore, with their tags."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from carnet.entities import Experiment, LifecycleStage, ViewType
+from carnet.errors import ExperimentExistsError, ExperimentNotFoundError
+from carnet.store.base import _CHUNK, StoreBase, _placeholders, now_ms
+from carnet.store.engine import read_cursor, write_transaction
+
+
+class ExperimentStore(StoreBase):
+    """The experiment half of the store."""
+
+    def create_experiment(
+        self, name: str, artifact_location: str | None = None, tags: dict[str, str] | None = None
+    ) -> str:
+        self._writing()
+        now = now_ms()
+        with write_transaction(self.engine) as cur:
+            cur.execute(
+                self._sql("SELECT experiment_id, lifecycle_stage FROM experiments WHERE name = ?"),
+                (name,),
+            )
+            row = cur.fetchone()
+            if row is not None:
+                hint = (
+                    " (it is deleted: restore it with restore_experiment, or pick another name)"
+                    if row[1] == LifecycleStage.DELETED
+                    else "; use set_experiment to log into it, or pick another name"
+                )
+                raise ExperimentExistsError(
+                    f"an experiment named {name!r} already exists with id {row[0]}{hint}."
+                )
+            cur.execute(
+                self._sql(
+                    "INSERT INTO experiments (name, artifact_location, lifecycle_stage, "
+                    "creation_time, last_update_time) VALUES (?, ?, ?, ?, ?) "
+                    "RETURNING experiment_id"
+                ),
+                (name, artifact_location or "", LifecycleStage.ACTIVE, now, now),
+            )
+            experiment_id = int(cur.fetchone()[0])
+            if not artifact_location:
+                location = (self.artifact_root / str(experiment_id)).as_uri()
+                cur.execute(
+                    self._sql(
+                        "UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?"
+                    ),
+                    (location, experiment_id),
+                )
+            if tags:
+                cur.executemany(
+                    self._sql(
+                        "INSERT INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?)"
+                    ),
+                    [(experiment_id, k, v) for k, v in tags.items()],
+                )
+        return str(experiment_id)
+
+    def _experiments_where(self, column: str, values: Sequence[Any]) -> list[Experiment]:
+        if not values:
+            return []
+        found: list[Experiment] = []
+        with read_cursor(self.engine) as cur:
+            for start in range(0, len(values), _CHUNK):
+                chunk = list(values[start : start + _CHUNK])
+                marks = _placeholders(len(chunk))
+                cur.execute(
+                    self._sql(
+                        "SELECT experiment_id, name, artifact_location, lifecycle_stage, "
+                        f"creation_time, last_update_time FROM experiments WHERE {column} IN "
+                        f"({marks})"
+                    ),
+                    chunk,
+                )
+                rows = cur.fetchall()
+                cur.execute(
+                    self._sql(
+                        "SELECT experiment_id, key, value FROM experiment_tags "
+                        f"WHERE experiment_id IN ({_placeholders(len(rows))})"
+                    )
+                    if rows
+                    else self._sql(
+                        "SELECT experiment_id, key, value FROM experiment_tags WHERE 0=1"
+                    ),
+                    [r[0] for r in rows],
+                )
+                tags: dict[int, dict[str, str]] = {}
+                for eid, key, value in cur.fetchall():
+                    tags.setdefault(eid, {})[key] = value
+                found.extend(
+                    Experiment(
+                        experiment_id=str(r[0]),
+                        name=r[1],
+                        artifact_location=r[2],
+                        lifecycle_stage=r[3],
+                        tags=tags.get(r[0], {}),
+                        creation_time=r[4],
+                        last_update_time=r[5],
+                    )
+                    for r in rows
+                )
+        return found
+
+    def get_experiment(self, experiment_id: str | int) -> Experiment:
+        pk = self._experiment_pk(experiment_id)
+        found = self._experiments_where("experiment_id", [pk])
+        if not found:
+            raise ExperimentNotFoundError(
+                f"no experiment with id {experiment_id!r}; list them with search_experiments()."
+            )
+        return found[0]
+
+    def get_experiments(self, experiment_ids: Sequence[str | int]) -> list[Experiment]:
+        pks = [self._experiment_pk(e) for e in experiment_ids]
+        by_id = {e.experiment_id: e for e in self._experiments_where("experiment_id", pks)}
+        return [by_id[str(pk)] for pk in pks if str(pk) in by_id]
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        found = self._experiments_where("name", [name])
+        return found[0] if found else None
+
+    def search_experiments(
+        self,
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int | None = None,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        offset: int = 0,
+    ) -> list[Experiment]:
+        from carnet.query import build_experiment_search
+
+        select = build_experiment_search(
+            filter_string=filter_string,
+            order_by=order_by,
+            view_type=view_type,
+            limit=max_results,
+            offset=offset,
+        )
+        with self.engine.connect() as conn:
+            ids = [int(r[0]) for r in conn.execute(select)]
+        by_id = {e.experiment_id: e for e in self._experiments_where("experiment_id", ids)}
+        return [by_id[str(i)] for i in ids]
+
+    def _set_experiment_field(
+        self, experiment_id: str | int, sql: str, params: tuple[Any, ...]
+    ) -> None:
+        self._writing()
+        pk = self._experiment_pk(experiment_id)
+        with write_transaction(self.engine) as cur:
+            cur.execute(self._sql(sql), (*params, now_ms(), pk))
+            if cur.rowcount == 0:
+                raise ExperimentNotFoundError(f"no experiment with id {experiment_id!r}.")
+
+    def delete_experiment(self, experiment_id: str | int) -> None:
+        self._set_experiment_field(
+            experiment_id,
+            "UPDATE experiments SET lifecycle_stage = ?, last_update_time = ? "
+            "WHERE experiment_id = ?",
+            (LifecycleStage.DELETED,),
+        )
+
+    def restore_experiment(self, experiment_id: str | int) -> None:
+        self._set_experiment_field(
+            experiment_id,
+            "UPDATE experiments SET lifecycle_stage = ?, last_update_time = ? "
+            "WHERE experiment_id = ?",
+            (LifecycleStage.ACTIVE,),
+        )
+
+    def rename_experiment(self, experiment_id: str | int, new_name: str) -> None:
+        other = self.get_experiment_by_name(new_name)
+        if other is not None and other.experiment_id != str(experiment_id):
+            raise ExperimentExistsError(
+                f"cannot rename: an experiment named {new_name!r} already exists "
+                f"(id {other.experiment_id}); pick another name."
+            )
+        self._set_experiment_field(
+            experiment_id,
+            "UPDATE experiments SET name = ?, last_update_time = ? WHERE experiment_id = ?",
+            (new_name,),
+        )
+
+    def set_experiment_tag(self, experiment_id: str | int, key: str, value: str) -> None:
+        self._writing()
+        pk = self._experiment_pk(experiment_id)
+        with write_transaction(self.engine) as cur:
+            cur.execute(self._sql("SELECT 1 FROM experiments WHERE experiment_id = ?"), (pk,))
+            if cur.fetchone() is None:
+                raise ExperimentNotFoundError(f"no experiment with id {experiment_id!r}.")
+            cur.execute(
+                self._sql(
+                    "INSERT INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?) "
+                    "ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value"
+                ),
+                (pk, key, value),
+            )

@@ -1,0 +1,341 @@
+"""Reads of runs: single runs, bulk loads in search order, columns, histories, search.
+
+Bulk reads fetch each table once per chunk of run ids and assemble in Python;
+histories are built in C (``tuple.__new__``) with the cyclic GC paused, so a
+100,000-point read costs about what SQLite takes to return the rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import repeat
+from typing import Any
+
+from carnet.entities import Metric, MetricSummary, Run, RunData, RunInfo, ViewType
+from carnet.errors import RunNotFoundError
+from carnet.store.base import (
+    _CHUNK,
+    _NAN,
+    HEARTBEAT_TIMEOUT_S,
+    StoreBase,
+    _check_run_id,
+    _gc_paused,
+    _placeholders,
+    decode_page_token,
+    encode_page_token,
+    now_ms,
+)
+from carnet.store.engine import read_cursor, sqlite_path
+
+_RUN_COLUMNS = (
+    "r.id, r.run_uuid, r.experiment_id, r.name, r.user_id, r.status, r.start_time, "
+    "r.end_time, r.heartbeat_time, r.lifecycle_stage, r.artifact_uri"
+)
+
+
+class RunReads(StoreBase):
+    """The reading half of the run store."""
+
+    def get_run(self, run_id: str) -> Run:
+        _check_run_id(run_id)
+        with read_cursor(self.engine) as cur:
+            cur.execute(
+                self._sql(f"SELECT {_RUN_COLUMNS} FROM runs r WHERE r.run_uuid = ?"), (run_id,)
+            )
+            row = cur.fetchone()
+            if row is None:
+                raise RunNotFoundError(
+                    f"no run with id {run_id!r}; run ids are the 32-character hex strings in "
+                    "run.info.run_id."
+                )
+            return self._build_runs(cur, [row])[0]
+
+    def get_runs(self, pks: Sequence[int]) -> list[Run]:
+        """Runs by internal id, in the order given (what a search returned)."""
+        out: dict[int, Run] = {}
+        with read_cursor(self.engine) as cur:
+            for start in range(0, len(pks), _CHUNK):
+                chunk = list(pks[start : start + _CHUNK])
+                cur.execute(
+                    self._sql(
+                        f"SELECT {_RUN_COLUMNS} FROM runs r WHERE r.id IN "
+                        f"({_placeholders(len(chunk))})"
+                    ),
+                    chunk,
+                )
+                rows = cur.fetchall()
+                for row, run in zip(rows, self._build_runs(cur, rows), strict=True):
+                    out[int(row[0])] = run
+        return [out[pk] for pk in pks if pk in out]
+
+    def _build_runs(self, cur: Any, rows: Sequence[Any]) -> list[Run]:
+        if not rows:
+            return []
+        pks = [int(r[0]) for r in rows]
+        marks = _placeholders(len(pks))
+        params: dict[int, dict[str, str]] = {pk: {} for pk in pks}
+        tags: dict[int, dict[str, str]] = {pk: {} for pk in pks}
+        metrics: dict[int, dict[str, float]] = {pk: {} for pk in pks}
+        summaries: dict[int, dict[str, MetricSummary]] = {pk: {} for pk in pks}
+        cur.execute(
+            self._sql(f"SELECT run_id, key, value FROM params WHERE run_id IN ({marks})"), pks
+        )
+        for rid, key, value in cur.fetchall():
+            params[rid][key] = value
+        cur.execute(
+            self._sql(f"SELECT run_id, key, value FROM tags WHERE run_id IN ({marks})"), pks
+        )
+        for rid, key, value in cur.fetchall():
+            tags[rid][key] = value
+        cur.execute(
+            self._sql(
+                "SELECT run_id, key, value, is_nan, step, timestamp, min_value, max_value, count "
+                f"FROM metric_summaries WHERE run_id IN ({marks})"
+            ),
+            pks,
+        )
+        for rid, key, value, is_nan, step, ts, lo, hi, count in cur.fetchall():
+            last = _NAN if is_nan else float(value)
+            metrics[rid][key] = last
+            summaries[rid][key] = MetricSummary(
+                key=key,
+                last=last,
+                step=int(step),
+                timestamp=int(ts),
+                min=_NAN if lo is None else float(lo),
+                max=_NAN if hi is None else float(hi),
+                count=int(count),
+            )
+        now = now_ms()
+        runs = []
+        for r in rows:
+            pk = int(r[0])
+            info = RunInfo(
+                run_id=r[1],
+                experiment_id=str(r[2]),
+                run_name=r[3],
+                user_id=r[4],
+                status=self.status_of(r[5], r[8], r[6], now),
+                start_time=r[6],
+                end_time=r[7],
+                artifact_uri=r[10],
+                lifecycle_stage=r[9],
+            )
+            data = RunData(metrics=metrics[pk], params=params[pk], tags=tags[pk])
+            runs.append(Run(info=info, data=data, summaries=summaries[pk]))
+        return runs
+
+    def run_columns(self, pks: Sequence[int], *, summaries: bool = False) -> dict[str, list[Any]]:
+        """Runs as columns (MLflow's search_runs layout), without building entities."""
+        n = len(pks)
+        index = {pk: i for i, pk in enumerate(pks)}
+        cols: dict[str, list[Any]] = {
+            name: [None] * n
+            for name in (
+                "run_id",
+                "experiment_id",
+                "status",
+                "artifact_uri",
+                "start_time",
+                "end_time",
+                "run_name",
+                "user_id",
+                "lifecycle_stage",
+                "parent_run_id",
+            )
+        }
+        dynamic: dict[str, list[Any]] = {}
+
+        def put(name: str, i: int, value: Any) -> None:
+            column = dynamic.get(name)
+            if column is None:
+                column = dynamic[name] = [None] * n
+            column[i] = value
+
+        now = now_ms()
+        with read_cursor(self.engine) as cur:
+            for start in range(0, n, _CHUNK):
+                chunk = list(pks[start : start + _CHUNK])
+                marks = _placeholders(len(chunk))
+                cur.execute(
+                    self._sql(
+                        "SELECT id, run_uuid, experiment_id, status, artifact_uri, start_time, "
+                        "end_time, name, user_id, lifecycle_stage, parent_run_uuid, "
+                        f"heartbeat_time FROM runs WHERE id IN ({marks})"
+                    ),
+                    chunk,
+                )
+                for row in cur.fetchall():
+                    i = index[row[0]]
+                    cols["run_id"][i] = row[1]
+                    cols["experiment_id"][i] = str(row[2])
+                    cols["status"][i] = self.status_of(row[3], row[11], row[5], now)
+                    cols["artifact_uri"][i] = row[4]
+                    cols["start_time"][i] = row[5]
+                    cols["end_time"][i] = row[6]
+                    cols["run_name"][i] = row[7]
+                    cols["user_id"][i] = row[8]
+                    cols["lifecycle_stage"][i] = row[9]
+                    cols["parent_run_id"][i] = row[10]
+                cur.execute(
+                    self._sql(
+                        f"SELECT run_id, key, value, is_nan FROM metric_summaries "
+                        f"WHERE run_id IN ({marks})"
+                    )
+                    if not summaries
+                    else self._sql(
+                        "SELECT run_id, key, value, is_nan, min_value, max_value, count "
+                        f"FROM metric_summaries WHERE run_id IN ({marks})"
+                    ),
+                    chunk,
+                )
+                for row in cur.fetchall():
+                    i = index[row[0]]
+                    put("metrics." + row[1], i, _NAN if row[3] else row[2])
+                    if summaries:
+                        put(f"metrics.{row[1]}.min", i, _NAN if row[4] is None else row[4])
+                        put(f"metrics.{row[1]}.max", i, _NAN if row[5] is None else row[5])
+                        put(f"metrics.{row[1]}.count", i, row[6])
+                for table, prefix in (("params", "params."), ("tags", "tags.")):
+                    cur.execute(
+                        self._sql(
+                            f"SELECT run_id, key, value FROM {table} WHERE run_id IN ({marks})"
+                        ),
+                        chunk,
+                    )
+                    for rid, key, value in cur.fetchall():
+                        put(prefix + key, index[rid], value)
+        for name in sorted(dynamic):
+            cols[name] = dynamic[name]
+        return cols
+
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        with read_cursor(self.engine) as cur:
+            pk, _, _ = self._run_row(cur, run_id)
+            with _gc_paused():
+                cur.execute(
+                    self._sql(
+                        "SELECT value, timestamp, step FROM metrics WHERE run_id = ? AND key = ? "
+                        "ORDER BY step, timestamp, value"
+                    ),
+                    (pk, key),
+                )
+                rows = cur.fetchall()
+                if not rows:
+                    return []
+                values, stamps, steps = zip(*rows, strict=True)
+                if None in values:
+                    values = tuple(_NAN if v is None else v for v in values)
+                # tuple.__new__ builds each Metric in C: no Python frame per point.
+                points = zip(repeat(key), values, stamps, steps, strict=False)
+                return list(map(tuple.__new__, repeat(Metric), points))
+
+    def get_metric_histories(
+        self, run_ids: Sequence[str], keys: Sequence[str] | None = None
+    ) -> dict[str, Any]:
+        """Histories of several runs at once, as columns: run_id, key, step, timestamp, value."""
+        cols: dict[str, list[Any]] = {
+            k: [] for k in ("run_id", "key", "step", "timestamp", "value")
+        }
+        if not run_ids:
+            return cols
+        with read_cursor(self.engine) as cur:
+            for start in range(0, len(run_ids), _CHUNK):
+                chunk = list(run_ids[start : start + _CHUNK])
+                where = f"r.run_uuid IN ({_placeholders(len(chunk))})"
+                args: list[Any] = list(chunk)
+                if keys is not None:
+                    if not keys:
+                        return cols
+                    where += f" AND m.key IN ({_placeholders(len(keys))})"
+                    args.extend(keys)
+                cur.execute(
+                    self._sql(
+                        "SELECT r.run_uuid, m.key, m.step, m.timestamp, m.value FROM metrics m "
+                        f"JOIN runs r ON r.id = m.run_id WHERE {where} "
+                        "ORDER BY m.run_id, m.key, m.step, m.timestamp, m.id"
+                    ),
+                    args,
+                )
+                for rid, key, step, ts, value in cur.fetchall():
+                    cols["run_id"].append(rid)
+                    cols["key"].append(key)
+                    cols["step"].append(step)
+                    cols["timestamp"].append(ts)
+                    cols["value"].append(_NAN if value is None else value)
+        return cols
+
+    def search_run_pks(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int | None = None,
+        order_by: Sequence[str] | None = None,
+        offset: int = 0,
+    ) -> list[int]:
+        from carnet.query import build_run_search
+
+        select = build_run_search(
+            experiment_ids=[self._experiment_pk(e) for e in experiment_ids],
+            filter_string=filter_string,
+            order_by=order_by,
+            view_type=view_type,
+            now_ms=now_ms(),
+            crash_timeout_ms=int(HEARTBEAT_TIMEOUT_S * 1000),
+            limit=max_results,
+            offset=offset,
+        )
+        with self.engine.connect() as conn:
+            return [int(r[0]) for r in conn.execute(select)]
+
+    def count_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+    ) -> int:
+        from carnet.query import count_runs
+
+        select = count_runs(
+            experiment_ids=[self._experiment_pk(e) for e in experiment_ids],
+            filter_string=filter_string,
+            view_type=view_type,
+            now_ms=now_ms(),
+            crash_timeout_ms=int(HEARTBEAT_TIMEOUT_S * 1000),
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(select).scalar_one())
+
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int | None = None,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> tuple[list[Run], str | None]:
+        offset = decode_page_token(page_token)
+        limit = None if max_results is None else max_results + 1
+        pks = self.search_run_pks(experiment_ids, filter_string, view_type, limit, order_by, offset)
+        token = None
+        if max_results is not None and len(pks) > max_results:
+            pks = pks[:max_results]
+            token = encode_page_token(offset + max_results)
+        return self.get_runs(pks), token
+
+    def data_version(self) -> tuple[Any, ...]:
+        """Cheap and changes with every commit: what the dashboard keys its cache on."""
+        path = sqlite_path(self.uri)
+        if path is not None:
+            stats = []
+            for p in (path, path.with_name(path.name + "-wal")):
+                try:
+                    st = p.stat()
+                    stats.append((st.st_mtime_ns, st.st_size))
+                except FileNotFoundError:
+                    stats.append((0, 0))
+            return tuple(stats)
+        with self.engine.connect() as conn:
+            return (str(conn.exec_driver_sql("SELECT pg_current_wal_lsn()").scalar()),)
