@@ -30,7 +30,9 @@ container=carnet-demo-test-$$
 experiment=diabetes-elasticnet
 t0=$SECONDS
 
-log() { printf '[container %3ds] %s\n' "$((SECONDS - t0))" "$*" >&2; }
+# fd 3 is the script's own stderr: the EXIT trap may run inside a redirected function call.
+exec 3>&2
+log() { printf '[container %3ds] %s\n' "$((SECONDS - t0))" "$*" >&3; }
 die() { log "FAIL: $*"; exit 1; }
 skip() { log "SKIP: $*"; exit 77; }
 
@@ -58,7 +60,7 @@ cleanup() {
         if "$docker_bin" -H "unix://$sock" inspect "$container" >/dev/null 2>&1; then
             if [[ $rc != 0 ]]; then
                 log "container log (tail):"
-                "$docker_bin" -H "unix://$sock" logs --tail 40 "$container" >&2 2>&1
+                "$docker_bin" -H "unix://$sock" logs --tail 40 "$container" >&3 2>&3
             fi
             "$docker_bin" -H "unix://$sock" rm -f "$container" >/dev/null 2>&1
         fi

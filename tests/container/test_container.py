@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -34,15 +35,26 @@ def test_image_builds_and_serves_the_demo() -> None:
         unavailable("needs root to start a private dockerd (tests/container/run.sh)")
     if not (shutil.which("dockerd") or shutil.which("apt-get")):
         unavailable("no dockerd, and no apt-get to install docker.io")
-    proc = subprocess.run(
+    # Its own process group, so a time-out can stop it with SIGTERM and its trap still
+    # removes the container and stops the private dockerd.
+    proc = subprocess.Popen(
         ["bash", str(SCRIPT)],
         stdin=subprocess.DEVNULL,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
-        timeout=1400,
-        check=False,
+        start_new_session=True,
     )
-    log = proc.stdout + proc.stderr
+    try:
+        log, _ = proc.communicate(timeout=1400)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            log, _ = proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            log, _ = proc.communicate()
+        pytest.fail(f"run.sh took more than 1400 s:\n{log[-6000:]}")
     if proc.returncode == CANNOT_RUN:
         reason = next((ln for ln in reversed(log.splitlines()) if "SKIP:" in ln), "no reason")
         unavailable(reason.split("SKIP:", 1)[-1].strip())
