@@ -92,6 +92,16 @@ def _order_by(order_by: object) -> list[str] | None:
     return list(order_by)
 
 
+def _shaped(item: Any, size: int, kind: str, shape: str) -> Any:
+    """A batch item must be a tuple of the right length (a Metric, Param or RunTag is)."""
+    if isinstance(item, (str, bytes)) or not isinstance(item, (tuple, list)) or len(item) != size:
+        raise InvalidValueError(
+            f"each {kind} in log_batch must be a {shape} tuple or a carnet.{kind.title()}"
+            f"{'Tag' if kind == 'tag' else ''}, got {item!r}."
+        )
+    return item
+
+
 class Client:
     """Reads and writes one tracking store. ``read_only=True`` refuses every write."""
 
@@ -244,7 +254,7 @@ class Client:
         """Validate everything, then write it in one transaction (or queue the metrics)."""
         points = []
         for m in metrics:
-            key, value, ts, step = m
+            key, value, ts, step = _shaped(m, 4, "metric", "(key, value, timestamp, step)")
             key = validate_key(key, "metric")
             points.append(
                 (
@@ -254,8 +264,14 @@ class Client:
                     validate_step(key, step),
                 )
             )
-        clean_params = [(validate_key(k, "param"), param_value_text(k, v)) for k, v in params]
-        clean_tags = [(validate_key(k, "tag"), tag_value_text(k, v)) for k, v in tags]
+        clean_params = [
+            (validate_key(k, "param"), param_value_text(k, v))
+            for k, v in (_shaped(p, 2, "param", "(key, value)") for p in params)
+        ]
+        clean_tags = [
+            (validate_key(k, "tag"), tag_value_text(k, v))
+            for k, v in (_shaped(t, 2, "tag", "(key, value)") for t in tags)
+        ]
         if not isinstance(run_id, str):
             raise InvalidValueError(f"run_id must be a string, got {type(run_id).__name__}.")
         if (synchronous is False or (synchronous is None and async_default())) and points:
@@ -299,6 +315,7 @@ class Client:
         self.store.delete_tag(run_id, validate_key(key, "tag"))
 
     def _buffer(self) -> BufferedWriter:
+        self.store._writing()  # a read-only client refuses before anything is queued
         with self._writer_lock:
             if self._writer is None:
                 from carnet.store.writer import BufferedWriter
@@ -388,20 +405,26 @@ class Client:
     def _artifact_root(self, run_id: str) -> Path:
         return artifacts.local_root(self.get_run(run_id).info.artifact_uri)
 
+    def _writable_artifact_root(self, run_id: str) -> Path:
+        self.store._writing()
+        return self._artifact_root(run_id)
+
     def log_artifact(
         self, run_id: str, local_path: str | Path, artifact_path: str | None = None
     ) -> None:
-        artifacts.log_file(self._artifact_root(run_id), local_path, artifact_path)
+        artifacts.log_file(self._writable_artifact_root(run_id), local_path, artifact_path)
 
     def log_artifacts(
         self, run_id: str, local_dir: str | Path, artifact_path: str | None = None
     ) -> None:
-        artifacts.log_dir(self._artifact_root(run_id), local_dir, artifact_path)
+        artifacts.log_dir(self._writable_artifact_root(run_id), local_dir, artifact_path)
 
     def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
         if not isinstance(text, str):
             raise InvalidValueError(f"log_text takes a str, got {type(text).__name__}.")
-        artifacts.write_bytes(self._artifact_root(run_id), artifact_file, text.encode("utf-8"))
+        artifacts.write_bytes(
+            self._writable_artifact_root(run_id), artifact_file, text.encode("utf-8")
+        )
 
     def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> None:
         suffix = Path(artifact_file).suffix.lower()
@@ -418,13 +441,15 @@ class Client:
                 text = json.dumps(dictionary, indent=2, default=str)
             except (TypeError, ValueError) as exc:
                 raise InvalidValueError(f"log_dict cannot serialise the value: {exc}") from exc
-        artifacts.write_bytes(self._artifact_root(run_id), artifact_file, text.encode("utf-8"))
+        artifacts.write_bytes(
+            self._writable_artifact_root(run_id), artifact_file, text.encode("utf-8")
+        )
 
     def log_figure(self, run_id: str, figure: Any, artifact_file: str, **kwargs: Any) -> None:
         """Save a matplotlib or plotly figure (by the file's suffix) as an artifact."""
         import io
 
-        root = self._artifact_root(run_id)
+        root = self._writable_artifact_root(run_id)
         if hasattr(figure, "savefig"):
             buf = io.BytesIO()
             fmt = Path(artifact_file).suffix.lstrip(".") or "png"

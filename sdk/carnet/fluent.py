@@ -45,7 +45,7 @@ _local = threading.local()
 _last_run_id: str | None = None
 #: Every active run of the process (all threads): run_id -> client.
 _live: dict[str, Client] = {}
-_last_exception: list[type[BaseException]] = []
+_last_exception: list[BaseException] = []
 _hooks_installed = False
 
 
@@ -203,7 +203,7 @@ class ActiveRun(Run):
             status = RunStatus.FINISHED if code in (0, None) else RunStatus.KILLED
         else:
             status = RunStatus.FAILED
-        _end(self.info.run_id, status.value, exc)
+        _safe_end(self.info.run_id, status.value, exc)
         return False
 
 
@@ -291,12 +291,21 @@ def _terminate(run_id: str, status: str, exc: BaseException | None = None) -> No
     client.set_terminated(run_id, status)
 
 
+_safe_end = safe()(_end)  # a with-block's exit obeys safe mode like end_run does
+
+
 @safe()
 def end_run(status: str = "FINISHED") -> None:
     """End this thread's active run (no-op without one), writing buffered points first."""
+    try:
+        final = RunStatus(status)
+    except ValueError:
+        raise InvalidValueError(
+            f"end_run status {status!r} is not one of FINISHED, FAILED, KILLED."
+        ) from None
     stack = _stack()
     if stack:
-        _end(stack[-1].info.run_id, RunStatus.to_string(status))
+        _end(stack[-1].info.run_id, final.value)
 
 
 def active_run() -> ActiveRun | None:
@@ -486,7 +495,7 @@ def _heartbeat_loop() -> None:
                 pass
 
 
-def _end_all(status: str) -> None:
+def _end_all(status: str, exc: BaseException | None = None) -> None:
     """End every active run of the process (all threads), writing buffered points first."""
     with _state_lock:
         live = list(_live.items())
@@ -496,7 +505,7 @@ def _end_all(status: str) -> None:
         except Exception:
             pass
         try:
-            _terminate(run_id, status)
+            _terminate(run_id, status, exc)
         except Exception:
             pass
     _stack().clear()
@@ -512,11 +521,11 @@ def _at_exit() -> None:
     last = _last_exception[-1] if _last_exception else None
     if last is None:
         status = RunStatus.FINISHED.value
-    elif issubclass(last, KeyboardInterrupt):
+    elif isinstance(last, KeyboardInterrupt):
         status = RunStatus.KILLED.value
     else:
         status = RunStatus.FAILED.value
-    _end_all(status)
+    _end_all(status, last)
 
 
 def _install_hooks() -> None:
@@ -532,7 +541,7 @@ def _install_hooks() -> None:
     previous_hook = sys.excepthook
 
     def _record(t: type[BaseException], v: BaseException, tb: TracebackType | None) -> None:
-        _last_exception.append(t)
+        _last_exception.append(v)
         previous_hook(t, v, tb)
 
     sys.excepthook = _record

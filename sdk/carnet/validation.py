@@ -16,6 +16,8 @@ MAX_RUN_NAME_LENGTH = 250
 MAX_EXPERIMENT_NAME_LENGTH = 500
 MAX_BATCH_ITEMS = 1_000_000
 
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_FLOAT_INT_LIMIT = 2**1023
 _KEY_RE = re.compile(r"^[\w\-./: ]+$")
 _good_keys: set[str] = set()
 
@@ -36,7 +38,7 @@ def validate_key(key: object, kind: str) -> str:
             f"{kind} key is {len(key)} characters long, over the limit of {MAX_KEY_LENGTH}; "
             f"use a shorter name ({key[:40]!r}...)."
         )
-    if not _KEY_RE.match(key):
+    if not _KEY_RE.fullmatch(key):
         bad = sorted({c for c in key if not re.match(r"[\w\-./: ]", c)})
         raise InvalidKeyError(
             f"{kind} key {key!r} contains {''.join(bad)!r}; keys may contain only letters, "
@@ -57,7 +59,7 @@ def validate_metric_value(key: str, value: object) -> float:
     cls = value.__class__
     if cls is float:
         return value  # type: ignore[return-value]
-    if cls is int:
+    if cls is int and -_FLOAT_INT_LIMIT < value < _FLOAT_INT_LIMIT:  # type: ignore[operator]
         return float(value)  # type: ignore[arg-type]
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise InvalidValueError(
@@ -75,28 +77,37 @@ def validate_metric_value(key: str, value: object) -> float:
         ) from exc
 
 
+def _int64(key: str, what: str, number: int) -> int:
+    if not _INT64_MIN <= number <= _INT64_MAX:
+        raise InvalidValueError(
+            f"metric {key!r} got {what} {number}, outside the 64-bit integer range the store "
+            f"keeps ({_INT64_MIN} to {_INT64_MAX}); use a smaller {what}."
+        )
+    return number
+
+
 def validate_step(key: str, step: object) -> int:
     if step is None:
         return 0
-    if step.__class__ is int:
+    if step.__class__ is int and _INT64_MIN <= step <= _INT64_MAX:
         return step
     if isinstance(step, bool) or not isinstance(step, numbers.Integral):
         raise InvalidValueError(
             f"metric {key!r} got step {step!r} ({type(step).__name__}); step must be an "
             "integer such as an epoch or batch counter, e.g. step=int(epoch)."
         )
-    return int(step)
+    return _int64(key, "step", int(step))
 
 
 def validate_timestamp(key: str, timestamp: object) -> int:
-    if timestamp.__class__ is int:
+    if timestamp.__class__ is int and _INT64_MIN <= timestamp <= _INT64_MAX:
         return timestamp
     if isinstance(timestamp, bool) or not isinstance(timestamp, numbers.Integral):
         raise InvalidValueError(
             f"metric {key!r} got timestamp {timestamp!r}; timestamps are integer milliseconds "
             "since the epoch, e.g. int(time.time() * 1000), or leave it out."
         )
-    return int(timestamp)
+    return _int64(key, "timestamp", int(timestamp))
 
 
 def _no_nul(what: str, text: str) -> str:
