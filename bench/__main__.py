@@ -33,7 +33,7 @@ WORKLOADS = [
     ("f", "runs", "creating runs with params, metrics and tags"),
     ("g", "search", "filtered, sorted search and DataFrame load"),
     ("h", "dashboard", "dashboard runs page script time"),
-    ("i", "concurrent", "concurrent logging from several processes"),
+    ("i", "concurrent_logging", "concurrent logging from several processes"),
     ("j", "memory", "peak memory of a buffered 1,000,000-point run"),
 ]
 
@@ -50,13 +50,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     sizes = p.add_argument_group("sizes")
     for name, help_text in [
         ("sweep-alphas", "(a) alphas per l1_ratio: 11 x this = runs (30)"),
-        ("import-samples", "(b) fresh interpreters per repetition (3)"),
+        ("import-samples", "(b) fresh interpreters per repetition (2)"),
         ("points", "(c) single-call points (100,000)"),
         ("mlflow-points", "(c) MLflow synchronous points (1,000)"),
-        ("mlflow-async-points", "(c) MLflow synchronous=False points (10,000)"),
+        ("mlflow-async-points", "(c) MLflow synchronous=False points (500)"),
         ("batch-points", "(d) points logged in batches (1,000,000)"),
         ("batch-size", "(d) points per log_batch call (10,000)"),
-        ("mlflow-batch-points", "(d) MLflow points, 1,000 per call (100,000)"),
+        ("mlflow-batch-points", "(d) MLflow points, 1,000 per call (50,000)"),
         ("history-points", "(e) history length (100,000)"),
         ("mlflow-history-points", "(e) MLflow history length (100,000)"),
         ("runs", "(f) runs created (10,000)"),
@@ -67,8 +67,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         ("search-samples", "(g) timed queries per process (5)"),
         ("dashboard-runs", "(h) runs in the dashboard's store (10,000)"),
         ("procs", "(i) logging processes (8)"),
-        ("proc-points", "(i) points per process (20,000)"),
-        ("proc-batch", "(i) points per log_batch call (100)"),
+        ("proc-runs", "(i) runs per process (200)"),
+        ("run-points", "(i) synchronous metric points per run (50)"),
         ("memory-points", "(j) buffered points (1,000,000)"),
     ]:
         sizes.add_argument(f"--{name}", type=int, help=help_text)

@@ -24,15 +24,15 @@ class Config:
     # (a) 11 l1_ratios x this many alphas: 330 runs by default
     sweep_alphas: int = 30
     # (b) fresh interpreters per repetition
-    import_samples: int = 3
+    import_samples: int = 2
     # (c) single-call log_metric
     points: int = 100_000
     mlflow_points: int = 1_000
-    mlflow_async_points: int = 10_000
+    mlflow_async_points: int = 500
     # (d) log_batch
     batch_points: int = 1_000_000
     batch_size: int = 10_000
-    mlflow_batch_points: int = 100_000
+    mlflow_batch_points: int = 50_000
     # (e) history read
     history_points: int = 100_000
     mlflow_history_points: int = 100_000
@@ -46,10 +46,10 @@ class Config:
     search_samples: int = 5
     # (h) dashboard
     dashboard_runs: int = 10_000
-    # (i) concurrency
+    # (i) concurrency (bench/concurrency.py's defaults)
     procs: int = 8
-    proc_points: int = 20_000
-    proc_batch: int = 100
+    proc_runs: int = 200
+    run_points: int = 50
     # (j) memory
     memory_points: int = 1_000_000
 
@@ -84,7 +84,8 @@ QUICK = {
     "search_samples": 2,
     "dashboard_runs": 500,
     "procs": 4,
-    "proc_points": 1_000,
+    "proc_runs": 20,
+    "run_points": 20,
     "memory_points": 50_000,
 }
 

@@ -9,6 +9,7 @@ keyed by shape and by Carnet's schema version, and only used once its
 from __future__ import annotations
 
 import json
+import os
 import random
 import time
 from pathlib import Path
@@ -105,7 +106,14 @@ def history_store(n_points: int) -> dict[str, Any]:
 
 
 def measure(variant: str, args: dict[str, Any]) -> dict[str, Any]:
-    """Worker entry: build (or find) a cached store and describe it."""
+    """Worker entry: build (or find) a cached store and describe it.
+
+    A build commits hundreds of thousands of small transactions; waiting for
+    the disk on each would make it take minutes and measures nothing we
+    report, so builds run with ``CARNET_SQLITE_SYNCHRONOUS=OFF``. A build that
+    dies leaves no marker and is redone.
+    """
+    os.environ["CARNET_SQLITE_SYNCHRONOUS"] = "OFF"
     if variant == "runs":
         return run_store(args["runs"], args["params"], args["metrics"])
     if variant == "history":
