@@ -68,6 +68,8 @@ cleanup() {
         kill "$dockerd_pid" 2>/dev/null
         for _ in $(seq 50); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.2; done
         kill -9 "$dockerd_pid" 2>/dev/null
+        # containerd and shims it may have left behind name our work dir on their command line.
+        for pid in $(pgrep -f -- "$work"); do kill -9 "$pid" 2>/dev/null; done
     fi
     # dockerd unmounts its layers on exit; anything it left under the work dir goes now.
     grep -o " $work[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m"; done
