@@ -20,8 +20,7 @@ demo: demo-data
 	$(BIN)/carnet ui --port $(PORT)
 
 demo-data: $(STAMP)
-	$(BIN)/python demo/diabetes_sweep.py
-	$(BIN)/python demo/stepwise.py
+	$(BIN)/python -m demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
