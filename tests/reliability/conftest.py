@@ -10,17 +10,19 @@ from __future__ import annotations
 import json
 import math
 import os
+import sqlite3
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from urllib.parse import quote
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import Engine
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_URL = os.environ.get("CARNET_TEST_POSTGRES_URL")
@@ -83,11 +85,17 @@ def module_uri(
 ) -> Iterator[str]:
     """One store per module and backend, for suites that only read or must not change it."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('store') / 'carnet.db'}"
-        return
-    uri, schema = new_pg_schema()
+        uri = f"sqlite:///{tmp_path_factory.mktemp('store') / 'carnet.db'}"
+    else:
+        uri, schema = new_pg_schema()
+    _long_lived.add(uri)
     yield uri
-    drop_pg_schema(schema)
+    _long_lived.discard(uri)
+    engine = _dump_engines.pop(uri, None)
+    if engine is not None:
+        engine.dispose()
+    if request.param == "postgres":
+        drop_pg_schema(schema)
 
 
 # -- dumps -------------------------------------------------------------------------------
@@ -102,23 +110,46 @@ def _sortable(value: Any) -> tuple[int, str]:
     return (2, repr(value))
 
 
+_dump_engines: dict[str, Engine] = {}
+
+
+#: Stores that outlive a test (module fixtures) keep their dump engine until the module ends.
+_long_lived: set[str] = set()
+
+
+@pytest.fixture(autouse=True)
+def _dispose_dump_engines() -> Iterator[None]:
+    """Close dump connections after each test, so PostgreSQL does not collect idle ones."""
+    yield
+    for uri in [u for u in _dump_engines if u not in _long_lived]:
+        _dump_engines.pop(uri).dispose()
+
+
 def dump_store(uri: str) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table, in a fixed order: equal dumps mean equal content.
 
-    A separate engine (not the SDK's) so the dump sees committed data only and
-    cannot be fooled by the SDK's own caches.
+    Through its own engine (not the SDK's), so it sees committed data only and
+    cannot be fooled by the SDK's caches; each dump is one fresh transaction.
     """
-    engine = create_engine(uri)
-    try:
-        with engine.connect() as conn:
-            names = sorted(inspect(conn).get_table_names())
-            out: dict[str, list[tuple[Any, ...]]] = {}
-            for name in names:
-                rows = [tuple(r) for r in conn.execute(text(f'SELECT * FROM "{name}"'))]
-                out[name] = sorted(rows, key=lambda row: tuple(_sortable(v) for v in row))
-            return out
-    finally:
-        engine.dispose()
+    engine = _dump_engines.get(uri)
+    if engine is None:
+        engine = _dump_engines[uri] = create_engine(uri)
+    with engine.connect() as conn:
+        names = sorted(inspect(conn).get_table_names())
+        out: dict[str, list[tuple[Any, ...]]] = {}
+        for name in names:
+            rows = [tuple(r) for r in conn.execute(text(f'SELECT * FROM "{name}"'))]
+            out[name] = sorted(rows, key=lambda row: tuple(_sortable(v) for v in row))
+        return out
+
+
+def files_under_root(root: Path) -> list[tuple[str, int]]:
+    """Every file below ``root`` but the store's own, with its size: artifacts written or not."""
+    return sorted(
+        (str(p.relative_to(root)), p.stat().st_size)
+        for p in root.rglob("*")
+        if p.is_file() and ".db" not in p.name
+    )
 
 
 def nan_safe(dump: dict[str, list[tuple[Any, ...]]]) -> dict[str, list[tuple[Any, ...]]]:
@@ -182,3 +213,68 @@ def release(go: Path, ready: Sequence[Path], procs: Sequence[subprocess.Popen[st
     for path, proc in zip(ready, procs, strict=True):
         wait_for_file(path, proc, timeout=60)
     go.touch()
+
+
+# -- statement tracer ---------------------------------------------------------------------
+
+
+class _TracingCursor(sqlite3.Cursor):
+    statements: list[str]
+
+    def execute(self, sql: str, parameters: Any = (), /) -> Self:
+        self.statements.append(sql)
+        return super().execute(sql, parameters)
+
+    def executemany(self, sql: str, seq: Any, /) -> Self:
+        self.statements.append(sql)
+        return super().executemany(sql, seq)
+
+    def executescript(self, script: str, /) -> sqlite3.Cursor:
+        self.statements.append(script)
+        return super().executescript(script)
+
+
+@pytest.fixture
+def sql_trace(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every SQL text the SDK sends to SQLite or PostgreSQL while the test runs.
+
+    SQLite: connections are made with a Connection subclass whose cursors record
+    ``execute``; PostgreSQL: psycopg's Cursor methods are wrapped. Both see the
+    SDK's raw DBAPI statements and SQLAlchemy's compiled ones alike. Engines are
+    dropped first so every connection is a traced one.
+    """
+    import psycopg
+
+    from carnet.store.engine import dispose_engines
+
+    statements: list[str] = []
+    cursor_class = type("TracingCursor", (_TracingCursor,), {"statements": statements})
+
+    class TracingConnection(sqlite3.Connection):
+        def cursor(self, factory: Any = cursor_class) -> Any:
+            return super().cursor(factory)
+
+        def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+            cursor: sqlite3.Cursor = self.cursor()
+            return cursor.execute(sql, parameters)
+
+    real_connect = sqlite3.connect
+
+    def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        kwargs.setdefault("factory", TracingConnection)
+        conn: sqlite3.Connection = real_connect(*args, **kwargs)
+        return conn
+
+    def wrap(method: Any) -> Any:
+        def traced(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+            statements.append(query if isinstance(query, str) else repr(query))
+            return method(self, query, *args, **kwargs)
+
+        return traced
+
+    monkeypatch.setattr(sqlite3, "connect", connect)
+    monkeypatch.setattr(psycopg.Cursor, "execute", wrap(psycopg.Cursor.execute))
+    monkeypatch.setattr(psycopg.Cursor, "executemany", wrap(psycopg.Cursor.executemany))
+    dispose_engines()
+    yield statements
+    dispose_engines()
