@@ -109,6 +109,7 @@ def generate_run_name() -> str:
     return f"{random.choice(_ADJECTIVES)}-{random.choice(_NOUNS)}-{random.randrange(1000):03d}"
 
 
+@functools.cache
 def current_user() -> str:
     try:
         return getpass.getuser()
