@@ -42,7 +42,8 @@ def plan(cfg: Config) -> Plan:
                 f"peak RSS {median(s, 'rss', 'peak_mb'):.0f} MB; the process held "
                 f"{idle:.0f} MB before logging; ≈ {growth * MB / n:.0f} bytes per point at the "
                 f"peak; logging ran at {rate(s, 'rss', 'points', 'seconds'):,.0f} points/s "
-                "to disk meanwhile"
+                "to disk meanwhile. tracemalloc slows the logging loop several times over, so "
+                "its queue stays shorter: the RSS row is the realistic figure"
             )
         return [
             Row(

@@ -246,7 +246,12 @@ def search(args: dict[str, Any]) -> dict[str, Any]:
         t = clock()
         query()
         warm.append(clock() - t)
-    out = {"runs": n, "cold_s": cold, "warm_s": statistics.median(warm), "returned": returned}
+    out = {
+        "runs": n,
+        "cold_s": cold,
+        "warm_s": statistics.median(warm) if warm else None,
+        "returned": returned,
+    }
     if args.get("frame"):
         import pandas  # noqa: F401  (imported before timing, as for Carnet)
 

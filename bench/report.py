@@ -37,6 +37,8 @@ def fmt(value: float | None, unit: str) -> str:
         return "∞"
     if unit == "/s":
         return f"{value:,.0f}/s"
+    if unit in ("ms", "s") and abs(value) >= 100:
+        return f"{value:,.0f} {unit}"
     if unit in ("ms", "s"):
         digits = 3 if abs(value) < 1 else 2 if abs(value) < 10 else 1
         return f"{value:.{digits}f} {unit}"
