@@ -19,13 +19,13 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from bench import mlflow_env, report
+from bench import harness, mlflow_env, report
 from bench.config import Config, make_config
-from bench.harness import Row, interleave
+from bench.harness import Plan, Row, interleave
 
 #: Letter, module, title: the order of issue 7's list.
 WORKLOADS = [
-    ("a", "sweep", "tracking overhead on the 330-run diabetes sweep"),
+    ("a", "sweep", "tracking overhead on the diabetes ElasticNet sweep"),
     ("b", "importtime", "import time"),
     ("c", "single", "single-call log_metric, synchronous and buffered"),
     ("d", "batch", "log_batch vs raw sqlite3 executemany"),
@@ -34,7 +34,7 @@ WORKLOADS = [
     ("g", "search", "filtered, sorted search and DataFrame load"),
     ("h", "dashboard", "dashboard runs page script time"),
     ("i", "concurrent_logging", "concurrent logging from several processes"),
-    ("j", "memory", "peak memory of a buffered 1,000,000-point run"),
+    ("j", "memory", "peak memory of a large buffered run"),
 ]
 
 
@@ -44,6 +44,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--repeat", type=int, help="interleaved repetitions (default 3)")
     p.add_argument("--only", action="append", default=[], help="letters or names, e.g. a,c,g")
     p.add_argument("--verbose", "-v", action="store_true", help="query plans and progress")
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="after the timings, run each Carnet variant once more under pyinstrument "
+        "(pip install pyinstrument) and write profile-*.txt into --out",
+    )
     p.add_argument("--out", type=Path, help="results directory (default bench/results)")
     p.add_argument("--no-mlflow", dest="mlflow", action="store_false", default=None)
     p.add_argument("--mlflow", dest="mlflow", action="store_true", help="run MLflow even --quick")
@@ -85,13 +91,27 @@ def selected(only: list[str]) -> list[tuple[str, str, str]]:
     return [w for w in WORKLOADS if w[0] in wanted or w[1] in wanted]
 
 
+def profile(plan: Plan, cfg: Config) -> None:
+    """One extra, untimed pass of each Carnet variant under pyinstrument."""
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    harness.PROFILE_DIR = cfg.out
+    try:
+        for v in plan.variants:
+            if not v.name.startswith("mlflow"):
+                v.run()
+    finally:
+        harness.PROFILE_DIR = None
+    for path in sorted(cfg.out.glob("profile-*.txt")):
+        print(f"    profile: {path}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ns = parse_args(sys.argv[1:] if argv is None else argv)
     overrides: dict[str, Any] = {
-        k: v for k, v in vars(ns).items() if k not in ("quick", "only", "verbose")
+        k: v for k, v in vars(ns).items() if k not in ("quick", "only", "verbose", "profile")
     }
     cfg: Config = make_config(ns.quick, overrides)
-    cfg.verbose, cfg.only = ns.verbose, ns.only
+    cfg.verbose, cfg.only, cfg.profile = ns.verbose, ns.only, ns.profile
     command = "python -m bench " + shlex.join(sys.argv[1:] if argv is None else argv)
     started = time.monotonic()
 
@@ -139,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
             if cfg.verbose:
                 for d in plan.details:
                     print("    " + d.replace("\n", "\n    "))
+            if cfg.profile:
+                profile(plan, cfg)
         except Exception as exc:
             failures += 1
             print(f"    ERROR: {exc}")

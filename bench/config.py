@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
-CACHE = BENCH_DIR / ".cache"
+#: Cached stores and scratch files; CARNET_BENCH_CACHE moves them (e.g. to a CI scratch disk).
+CACHE = Path(os.environ.get("CARNET_BENCH_CACHE") or BENCH_DIR / ".cache").resolve()
 
 
 @dataclass
@@ -18,6 +20,7 @@ class Config:
     repeat: int = 3
     quick: bool = False
     verbose: bool = False
+    profile: bool = False
     mlflow: bool = True
     out: Path = field(default_factory=lambda: BENCH_DIR / "results")
     only: list[str] = field(default_factory=list)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from bench.config import REPO
@@ -19,6 +20,8 @@ Samples = dict[str, list[Sample]]
 
 #: Every workload must be at least this many times faster than MLflow (issue 7).
 MLFLOW_FACTOR = 25.0
+#: When set (``--profile``), Carnet workers run under pyinstrument and write their profile here.
+PROFILE_DIR: Path | None = None
 
 
 class WorkerError(RuntimeError):
@@ -106,13 +109,16 @@ def worker_env() -> dict[str, str]:
 
 def run_worker(module: str, variant: str, args: dict[str, Any], *, timeout: float = 900) -> Sample:
     """Measure ``bench.<module>.measure(variant, args)`` in a fresh interpreter."""
+    env = worker_env()
+    if PROFILE_DIR is not None:
+        env["CARNET_BENCH_PROFILE"] = str(PROFILE_DIR / f"profile-{module}-{variant}.txt")
     proc = subprocess.run(
         [sys.executable, "-m", "bench.worker", module, variant, json.dumps(args)],
         capture_output=True,
         text=True,
         timeout=timeout,
         cwd=REPO,
-        env=worker_env(),
+        env=env,
     )
     if proc.returncode != 0:
         raise WorkerError(f"{module}/{variant} exited {proc.returncode}:\n{proc.stderr[-4000:]}")
