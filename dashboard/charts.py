@@ -205,7 +205,7 @@ def parallel_coordinates(
         .mark_text(align="left", dx=4, fontSize=10, color="#444")
         .encode(x=x, y=y, text="text:N")
     )
-    layered: AnyChart = alt.layer(rules, lines, ticks).properties(height=360)
+    layered: AnyChart = alt.layer(rules, lines, ticks).properties(width="container", height=380)
     return layered
 
 
@@ -312,7 +312,9 @@ def heatmap(
         .encode(x=x_enc, y=y_enc)
     )
     star = alt.Chart(best).mark_text(text="★", color="white", fontSize=14).encode(x=x_enc, y=y_enc)
-    layered: AnyChart = alt.layer(rects, mark, star).properties(height=max(220, 18 * len(yorder)))
+    # Streamlit fits the whole chart (axes included) into this height.
+    height = max(320, 26 * len(yorder) + 140)
+    layered: AnyChart = alt.layer(rects, mark, star).properties(height=height)
     return layered
 
 
@@ -378,16 +380,17 @@ def curves(
     x_enc = alt.X(field, title=title)
     y_scale = _scale(history["value"], log_y)
     color = alt.Color(
-        "run:N", title="run", legend=alt.Legend(orient="bottom", columns=3, labelLimit=260)
+        "run:N", title="run", legend=alt.Legend(orient="right", labelLimit=220, symbolLimit=50)
     )
     tooltip = [
         alt.Tooltip("run:N", title="run"),
         alt.Tooltip(field, title=title),
         alt.Tooltip("value:Q", title=metric, format=".6g"),
     ]
+    sparse = history.groupby("run_id").size().max() <= 50  # few points: show them
     line = (
         alt.Chart(history)
-        .mark_line(strokeWidth=1.6)
+        .mark_line(strokeWidth=1.6, point=bool(sparse))
         .encode(
             x=x_enc,
             y=alt.Y("value:Q", title=metric, scale=y_scale),
@@ -397,16 +400,19 @@ def curves(
         )
     )
     if not smoothed:
-        chart: AnyChart = line.properties(height=320)
+        chart: AnyChart = line.properties(height=380)
         return chart
     raw = (
         alt.Chart(history)
         .mark_line(strokeWidth=1, opacity=0.25)
         .encode(
-            x=x_enc, y=alt.Y("raw:Q", title=metric, scale=y_scale), color=color, detail="run_id:N"
+            x=x_enc,
+            y=alt.Y("raw:Q", title=metric, scale=y_scale),
+            color=alt.Color("run:N", legend=None),
+            detail="run_id:N",
         )
     )
-    layered: AnyChart = alt.layer(raw, line).properties(height=320)
+    layered: AnyChart = alt.layer(raw, line).properties(height=380)
     return layered
 
 
@@ -442,6 +448,6 @@ def importance(table: pd.DataFrame, metric: str) -> AnyChart:
                 alt.Tooltip("correlation:Q", title="signed correlation", format=".3f"),
             ],
         )
-        .properties(height=max(120, 36 * len(order)))
+        .properties(height=max(200, 90 + 56 * len(order)))
     )
     return chart

@@ -23,7 +23,7 @@ from carnet.entities import FileInfo
 from dashboard import frames, series
 
 Version = tuple[Any, ...]
-KEY_SAMPLE = 2_000  # most recent runs scanned for the key lists (see keys())
+KEY_SAMPLE = 500  # most recent runs scanned for the key lists (see keys())
 COMPARE_LIMIT = 5_000  # runs charted at most (Altair's default row limit)
 _TTL = 3600
 
@@ -227,6 +227,17 @@ def summaries(
         if s is not None:
             out[run_id] = (s.count, s.timestamp)
     return out
+
+
+@st.cache_data(show_spinner=False, ttl=_TTL, max_entries=64)
+def stepped_metrics(uri: str, v: Version, run_ids: tuple[str, ...]) -> list[str]:
+    """Metrics logged more than once in some of these runs (the ones worth a curve),
+    longest histories first."""
+    longest: dict[str, int] = {}
+    for run_id in run_ids:
+        for key, s in run(uri, v, run_id).summaries.items():
+            longest[key] = max(longest.get(key, 0), s.count)
+    return sorted((k for k, n in longest.items() if n > 1), key=lambda k: (-longest[k], k))
 
 
 @st.cache_data(show_spinner=False, ttl=_TTL, max_entries=64)

@@ -108,7 +108,7 @@ def filter_error(exc: Exception, what: str = "query") -> None:
 
 def query_help(keys: frames.Keys) -> None:
     """The popover next to the query field: examples and the keys of these runs."""
-    with st.popover("Help", icon=":material/help:"):
+    with st.popover("Examples", icon=":material/help:", width="stretch"):
         st.markdown("**Filter examples** (MLflow's syntax and more; see `docs/query.md`)")
         st.dataframe(
             pd.DataFrame(QUERY_EXAMPLES, columns=["filter", "what it shows"]),
@@ -126,13 +126,13 @@ def query_help(keys: frames.Keys) -> None:
 
 def query_bar(keys: frames.Keys) -> str:
     """The query field (shared by the runs and compare pages) with its help."""
-    left, right = st.columns([12, 1], vertical_alignment="bottom")
+    left, right = st.columns([5, 1], vertical_alignment="bottom")
     with left:
         text = st.text_input(
             "Filter runs",
             key=state.seed("q", state.get("q")),
-            placeholder="metrics.MSE < 3000 and params.l1_ratio = '1.0'",
-            help="Carnet's filter language; press Enter to apply. Open Help for examples.",
+            placeholder="for example: metrics.MSE < 3000 and params.l1_ratio = '1.0'",
+            help="Carnet's filter language; press Enter to apply. Open Examples for more.",
         )
     with right:
         query_help(keys)
@@ -198,8 +198,8 @@ def column_config(columns: list[str]) -> dict[str, Any]:
     """Formats per column: numbers with 6 significant digits, relative times, links."""
     cc = st.column_config
     config: dict[str, Any] = {
-        "best": cc.TextColumn("★", width=40, pinned=True, help="best run for the chosen metric"),
-        "run_name": cc.TextColumn("run name", pinned=True),
+        "best": cc.TextColumn("★", width=40, help="best run for the chosen metric"),
+        "run_name": cc.TextColumn("run name"),
         "status": cc.TextColumn("status"),
         "start_time": cc.DatetimeColumn("started", format="distance"),
         "end_time": cc.DatetimeColumn("ended", format="YYYY-MM-DD HH:mm:ss"),

@@ -96,10 +96,12 @@ def scatter_tab(frame: pd.DataFrame, keys: frames.Keys) -> None:
             "",
             format_func=lambda v: frames.label(v) if v else "—",
         )
+    x_values = frames.numeric(frame[x]) if x in frame.columns else None
+    y_values = frames.numeric(frame[y]) if y in frame.columns else None
     with c[3]:
-        log_x = ui.toggle("slx", "log x")
+        log_x = ui.toggle("slx", "log x", x_values is not None and frames.spans_decades(x_values))
     with c[4]:
-        log_y = ui.toggle("sly", "log y")
+        log_y = ui.toggle("sly", "log y", y_values is not None and frames.spans_decades(y_values))
     chart = charts.scatter(
         frame,
         x,
@@ -213,11 +215,14 @@ def heatmap_tab(frame: pd.DataFrame, keys: frames.Keys) -> None:
 
 
 def box_tab(frame: pd.DataFrame, keys: frames.Keys) -> None:
-    categorical = [
-        c
-        for c in keys.columns("params")
-        if c in frame.columns and 1 < frame[c].nunique() <= MAX_BOX_CATEGORIES
-    ]
+    categorical = sorted(
+        (
+            c
+            for c in keys.columns("params")
+            if c in frame.columns and 1 < frame[c].nunique() <= MAX_BOX_CATEGORIES
+        ),
+        key=lambda c: (frame[c].nunique(), c),
+    )
     metric, _ = best_metric(keys)
     if not categorical or not keys.metrics:
         st.info(f"A box plot needs a param with 2 to {MAX_BOX_CATEGORIES} distinct values.")
@@ -240,10 +245,20 @@ def curves_tab(frame: pd.DataFrame, keys: frames.Keys) -> None:
     if not keys.metrics:
         st.info("These runs have no metrics.")
         return
+    ctx = ui.context()
+    runs = frame.head(MAX_CURVE_RUNS)
+    stepped = data.stepped_metrics(ctx.uri, ctx.version, tuple(runs["run_id"].astype(str)))
+    options = stepped + [k for k in keys.metrics if k not in stepped]
     metric, _ = best_metric(keys)
     c = st.columns([3, 2, 3, 1], vertical_alignment="bottom")
     with c[0]:
-        key = ui.select("cm", "metric", list(keys.metrics), metric)
+        key = ui.select(
+            "cm",
+            "metric",
+            options,
+            stepped[0] if stepped else metric,
+            format_func=lambda k: k if k in stepped else f"{k} (one value per run)",
+        )
     with c[1]:
         x = ui.select(
             "cx", "x axis", list(charts.X_AXES), "step", format_func=lambda a: charts.X_AXES[a][1]
@@ -260,8 +275,6 @@ def curves_tab(frame: pd.DataFrame, keys: frames.Keys) -> None:
         )
     with c[3]:
         log_y = ui.toggle("clog", "log y")
-    ctx = ui.context()
-    runs = frame.head(MAX_CURVE_RUNS)
     if len(frame) > MAX_CURVE_RUNS:
         st.caption(f"The first {MAX_CURVE_RUNS} runs (select runs on the Runs page to choose).")
     every = 3 if ctx.live else None
@@ -275,6 +288,11 @@ def curves_tab(frame: pd.DataFrame, keys: frames.Keys) -> None:
             f"{len(summaries)} runs, {points:,} logged points, "
             f"{len(history):,} drawn (each series cut to about 1,000 points)."
         )
+        if key not in stepped:
+            st.info(
+                f"{ui.escape_md(key)} was logged once per run, so each run is a single "
+                "point. Log it at several steps (log_metric(..., step=epoch)) for curves."
+            )
         show(charts.curves(history, key, x=x, log_y=log_y, smoothed=smoothing > 0))
 
     st.fragment(run_every=every)(draw)()

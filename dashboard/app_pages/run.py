@@ -90,12 +90,12 @@ def header(run: carnet.Run, ctx: ui.Context) -> None:
         int(pd.Timestamp.now(tz="UTC").timestamp() * 1000) if info.status == "RUNNING" else None
     )
     seconds = (end - info.start_time) / 1000 if end and info.start_time else None
-    cols = st.columns(4)
+    cols = st.columns([2, 3, 2, 2])
     for col, (name, value) in zip(
         cols,
         (
             ("status", ui.status_text(info.status)),
-            ("started", start.strftime("%Y-%m-%d %H:%M:%S UTC") if start is not None else "—"),
+            ("started (UTC)", start.strftime("%Y-%m-%d %H:%M") if start is not None else "—"),
             ("duration", duration_text(seconds)),
             ("user", info.user_id or "—"),
         ),

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from carnet import fluent
+from carnet.store.engine import dispose_engines
 from tests.dashboard.store_data import StoreInfo, write_store
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
@@ -16,12 +20,30 @@ TIMEOUT = 60  # the first run imports pandas, Altair and scikit-learn
 MakeApp = Callable[..., AppTest]
 
 
+@pytest.fixture(scope="session")
+def template_store(tmp_path_factory: pytest.TempPathFactory) -> StoreInfo:
+    """Written once per session through the SDK; each test gets its own copy."""
+    folder = tmp_path_factory.mktemp("dashboard-store")
+    info = write_store(f"sqlite:///{folder / 'carnet.db'}", folder / "scratch")
+    fluent._reset_for_tests()
+    dispose_engines()  # checkpoints the WAL, so the .db file alone is the whole store
+    return info
+
+
 @pytest.fixture
-def store(uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> StoreInfo:
-    """The shared test store; the app finds it through CARNET_TRACKING_URI."""
+def store(
+    template_store: StoreInfo, uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> StoreInfo:
+    """A private copy of the test store; the app finds it through CARNET_TRACKING_URI.
+
+    Artifacts stay in the template's folder (the runs record absolute locations);
+    the dashboard only reads them.
+    """
+    source = Path(template_store.uri.removeprefix("sqlite:///"))
+    shutil.copyfile(source, tmp_path / "carnet.db")
     monkeypatch.setenv("CARNET_TRACKING_URI", uri)
     monkeypatch.delenv("CARNET_UI_PASSWORD", raising=False)
-    return write_store(uri, tmp_path / "scratch")
+    return dataclasses.replace(template_store, uri=uri)
 
 
 def make_app(page: str | None = None, **params: str) -> AppTest:

@@ -1,0 +1,207 @@
+"""The dashboard in a real headless Chromium, served by ``carnet ui``.
+
+It logs the tutorial's 330-run sweep (the demo), starts ``carnet ui`` on a free
+localhost port, and then, as a user would: opens the demo's link, types a query
+and sees the count change, finds the best run, goes to the compare page and a
+run page, and saves screenshots. A run named ``<script>alert(1)</script>`` must
+show as that text and never execute.
+
+Debian's ``chromium`` is driven through Playwright (its own browser download
+does not work here). Without chromium or playwright the test skips, except under
+``CI=true``, where it fails. Screenshots go to the test's folder; set
+``CARNET_SCREENSHOTS=docs/screenshots`` to refresh the README's images.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+import carnet
+from tests.conftest import require_service
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = os.environ.get("CARNET_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+SCRIPT_NAME = "<script>alert(1)</script>"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Served:
+    base: str
+    experiment: str
+    best_run_id: str
+    script_run_id: str
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_healthy(base: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"carnet ui exited with {proc.returncode}:\n{log.read_text()}")
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response,
+        ):
+            if response.read().strip() == b"ok":
+                return
+        time.sleep(0.3)
+    raise AssertionError(f"carnet ui did not become healthy in {timeout} s:\n{log.read_text()}")
+
+
+@pytest.fixture
+def served(uri: str, tmp_path: Path) -> Iterator[Served]:
+    """The demo sweep plus a hostile run name, served by ``carnet ui``."""
+    from demo import diabetes_sweep
+
+    best = diabetes_sweep.main(["--tracking-uri", uri, "--quiet"])
+    client = carnet.Client(uri)
+    experiment = client.get_experiment_by_name(diabetes_sweep.EXPERIMENT)
+    assert experiment is not None
+    script_run = client.create_run(experiment.experiment_id, run_name=SCRIPT_NAME)
+    client.log_batch(script_run.info.run_id, tags=[("note", "<b>not bold</b>")])
+    client.set_terminated(script_run.info.run_id)
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "carnet-ui.log"
+    env = {k: v for k, v in os.environ.items() if k != "CARNET_UI_PASSWORD"}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(  # a fixed argv, no shell
+            [sys.executable, "-m", "carnet.cli", "ui", "--db", uri, "--host", "127.0.0.1",
+             "--port", str(port)],
+            stdout=out, stderr=subprocess.STDOUT, env=env, cwd=tmp_path,
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        wait_healthy(base, proc, log)
+        yield Served(base, experiment.name, best.run_id, script_run.info.run_id)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)  # carnet ui and the streamlit it started
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    available = Path(CHROMIUM).exists() and shutil.which(CHROMIUM) is not None
+    require_service(available, f"Debian's chromium is not installed at {CHROMIUM}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require_service(False, "the playwright package is not installed")
+        raise
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def settle(page: object) -> None:
+    """Wait until the script run is over (Streamlit's status widget is gone) and the
+    last elements have painted."""
+    from playwright.sync_api import expect
+
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=30_000)  # type: ignore[attr-defined]
+    page.wait_for_timeout(700)  # type: ignore[attr-defined]
+
+
+def save(page: object, tmp_path: Path, name: str) -> Path:
+    """Screenshot to the test folder (and to $CARNET_SCREENSHOTS when set)."""
+    settle(page)
+    shot = tmp_path / name
+    page.screenshot(path=str(shot), full_page=False)  # type: ignore[attr-defined]
+    target = os.environ.get("CARNET_SCREENSHOTS")
+    if target:
+        folder = Path(target) if Path(target).is_absolute() else ROOT / target
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, folder / name)
+    return shot
+
+
+def test_find_the_best_run_compare_and_open_it(
+    served: Served, browser: object, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})  # type: ignore[attr-defined]
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+    # The link the demo prints: experiment by name, sorted by MSE.
+    start = time.monotonic()
+    page.goto(f"{served.base}/?exp={quote(served.experiment)}&sort={quote('metrics.MSE ASC')}")
+    count = page.get_by_text("matching runs")
+    expect(count).to_have_text("331 matching runs", timeout=30_000)
+    first_paint = time.monotonic() - start
+    print(f"\nfirst paint of the runs page (331 runs): {first_paint:.2f} s")
+
+    query = page.get_by_label("Filter runs", exact=True)
+    query.fill("params.l1_ratio = '1.0'")
+    query.press("Enter")
+    expect(count).to_have_text("30 matching runs of 331", timeout=20_000)
+    expect(page.get_by_text("best MSE (lowest)")).to_be_visible()
+    expect(page.get_by_test_id("stMetricValue").first).to_have_text("2921.77")
+    expect(page).to_have_url(re.compile(r"q=params\.l1_ratio"))
+    save(page, tmp_path, "runs.png")
+
+    # The top navigation keeps the query: compare the 30 matching runs.
+    page.get_by_role("link", name="Compare").click()
+    expect(page.get_by_text("Comparing all 30 matching runs")).to_be_visible(timeout=20_000)
+    expect(page.locator(".vega-embed").first).to_be_visible(timeout=20_000)
+    expect(page).to_have_url(re.compile(r"/compare\?.*q=params\.l1_ratio"))
+
+    # A fresh link to the heat map of the whole sweep (what the README shows).
+    heat = f"{served.base}/compare?exp={quote(served.experiment)}&tab={quote('Heat map')}"
+    page.goto(heat + "&hx=params.alpha&hy=params.l1_ratio&hm=metrics.MSE")
+    expect(page.locator(".vega-embed").first).to_be_visible(timeout=30_000)
+    save(page, tmp_path, "compare.png")
+
+    # The hostile run name is a heading's text, and nothing ran.
+    page.goto(f"{served.base}/run?run={served.script_run_id}")
+    title = page.locator("h1").first
+    expect(title).to_have_text(SCRIPT_NAME, timeout=30_000)
+    assert page.locator("script", has_text="alert(1)").count() == 0
+    save(page, tmp_path, "run.png")
+
+    page.goto(f"{served.base}/run?run={served.best_run_id}")
+    expect(page.locator("h1").first).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Reproduce", exact=True)).to_be_visible()
+    assert not page.get_by_test_id("stException").count()
+    assert dialogs == [], f"a run name executed as script: {dialogs}"
+    assert errors == [], errors
+    context.close()
