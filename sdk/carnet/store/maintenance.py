@@ -82,17 +82,16 @@ class StoreReport:
         """Human-readable lines for the CLI."""
         found = "none" if self.schema_version is None else str(self.schema_version)
         orphans = sum(self.orphan_rows.values())
+        checked = bool(self.orphan_rows)  # skipped on a damaged or foreign store
+        detail = ", ".join(f"{t}={n}" for t, n in self.orphan_rows.items() if n)
         lines = [
             f"store:           {self.uri}",
             f"schema version:  {found} (this Carnet: {self.code_schema_version})",
             f"integrity:       {self.integrity}",
-            f"orphan rows:     {orphans}"
-            + (
-                " (" + ", ".join(f"{t}={n}" for t, n in self.orphan_rows.items() if n) + ")"
-                if orphans
-                else ""
-            ),
-            f"metric summaries out of step: {self.summary_mismatches}",
+            "orphan rows:     "
+            + ((f"{orphans}" + (f" ({detail})" if detail else "")) if checked else "not checked"),
+            "metric summaries out of step: "
+            + (str(self.summary_mismatches) if checked else "not checked"),
         ]
         lines += [f"problem: {p}" for p in self.problems]
         lines.append("ok" if self.ok else "NOT OK")
@@ -132,6 +131,30 @@ def _integrity(cur: Any, dialect: str) -> list[str]:
     return messages
 
 
+#: Words SQLite uses for a damaged file (as opposed to one it cannot open at all).
+_DAMAGE = ("malformed", "not a database", "corrupt")
+
+
+def _checked_integrity(engine: Engine, dialect: str) -> list[str]:
+    """The database's complaints; a file too damaged to check is itself the complaint."""
+    try:
+        with read_cursor(engine) as cur:
+            return _integrity(cur, dialect)
+    except StoreError as exc:
+        if dialect == "sqlite" and any(word in str(exc) for word in _DAMAGE):
+            return [str(exc)]
+        raise
+
+
+def _summarize(messages: list[str], limit: int = 10) -> str:
+    """'ok', or the first lines of what the database said (it can say thousands)."""
+    if not messages:
+        return "ok"
+    lines = [line for m in messages for line in m.splitlines() if line.strip()]
+    shown = "; ".join(lines[:limit])
+    return shown + (f" (and {len(lines) - limit} more)" if len(lines) > limit else "")
+
+
 def _orphans(cur: Any) -> dict[str, int]:
     counts = {}
     for child, (column, parent, key) in _PARENTS.items():
@@ -146,20 +169,28 @@ def _orphans(cur: Any) -> dict[str, int]:
 def check_store(uri: str | None = None) -> StoreReport:
     """Schema version, integrity and orphan rows of a store, read-only (never upgrades)."""
     uri = resolve_uri(uri)
+    orphans: dict[str, int] = {}
+    drift = 0
     with _engine(uri, read_only=True) as engine:
         dialect = engine.dialect.name
-        version = read_schema_version(engine)
-        problems: list[str] = []
-        with read_cursor(engine) as cur:
-            integrity = _integrity(cur, dialect)
-            orphans: dict[str, int] = {}
-            drift = 0
-            if version is not None and not (dialect != "sqlite" and integrity):
+        integrity = _checked_integrity(engine, dialect)
+        try:
+            version = read_schema_version(engine)
+        except StoreError:
+            if not integrity:
+                raise
+            version = None  # too damaged to say; the integrity messages say why
+        # Orphan and summary queries walk every index; on a damaged file they
+        # would fail half-way, so they run on healthy stores only.
+        if version is not None and not integrity:
+            with read_cursor(engine) as cur:
                 orphans = _orphans(cur)
                 cur.execute(_SUMMARY_DRIFT)
                 drift = int(cur.fetchone()[0])
+    problems: list[str] = []
     if version is None:
-        problems.append("this is not a Carnet store (no schema table); check the URI.")
+        if not integrity:  # a damaged file says so below; an intact one is not Carnet's
+            problems.append("this is not a Carnet store (no schema table); check the URI.")
     elif version < SCHEMA_VERSION:
         problems.append(
             f"schema {version} is older than this Carnet's {SCHEMA_VERSION}; "
@@ -187,7 +218,7 @@ def check_store(uri: str | None = None) -> StoreReport:
         uri=uri,
         schema_version=version,
         code_schema_version=SCHEMA_VERSION,
-        integrity="ok" if not integrity else "; ".join(integrity),
+        integrity=_summarize(integrity),
         orphan_rows=orphans,
         summary_mismatches=drift,
         problems=tuple(problems),
