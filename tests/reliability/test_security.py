@@ -195,3 +195,15 @@ def test_a_read_only_sqlite_open_never_creates_or_changes_files(tmp_path: Path) 
     with pytest.raises(StoreError, match="no Carnet tables in this store yet"):
         carnet.Client(f"sqlite:///{empty}", read_only=True)
     assert sqlite3.connect(empty).execute("SELECT count(*) FROM sqlite_master").fetchone() == (0,)
+
+
+def test_the_dashboard_reads_through_a_read_only_client(uri: str) -> None:
+    """The client dashboard/data.py hands every page is the read-only one."""
+    from dashboard import data
+
+    carnet.Client(uri).create_experiment("shown")
+    client = data.client(uri)
+    assert client.store.read_only
+    with pytest.raises(ReadOnlyError):
+        client.create_experiment("written by the dashboard")
+    assert [e.name for e in client.search_experiments()] == ["shown"]
