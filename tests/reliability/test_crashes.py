@@ -209,3 +209,27 @@ def test_env_configures_heartbeat_defaults() -> None:
     )
     assert json.loads(out.stdout) == [10.0, 60.0]
     assert os.environ.get("CARNET_HEARTBEAT_TIMEOUT") is None
+
+
+def test_a_suspended_process_reads_crashed_then_running_again(
+    uri: str, tmp_path: Path, fast_crash: None
+) -> None:
+    """CRASHED is derived, not written: a process that was only paused comes back RUNNING."""
+    marker = tmp_path / "logged"
+    proc = start_worker("crash", {"uri": uri, "marker": str(marker), "points": 5}, **FAST_HEARTBEAT)
+    try:
+        wait_for_file(marker, proc)
+        run_id = marker.read_text()
+        proc.send_signal(signal.SIGSTOP)
+        deadline = time.monotonic() + TIMEOUT_S + 3
+        while status(uri, run_id) != "CRASHED":
+            assert time.monotonic() < deadline, "a silent run never read CRASHED"
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGCONT)
+        deadline = time.monotonic() + 5
+        while status(uri, run_id) != "RUNNING":
+            assert time.monotonic() < deadline, "the resumed run's heartbeat never came back"
+            time.sleep(0.1)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        finish(proc)
