@@ -169,15 +169,10 @@ def history(
     ``n_points`` and ``last_timestamp`` come from the run's metric summary: they
     change exactly when the history does, so the cache stays valid otherwise.
     """
-    frame = client(uri).get_metric_histories([run_id], [key])
-    if frame.empty:
-        empty = np.array([], dtype=np.int64)
-        return empty, empty, np.array([], dtype=np.float64)
-    return (
-        frame["step"].to_numpy(dtype=np.int64),
-        frame["timestamp"].to_numpy(dtype=np.int64),
-        frame["value"].to_numpy(dtype=np.float64),
-    )
+    points = client(uri).get_metric_history(run_id, key)
+    # One C-level conversion of the Metric tuples (key, value, timestamp, step).
+    table = np.array(points, dtype=[("key", "O"), ("value", "f8"), ("ts", "i8"), ("step", "i8")])
+    return table["step"].copy(), table["ts"].copy(), table["value"].copy()
 
 
 @st.cache_data(show_spinner=False, ttl=_TTL, max_entries=256)
