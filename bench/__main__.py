@@ -72,6 +72,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         ("mlflow-search-runs", "(g) runs in MLflow's store (10,000)"),
         ("search-samples", "(g) timed queries per process (5)"),
         ("dashboard-runs", "(h) runs in the dashboard's store (10,000)"),
+        ("curve-points", "(h) points of the metric the run page draws (1,000,000)"),
         ("procs", "(i) logging processes (8)"),
         ("proc-runs", "(i) runs per process (200)"),
         ("run-points", "(i) synchronous metric points per run (50)"),
@@ -91,18 +92,17 @@ def selected(only: list[str]) -> list[tuple[str, str, str]]:
     return [w for w in WORKLOADS if w[0] in wanted or w[1] in wanted]
 
 
-def profile(plan: Plan, cfg: Config) -> None:
+def profile(key: str, plan: Plan, cfg: Config) -> None:
     """One extra, untimed pass of each Carnet variant under pyinstrument."""
     cfg.out.mkdir(parents=True, exist_ok=True)
-    harness.PROFILE_DIR = cfg.out
     try:
         for v in plan.variants:
             if not v.name.startswith("mlflow"):
+                harness.PROFILE_PATH = cfg.out / f"profile-{key}-{v.name}.txt"
                 v.run()
+                print(f"    profile: {harness.PROFILE_PATH}")
     finally:
-        harness.PROFILE_DIR = None
-    for path in sorted(cfg.out.glob("profile-*.txt")):
-        print(f"    profile: {path}")
+        harness.PROFILE_PATH = None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
                 for d in plan.details:
                     print("    " + d.replace("\n", "\n    "))
             if cfg.profile:
-                profile(plan, cfg)
+                profile(key, plan, cfg)
         except Exception as exc:
             failures += 1
             print(f"    ERROR: {exc}")

@@ -100,5 +100,3 @@ def measure(variant: str, args: dict[str, Any]) -> dict[str, Any]:
         "poll_p95_s": lat[min(len(lat) - 1, int(len(lat) * 0.95))] if lat else None,
         "integrity": checked.get("integrity"),
     }
-
-

@@ -49,6 +49,7 @@ class Config:
     search_samples: int = 5
     # (h) dashboard
     dashboard_runs: int = 10_000
+    curve_points: int = 1_000_000
     # (i) concurrency (bench/concurrency.py's defaults)
     procs: int = 8
     proc_runs: int = 200
@@ -86,6 +87,7 @@ QUICK = {
     "search_runs_large": 3_000,
     "search_samples": 2,
     "dashboard_runs": 500,
+    "curve_points": 20_000,
     "procs": 4,
     "proc_runs": 20,
     "run_points": 20,

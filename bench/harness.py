@@ -20,8 +20,8 @@ Samples = dict[str, list[Sample]]
 
 #: Every workload must be at least this many times faster than MLflow (issue 7).
 MLFLOW_FACTOR = 25.0
-#: When set (``--profile``), Carnet workers run under pyinstrument and write their profile here.
-PROFILE_DIR: Path | None = None
+#: When set (``--profile``), Carnet workers run under pyinstrument and write their call tree here.
+PROFILE_PATH: Path | None = None
 
 
 class WorkerError(RuntimeError):
@@ -110,8 +110,8 @@ def worker_env() -> dict[str, str]:
 def run_worker(module: str, variant: str, args: dict[str, Any], *, timeout: float = 900) -> Sample:
     """Measure ``bench.<module>.measure(variant, args)`` in a fresh interpreter."""
     env = worker_env()
-    if PROFILE_DIR is not None:
-        env["CARNET_BENCH_PROFILE"] = str(PROFILE_DIR / f"profile-{module}-{variant}.txt")
+    if PROFILE_PATH is not None:
+        env["CARNET_BENCH_PROFILE"] = str(PROFILE_PATH)
     proc = subprocess.run(
         [sys.executable, "-m", "bench.worker", module, variant, json.dumps(args)],
         capture_output=True,

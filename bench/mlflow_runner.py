@@ -103,9 +103,11 @@ def batch(args: dict[str, Any]) -> dict[str, Any]:
         for metrics in batches:
             client.log_batch(run.info.run_id, metrics=metrics)
         seconds = clock() - t
-        found = sqlite3.connect(Path(tmp) / "mlflow.db").execute(
-            "SELECT count(*) FROM metrics"
-        ).fetchone()[0]
+        found = (
+            sqlite3.connect(Path(tmp) / "mlflow.db")
+            .execute("SELECT count(*) FROM metrics")
+            .fetchone()[0]
+        )
     return {"points": n, "batch_size": size, "seconds": seconds, "found": found}
 
 
@@ -158,9 +160,11 @@ def runs(args: dict[str, Any]) -> dict[str, Any]:
                 mlflow.log_params({f"p{k}": i * 0.001 + k for k in range(5)})
                 mlflow.log_metrics({f"m{k}": i * 0.01 + k for k in range(5)})
         seconds = clock() - t
-        found = len(MlflowClient(uri).search_runs(
-            [mlflow.get_experiment_by_name("runs").experiment_id], max_results=50000
-        ))
+        found = len(
+            MlflowClient(uri).search_runs(
+                [mlflow.get_experiment_by_name("runs").experiment_id], max_results=50000
+            )
+        )
     return {"runs": n, "seconds": seconds, "found": found}
 
 
@@ -181,8 +185,21 @@ def _build_search_store(path: Path, n: int, n_params: int, n_metrics: int) -> di
         rid = uuid.uuid4().hex
         start = base + i * 1000
         run_rows.append(
-            (rid, f"run-{i}", "LOCAL", "bench", "", "bench", "FINISHED", start, start + 500,
-             "", "active", f"{artifact_root}/{rid}/artifacts", int(eid))
+            (
+                rid,
+                f"run-{i}",
+                "LOCAL",
+                "bench",
+                "",
+                "bench",
+                "FINISHED",
+                start,
+                start + 500,
+                "",
+                "active",
+                f"{artifact_root}/{rid}/artifacts",
+                int(eid),
+            )
         )
         for k in range(n_params):
             value = ("adam" if rng.random() < 0.5 else "sgd") if k == 1 else repr(rng.random())
@@ -190,8 +207,11 @@ def _build_search_store(path: Path, n: int, n_params: int, n_metrics: int) -> di
         for k in range(n_metrics):
             metrics.append((f"m{k}", rng.random(), start, rid, 0, 0))
         tags.extend(
-            [("mlflow.runName", f"run-{i}", rid), ("team", "vision", rid),
-             ("stage", rng.choice(["dev", "prod"]), rid)]
+            [
+                ("mlflow.runName", f"run-{i}", rid),
+                ("team", "vision", rid),
+                ("stage", rng.choice(["dev", "prod"]), rid),
+            ]
         )
     db = sqlite3.connect(path / "mlflow.db")
     with db:

@@ -149,9 +149,7 @@ def _check(runs: list[Any], query: str) -> None:
         raise RuntimeError(f"{query!r}: results not sorted by m1")
     for r in runs:
         ok = r.data.metrics["m0"] < 0.5 and (
-            float(r.data.params["p0"]) > 0.5
-            if query == NUMERIC
-            else r.data.params["p1"] == "adam"
+            float(r.data.params["p0"]) > 0.5 if query == NUMERIC else r.data.params["p1"] == "adam"
         )
         if not ok:
             raise RuntimeError(f"{query!r} returned run {r.info.run_id}, which does not match")

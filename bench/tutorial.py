@@ -74,8 +74,9 @@ def sweep(
     return clock() - start, inside
 
 
-def paired(data: tuple[Any, Any, Any, Any], points: list[tuple[float, float]], tracker: ModuleType
-           ) -> dict[str, float]:
+def paired(
+    data: tuple[Any, Any, Any, Any], points: list[tuple[float, float]], tracker: ModuleType
+) -> dict[str, float]:
     """Untracked, tracked, untracked again in one process: drift cancels in the difference."""
     fit(data, 1.0, 0.5)  # warm scikit-learn's code paths before any timing
     before, _ = sweep(data, points, None)
