@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import harness, mlflow_env, report
-from bench.config import Config, make_config
+from bench.config import REPO, Config, make_config
 from bench.harness import Plan, Row, interleave
 
 #: Letter, module, title: the order of issue 7's list.
@@ -51,6 +51,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "(pip install pyinstrument) and write profile-*.txt into --out",
     )
     p.add_argument("--out", type=Path, help="results directory (default bench/results)")
+    p.add_argument(
+        "--docs",
+        nargs="?",
+        type=Path,
+        const=REPO / "docs" / "performance.md",
+        help="also update the results block of docs/performance.md (or the path given)",
+    )
     p.add_argument("--no-mlflow", dest="mlflow", action="store_false", default=None)
     p.add_argument("--mlflow", dest="mlflow", action="store_true", help="run MLflow even --quick")
     sizes = p.add_argument_group("sizes")
@@ -108,7 +115,9 @@ def profile(key: str, plan: Plan, cfg: Config) -> None:
 def main(argv: list[str] | None = None) -> int:
     ns = parse_args(sys.argv[1:] if argv is None else argv)
     overrides: dict[str, Any] = {
-        k: v for k, v in vars(ns).items() if k not in ("quick", "only", "verbose", "profile")
+        k: v
+        for k, v in vars(ns).items()
+        if k not in ("quick", "only", "verbose", "profile", "docs")
     }
     cfg: Config = make_config(ns.quick, overrides)
     cfg.verbose, cfg.only, cfg.profile = ns.verbose, ns.only, ns.profile
@@ -130,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     samples: dict[str, Any] = {}
     notes: list[str] = []
     failures = 0
+    walls: dict[str, float] = {}
 
     def log(msg: str) -> None:
         if cfg.verbose:
@@ -167,10 +177,12 @@ def main(argv: list[str] | None = None) -> int:
             if cfg.verbose:
                 traceback.print_exc()
             notes.append(f"({key}) failed: {str(exc).splitlines()[0] if str(exc) else exc!r}")
-        print(f"    [{time.monotonic() - t0:.1f} s]", flush=True)
+        walls[key] = round(time.monotonic() - t0, 1)
+        print(f"    [{walls[key]} s]", flush=True)
 
     info["load_avg_end"] = list(os.getloadavg())
     info["wall_s"] = round(time.monotonic() - started, 1)
+    info["workload_wall_s"] = walls
     print("\n" + report.describe(info))
     print(f"medians of {cfg.repeat} interleaved repetitions · total {info['wall_s']} s\n")
     print(report.text_table(rows))
@@ -178,6 +190,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"- {n}")
     json_path, md_path = report.write(cfg, info, rows, samples, notes, command)
     print(f"\nwrote {json_path} and {md_path}")
+    if ns.docs is not None:
+        report.update_docs(ns.docs, info, rows, notes, command, cfg.repeat)
+        print(f"updated {ns.docs}")
     return 1 if failures else 0
 
 

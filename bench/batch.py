@@ -71,9 +71,9 @@ def measure(variant: str, args: dict[str, Any]) -> dict[str, Any]:
             conn = connect(Path(tmp) / "raw.db")
             prepared = [[(1, k, s, t, v, 0) for k, v, t, s in b] for b in batches]
             t0 = clock()
-            for batch in prepared:
+            for rows_ in prepared:
                 conn.execute("BEGIN IMMEDIATE")
-                conn.executemany(INSERT, batch)
+                conn.executemany(INSERT, rows_)
                 conn.execute("COMMIT")
             seconds = clock() - t0
             db = Path(tmp) / "raw.db"
@@ -84,8 +84,8 @@ def measure(variant: str, args: dict[str, Any]) -> dict[str, Any]:
             client = carnet.Client(f"sqlite:///{tmp}/carnet.db")
             run_id = client.create_run(client.create_experiment("batch")).info.run_id
             t0 = clock()
-            for batch in batches:
-                client.log_batch(run_id, metrics=batch)
+            for points in batches:
+                client.log_batch(run_id, metrics=points)
             seconds = clock() - t0
             db = Path(tmp) / "carnet.db"
         check = sqlite3.connect(db)

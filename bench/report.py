@@ -156,6 +156,50 @@ def describe(info: dict[str, Any]) -> str:
     )
 
 
+DOCS_BEGIN = "<!-- bench:results:begin (written by python -m bench --docs) -->"
+DOCS_END = "<!-- bench:results:end -->"
+
+
+def machine_lines(info: dict[str, Any]) -> list[str]:
+    load = ", ".join(f"{x:.1f}" for x in info.get("load_avg_start", []))
+    load_end = ", ".join(f"{x:.1f}" for x in info.get("load_avg_end", []))
+    return [
+        f"- Date: {info['date']}; wall time of the whole run {info.get('wall_s', '?')} s",
+        f"- Machine: {info['cores']} cores ({info['cpu']}), {info['platform']}",
+        f"- Python {info['python']}, SQLite {info['sqlite']}, SQLAlchemy {info['sqlalchemy']}, "
+        f"MLflow {info.get('mlflow', 'not run')} (its own venv, SQLite store)",
+        f"- Carnet commit {info['commit']}{' (uncommitted changes)' if info['dirty'] else ''}",
+        f"- Load average (1, 5, 15 min) {load} at start, {load_end} at end "
+        f"(other jobs on the machine inflate every figure)",
+    ]
+
+
+def update_docs(
+    path: Path, info: dict[str, Any], rows: list[Row], notes: list[str], command: str, repeat: int
+) -> None:
+    """Replace the generated block of ``path`` (docs/performance.md), keeping the prose."""
+    block = "\n".join(
+        [
+            DOCS_BEGIN,
+            *machine_lines(info),
+            f"- Command: `{command}` (medians of {repeat} interleaved repetitions)",
+            "",
+            markdown(rows),
+            "",
+            *[f"- {n}" for n in notes],
+            DOCS_END,
+        ]
+    )
+    text = path.read_text() if path.exists() else ""
+    if DOCS_BEGIN in text and DOCS_END in text:
+        head, rest = text.split(DOCS_BEGIN, 1)
+        text = head + block + rest.split(DOCS_END, 1)[1]
+    else:
+        text = (text or "# Performance\n") + "\n## Latest results\n\n" + block + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
 def write(
     cfg: Config,
     info: dict[str, Any],

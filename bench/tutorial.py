@@ -21,7 +21,8 @@ def load() -> tuple[Any, Any, Any, Any]:
     from sklearn.model_selection import train_test_split
 
     x, y = load_diabetes(return_X_y=True)
-    return tuple(train_test_split(x, y, test_size=0.25, random_state=42))  # type: ignore[return-value]
+    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.25, random_state=42)
+    return x_train, x_test, y_train, y_test
 
 
 def grid(alphas: int = 30) -> list[tuple[float, float]]:
