@@ -82,7 +82,7 @@ def reader(a: dict[str, Any]) -> dict[str, Any]:
     _wait_for(Path(a["go"]))
     polls = not_yet = rows_seen = 0
     client = None
-    while not stop.exists():
+    while not stop.exists() or polls == 0:  # at least one full read, however loaded
         if client is None:
             try:
                 client = Client(a["uri"], read_only=True)
