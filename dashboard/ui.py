@@ -186,8 +186,10 @@ def display_frame(
             continue
         if col == "status":
             out[col] = frame[col].map(status_text)
-        elif col == "duration":
-            out[col] = pd.to_timedelta(frame[col], unit="s")
+        elif col == "duration":  # milliseconds for short runs, whole seconds for long ones
+            seconds = frame[col].astype("float64")
+            shown = seconds.where(seconds < 10, seconds.round(0)).round(3)
+            out[col] = pd.to_timedelta(shown, unit="s")
         else:
             out[col] = frame[col]
     out["open"] = frame["run_id"].map(run_link)

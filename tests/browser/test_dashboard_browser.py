@@ -162,13 +162,18 @@ def test_find_the_best_run_compare_and_open_it(
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
 
-    # The link the demo prints: experiment by name, sorted by MSE.
-    start = time.monotonic()
-    page.goto(f"{served.base}/?exp={quote(served.experiment)}&sort={quote('metrics.MSE ASC')}")
-    count = page.get_by_text("matching runs")
-    expect(count).to_have_text("331 matching runs", timeout=30_000)
-    first_paint = time.monotonic() - start
-    print(f"\nfirst paint of the runs page (331 runs): {first_paint:.2f} s")
+    # The link the demo prints: experiment by name, sorted by MSE. Timed twice: the
+    # server's first session (it imports pandas, Altair ... on first use), then a new
+    # browser session on the warm server (what every later visitor gets).
+    link = f"{served.base}/?exp={quote(served.experiment)}&sort={quote('metrics.MSE ASC')}"
+    for visit in ("first session after start", "new session, warm server"):
+        start = time.monotonic()
+        page.goto(link)
+        count = page.get_by_text("matching runs")
+        expect(count).to_have_text("331 matching runs", timeout=30_000)
+        print(
+            f"\nfirst paint of the runs page (331 runs), {visit}: {time.monotonic() - start:.2f} s"
+        )
 
     query = page.get_by_label("Filter runs", exact=True)
     query.fill("params.l1_ratio = '1.0'")
@@ -177,6 +182,7 @@ def test_find_the_best_run_compare_and_open_it(
     expect(page.get_by_text("best MSE (lowest)")).to_be_visible()
     expect(page.get_by_test_id("stMetricValue").first).to_have_text("2921.77")
     expect(page).to_have_url(re.compile(r"q=params\.l1_ratio"))
+    query.blur()
     save(page, tmp_path, "runs.png")
 
     # The top navigation keeps the query: compare the 30 matching runs.
