@@ -185,11 +185,32 @@ def test_find_the_best_run_compare_and_open_it(
     query.blur()
     save(page, tmp_path, "runs.png")
 
-    # The top navigation keeps the query: compare the 30 matching runs.
-    page.get_by_role("link", name="Compare").click()
+    # Tick the best run's checkbox (the grid is a canvas: click by position).
+    grid = page.get_by_test_id("stDataFrame").last
+    box = grid.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 15, box["y"] + 35 + 17)
+    expect(page.get_by_text("Compare 1 selected")).to_be_visible(timeout=20_000)
+    expect(page).to_have_url(re.compile(r"sel=[0-9a-f]{32}"))
+
+    # The top navigation keeps the query and the selection.
+    page.get_by_role("link", name="Compare", exact=True).click()
+    expect(page.get_by_text("Comparing 1 selected runs.")).to_be_visible(timeout=20_000)
+    page.get_by_role("button", name="Compare all matching runs").click()
     expect(page.get_by_text("Comparing all 30 matching runs")).to_be_visible(timeout=20_000)
-    expect(page.locator(".vega-embed").first).to_be_visible(timeout=20_000)
     expect(page).to_have_url(re.compile(r"/compare\?.*q=params\.l1_ratio"))
+
+    # Drag a rectangle on the scatter: the runs inside it are listed.
+    chart = page.locator(".vega-embed").first
+    expect(chart).to_be_visible(timeout=20_000)
+    settle(page)
+    area = chart.bounding_box()
+    assert area is not None
+    page.mouse.move(area["x"] + area["width"] * 0.12, area["y"] + area["height"] * 0.05)
+    page.mouse.down()
+    page.mouse.move(area["x"] + area["width"] * 0.9, area["y"] + area["height"] * 0.8, steps=8)
+    page.mouse.up()
+    expect(page.get_by_text("runs in the rectangle")).to_be_visible(timeout=20_000)
 
     # A fresh link to the heat map of the whole sweep (what the README shows).
     heat = f"{served.base}/compare?exp={quote(served.experiment)}&tab={quote('Heat map')}"

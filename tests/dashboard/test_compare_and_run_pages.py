@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
@@ -176,3 +177,29 @@ def test_run_page_without_a_run_offers_a_choice(app: MakeApp) -> None:
     at = app("run")
     no_exceptions(at)
     assert at.selectbox[0].label == "Choose a run"
+
+
+def test_brushed_runs_narrow_to_the_rectangle() -> None:
+    frame = pd.DataFrame(
+        {
+            "run_id": ["a", "b", "c"],
+            "params.alpha": ["0.1", "1", "10"],
+            "params.solver": ["x", "y", "x"],
+            "metrics.MSE": [1.0, 2.0, 3.0],
+        }
+    )
+
+    def event(brush: dict[str, list[Any]]) -> SimpleNamespace:
+        return SimpleNamespace(selection={"brush": brush})
+
+    Event = event({"x": [0.5, 20], "y": [1.5, 3.5]})
+    Empty = event({})
+    Categories = event({"x": ["x"], "y": [0, 5]})
+
+    assert compare.brushed_runs(frame, "params.alpha", "metrics.MSE", Event)["run_id"].tolist() == [
+        "b",
+        "c",
+    ]
+    assert compare.brushed_runs(frame, "params.alpha", "metrics.MSE", Empty) is None
+    picked = compare.brushed_runs(frame, "params.solver", "metrics.MSE", Categories)
+    assert picked["run_id"].tolist() == ["a", "c"]

@@ -171,3 +171,19 @@ def test_other_experiment_by_unknown_name_warns(app: MakeApp) -> None:
     no_exceptions(at)
     assert "does not have" in at.sidebar.warning[0].value
     assert OTHER not in at.title[0].value
+
+
+def test_no_experiment_chosen_on_every_page(app: MakeApp) -> None:
+    at = app()
+    at.multiselect(key="w.exp").set_value([]).run()
+    no_exceptions(at)
+    assert "Choose one or more experiments" in at.info[0].value
+    for page in ("compare", "run"):
+        at.switch_page(f"app_pages/{page}.py").run()
+        no_exceptions(at)
+
+
+def test_a_bad_sort_from_a_link_is_inline(app: MakeApp) -> None:
+    at = app(sort="metrics.MSE SIDEWAYS")
+    no_exceptions(at)
+    assert "sort order does not parse" in at.error[0].value
