@@ -138,6 +138,20 @@ def put(key: str, value: object, default: object = None) -> None:
         view[key] = text
 
 
+SELECTION_GENERATION = "carnet.selgen"
+
+
+def clear_selection() -> None:
+    """Forget the selected runs, table widgets included (their keys carry a generation)."""
+    put("sel", [])
+    session = _session()
+    session[SELECTION_GENERATION] = session.get(SELECTION_GENERATION, 0) + 1
+
+
+def selection_generation() -> int:
+    return int(_session().get(SELECTION_GENERATION, 0))
+
+
 def widget_key(key: str) -> str:
     return WIDGET_PREFIX + key
 

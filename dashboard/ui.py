@@ -15,7 +15,6 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-import carnet
 from dashboard import data, frames, state
 
 CTX = "carnet.ctx"
@@ -255,10 +254,6 @@ def best_caption(metric: str, lower: bool) -> str:
 
 def fmt(value: object) -> str:
     return frames.format_value(value)
-
-
-def is_filter_error(exc: BaseException) -> bool:
-    return isinstance(exc, carnet.FilterError)
 
 
 # -- widgets whose value lives in the URL -------------------------------------------------

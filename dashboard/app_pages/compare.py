@@ -29,7 +29,7 @@ def runs_to_compare(ctx: ui.Context, query: str) -> pd.DataFrame | None:
             left, right = st.columns([4, 1], vertical_alignment="center")
             left.markdown(f"Comparing **{len(frame)}** selected runs.")
             right.button(
-                "Compare all matching runs", on_click=state.put, args=("sel", []), type="tertiary"
+                "Compare all matching runs", on_click=state.clear_selection, type="tertiary"
             )
             return frame
         n = data.count(ctx.uri, v, ctx.exp_ids, query)

@@ -160,11 +160,6 @@ def update_selection(page_ids: list[str], picked_rows: list[int]) -> list[str]:
     return merged
 
 
-def clear_selection() -> None:
-    state.put("sel", [])
-    st.session_state["runs.selgen"] = st.session_state.get("runs.selgen", 0) + 1
-
-
 def export_button(ctx: ui.Context, query: str, order: tuple[str, ...], columns: list[str]) -> None:
     uri, exp_ids = ctx.uri, ctx.exp_ids
 
@@ -237,7 +232,7 @@ def results(query: str, order: tuple[str, ...], best_metric: str | None, lower: 
     page_ids = frame["run_id"].astype(str).tolist() if len(frame) else []
     selected = set(state.get_list("sel"))
     default_rows = [i for i, r in enumerate(page_ids) if r in selected]
-    key = "runs.table." + table_signature(signature, current, st.session_state.get("runs.selgen"))
+    key = "runs.table." + table_signature(signature, current, state.selection_generation())
     styled = (
         table.style.apply(
             lambda row: [
@@ -292,7 +287,9 @@ def results(query: str, order: tuple[str, ...], best_metric: str | None, lower: 
     with bar[3]:
         export_button(ctx, query, order, shown)
     if selection:
-        st.button(f"Clear selection ({len(selection)})", on_click=clear_selection, type="tertiary")
+        st.button(
+            f"Clear selection ({len(selection)})", on_click=state.clear_selection, type="tertiary"
+        )
     state.sync_url(current_page())
 
 
