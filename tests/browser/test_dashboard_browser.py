@@ -151,7 +151,7 @@ def save(page: object, tmp_path: Path, name: str) -> Path:
 
 
 def test_find_the_best_run_compare_and_open_it(
-    served: Served, browser: object, tmp_path: Path
+    browser: object, served: Served, tmp_path: Path
 ) -> None:
     from playwright.sync_api import expect
 
