@@ -10,8 +10,8 @@ from streamlit.testing.v1 import AppTest
 import carnet
 from dashboard.app import resolve_experiments, store_argument
 from dashboard.data import ExperimentRow
-from tests.dashboard.conftest import APP, TIMEOUT, MakeApp, no_exceptions
-from tests.dashboard.store_data import StoreInfo
+from tests.dashboard.conftest import APP, TIMEOUT, MakeApp, make_app, no_exceptions
+from tests.dashboard.store_data import StoreInfo, write_store
 
 
 def fresh(uri: str | None = None) -> AppTest:
@@ -112,3 +112,21 @@ def test_store_shown_without_its_password(app: MakeApp) -> None:
     )
     at = app()
     assert at.sidebar.text[0].value.startswith("sqlite:///")
+
+
+@pytest.mark.postgres
+def test_pages_on_postgresql(pg_uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same pages over a PostgreSQL store (what teams share on several machines)."""
+    monkeypatch.setenv("CARNET_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
+    info = write_store(pg_uri, tmp_path / "scratch")
+    monkeypatch.setenv("CARNET_TRACKING_URI", pg_uri)
+    at = make_app(q="params.l1_ratio = '1.0'", sort="metrics.MSE ASC", best="MSE")
+    no_exceptions(at)
+    assert any(m.value == f"**4** matching runs of {info.runs}" for m in at.markdown)
+    assert at.metric[0].value == "3000"
+    at = make_app("compare", tab="Heat map")
+    no_exceptions(at)
+    assert at.get("vega_lite_chart")
+    at = make_app("run", run=info.script_run_id, rtab="Artifacts")
+    no_exceptions(at)
+    assert "postgresql+psycopg://" in at.sidebar.text[0].value
