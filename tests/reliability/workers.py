@@ -49,6 +49,13 @@ def log_one_run(carnet: Any, worker: int, run: int, points: int) -> str:
         return str(active.info.run_id)
 
 
+def _mark(path: str, text: str) -> None:
+    """Write a marker whole: the test may read it the instant the name appears."""
+    tmp = Path(path + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
 def _wait_for(go: Path) -> None:
     while not go.exists():
         time.sleep(0.001)
@@ -126,7 +133,7 @@ def crash(a: dict[str, Any]) -> dict[str, Any]:
     for step in range(a["points"]):
         carnet.log_metric("loss", 1.0 / (step + 1), step=step)
     carnet.set_tag("phase", "training")
-    Path(a["marker"]).write_text(run.info.run_id)
+    _mark(a["marker"], run.info.run_id)
     time.sleep(120)
     return {}
 
@@ -139,7 +146,7 @@ def buffered(a: dict[str, Any]) -> dict[str, Any]:
         carnet.log_metric("sync", 1.0, step=0)
         for step in range(a["points"]):
             carnet.log_metric("buffered", float(step), step=step, synchronous=False)
-        Path(a["marker"]).write_text(run_id)
+        _mark(a["marker"], run_id)
         if a["then"] == "wait":
             time.sleep(120)
         elif a["then"] == "raise":
