@@ -64,6 +64,18 @@ def resolve_experiments(tokens: list[str], rows: list[data.ExperimentRow]) -> li
     return out
 
 
+def run_experiment(uri: str, rows: list[data.ExperimentRow]) -> list[str]:
+    """A link to a run without ``exp`` opens that run's experiment in the sidebar."""
+    run_id = state.get("run")
+    if not run_id:
+        return []
+    try:
+        experiment_id = data.run(uri, data.version(uri), run_id).info.experiment_id
+    except CarnetError:
+        return []
+    return [experiment_id] if any(r.experiment_id == experiment_id for r in rows) else []
+
+
 def sidebar(uri: str, rows: list[data.ExperimentRow]) -> tuple[tuple[str, ...], bool]:
     """Store, experiment choice and live toggle; returns (experiment ids, live)."""
     with st.sidebar:
@@ -73,7 +85,7 @@ def sidebar(uri: str, rows: list[data.ExperimentRow]) -> tuple[tuple[str, ...], 
         wanted = resolve_experiments(state.get_list("exp"), rows)
         if state.get_list("exp") and not wanted:
             st.warning("The link names experiments this store does not have.")
-        default = wanted or ([rows[0].experiment_id] if rows else [])
+        default = wanted or run_experiment(uri, rows) or ([rows[0].experiment_id] if rows else [])
         key = state.widget_key("exp")
         if key in st.session_state and not set(st.session_state[key]) <= set(labels):
             del st.session_state[key]  # an experiment was deleted meanwhile

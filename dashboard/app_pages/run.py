@@ -39,6 +39,7 @@ TEXT_SUFFIXES = {
     ".csv": None,
     ".tsv": None,
 }
+NAMED_TEXT = {"MLmodel": "yaml", "Dockerfile": "docker", "MLproject": "yaml", "LICENSE": None}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp"}
 SYSTEM_TAGS = (
     ("source", "mlflow.source.name"),
@@ -344,9 +345,10 @@ def preview(run_id: str, info: FileInfo, ctx: ui.Context) -> None:
         elif suffix in (".csv", ".tsv"):
             sep = "\t" if suffix == ".tsv" else ","
             st.dataframe(pd.read_csv(local, sep=sep, nrows=1000, dtype=str), width="stretch")
-        elif suffix in TEXT_SUFFIXES:
+        elif suffix in TEXT_SUFFIXES or local.name in NAMED_TEXT:
             st.code(
-                local.read_text(encoding="utf-8", errors="replace"), language=TEXT_SUFFIXES[suffix]
+                local.read_text(encoding="utf-8", errors="replace"),
+                language=TEXT_SUFFIXES.get(suffix) or NAMED_TEXT.get(local.name),
             )
         else:
             st.caption("No preview for this kind of file; download it.")

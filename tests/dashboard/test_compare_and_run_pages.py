@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.app_pages import compare
-from tests.dashboard.conftest import MakeApp, no_exceptions
+from tests.dashboard.conftest import MakeApp, make_app, no_exceptions
 from tests.dashboard.store_data import SCRIPT_NAME, StoreInfo
 
 
@@ -203,3 +203,13 @@ def test_brushed_runs_narrow_to_the_rectangle() -> None:
     assert compare.brushed_runs(frame, "params.alpha", "metrics.MSE", Empty) is None
     picked = compare.brushed_runs(frame, "params.solver", "metrics.MSE", Categories)
     assert picked["run_id"].tolist() == ["a", "c"]
+
+
+def test_a_run_link_opens_its_experiment(app: MakeApp, store: StoreInfo) -> None:
+    import carnet
+
+    older = carnet.Client(store.uri).search_runs_frame([store.other_id])["run_id"].iloc[0]
+    at = make_app("run", run=older)  # no exp in the link; not the most recent experiment
+    no_exceptions(at)
+    assert at.multiselect(key="w.exp").value == [store.other_id]
+    assert at.title[0].value == "other\\-run"
