@@ -213,12 +213,18 @@ def column_config(columns: list[str]) -> dict[str, Any]:
         group = frames.group_of(col)
         if group == "metrics":
             config[col] = cc.NumberColumn(
-                frames.label(col), format="%.6g", help=f"metric {frames.key_of(col)} (last value)"
+                frames.label(col),
+                format="%.6g",
+                help=f"metric {escape_md(frames.key_of(col))} (last value)",
             )
         elif group == "params":
-            config[col] = cc.TextColumn(frames.label(col), help=f"param {frames.key_of(col)}")
+            config[col] = cc.TextColumn(
+                frames.label(col), help=f"param {escape_md(frames.key_of(col))}"
+            )
         elif group == "tags":
-            config[col] = cc.TextColumn(frames.label(col), help=f"tag {frames.key_of(col)}")
+            config[col] = cc.TextColumn(
+                frames.label(col), help=f"tag {escape_md(frames.key_of(col))}"
+            )
         else:
             config[col] = cc.TextColumn(frames.label(col))
     return config
