@@ -92,12 +92,15 @@ def _order_by(order_by: object) -> list[str] | None:
     return list(order_by)
 
 
+_BATCH_CLASSES = {"metric": "Metric", "param": "Param", "tag": "RunTag"}
+
+
 def _shaped(item: Any, size: int, kind: str, shape: str) -> Any:
     """A batch item must be a tuple of the right length (a Metric, Param or RunTag is)."""
     if isinstance(item, (str, bytes)) or not isinstance(item, (tuple, list)) or len(item) != size:
         raise InvalidValueError(
-            f"each {kind} in log_batch must be a {shape} tuple or a carnet.{kind.title()}"
-            f"{'Tag' if kind == 'tag' else ''}, got {item!r}."
+            f"each {kind} in log_batch must be a {shape} tuple or a "
+            f"carnet.{_BATCH_CLASSES[kind]}, got {item!r}."
         )
     return item
 

@@ -39,6 +39,7 @@ BAD_CALLS: list[BadCall] = [
     *_calls(
         "wrong types",
         ("carnet.log_param(42, 1)", "InvalidKeyError", "param key must be a string, got int"),
+        ('client.log_batch(run_id, tags=[("a", "b", "c")])', "InvalidValueError", "carnet.RunTag"),
         ('carnet.set_tag(3.5, "x")', "InvalidKeyError", "tag key must be a string, got float"),
         ("client.log_metric(run_id, None, 1.0)", "InvalidKeyError", "metric key must be a string"),
         (
@@ -372,15 +373,7 @@ BAD_CALLS: list[BadCall] = [
 
 #: Calls that should fail cleanly but do not yet; each is an xfail(strict) test, so fixing
 #: one makes the suite say so, and the row then moves into BAD_CALLS.
-KNOWN_GAPS: list[BadCall] = [
-    BadCall(
-        "wrong types",
-        'client.log_batch(run_id, tags=[("a", "b", "c")])',
-        "InvalidValueError",
-        "carnet.RunTag",
-        "the message names the class to use as carnet.TagTag, which does not exist",
-    ),
-]
+KNOWN_GAPS: list[BadCall] = []
 
 
 def markdown_gaps() -> str:
