@@ -333,9 +333,19 @@ class Client:
 
     # -- reads ----------------------------------------------------------------------------
 
-    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+    def get_metric_history(
+        self, run_id: str, key: str, *, max_points: int | None = None
+    ) -> list[Metric]:
+        """Every point of a metric, in step order; ``max_points`` downsamples in the database
+        (keeping each bucket's lowest and highest value) for charts of huge histories."""
         self.flush()
-        return self.store.get_metric_history(run_id, key)
+        if max_points is None:
+            return self.store.get_metric_history(run_id, key)
+        return self.store.get_metric_history_sampled(run_id, key, max_points)
+
+    def list_keys(self, experiment_ids: Sequence[str]) -> dict[str, list[str]]:
+        """The metric, param and tag keys used in these experiments (for pickers)."""
+        return self.store.list_keys([str(e) for e in experiment_ids])
 
     def get_metric_histories(
         self, run_ids: Sequence[str], keys: Sequence[str] | None = None

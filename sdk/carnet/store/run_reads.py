@@ -12,7 +12,7 @@ from itertools import repeat
 from typing import Any
 
 from carnet.entities import Metric, MetricSummary, Run, RunData, RunInfo, ViewType
-from carnet.errors import RunNotFoundError
+from carnet.errors import InvalidInputError, RunNotFoundError
 from carnet.store.base import (
     _CHUNK,
     _NAN,
@@ -234,36 +234,106 @@ class RunReads(StoreBase):
         self, run_ids: Sequence[str], keys: Sequence[str] | None = None
     ) -> dict[str, Any]:
         """Histories of several runs at once, as columns: run_id, key, step, timestamp, value."""
-        cols: dict[str, list[Any]] = {
-            k: [] for k in ("run_id", "key", "step", "timestamp", "value")
-        }
-        if not run_ids:
+        names = ("run_id", "key", "step", "timestamp", "value")
+        cols: dict[str, list[Any]] = {k: [] for k in names}
+        if not run_ids or (keys is not None and not keys):
             return cols
-        with read_cursor(self.engine) as cur:
+        with read_cursor(self.engine) as cur, _gc_paused():
             for start in range(0, len(run_ids), _CHUNK):
                 chunk = list(run_ids[start : start + _CHUNK])
                 where = f"r.run_uuid IN ({_placeholders(len(chunk))})"
                 args: list[Any] = list(chunk)
                 if keys is not None:
-                    if not keys:
-                        return cols
                     where += f" AND m.key IN ({_placeholders(len(keys))})"
                     args.extend(keys)
                 cur.execute(
                     self._sql(
                         "SELECT r.run_uuid, m.key, m.step, m.timestamp, m.value FROM metrics m "
                         f"JOIN runs r ON r.id = m.run_id WHERE {where} "
-                        "ORDER BY m.run_id, m.key, m.step, m.timestamp, m.id"
+                        "ORDER BY m.run_id, m.key, m.step, m.timestamp, m.value"
                     ),
                     args,
                 )
-                for rid, key, step, ts, value in cur.fetchall():
-                    cols["run_id"].append(rid)
-                    cols["key"].append(key)
-                    cols["step"].append(step)
-                    cols["timestamp"].append(ts)
-                    cols["value"].append(_NAN if value is None else value)
+                rows = cur.fetchall()
+                if not rows:
+                    continue
+                for name, column in zip(names, zip(*rows, strict=True), strict=True):
+                    cols[name].extend(column)
+        values = cols["value"]
+        if None in values:
+            cols["value"] = [_NAN if v is None else v for v in values]
         return cols
+
+    def get_metric_history_sampled(self, run_id: str, key: str, max_points: int) -> list[Metric]:
+        """At most about ``max_points`` points that keep the curve's envelope.
+
+        The steps are cut into ``max_points // 2`` equal buckets in SQL; each
+        bucket gives its lowest value (at its first step) and its highest (at
+        its last step). A million-point history never reaches Python whole.
+        """
+        if max_points < 2:
+            raise InvalidInputError(f"max_points must be at least 2, got {max_points}.")
+        with read_cursor(self.engine) as cur:
+            pk, _, _ = self._run_row(cur, run_id)
+            cur.execute(
+                self._sql("SELECT count FROM metric_summaries WHERE run_id = ? AND key = ?"),
+                (pk, key),
+            )
+            row = cur.fetchone()
+            if row is None:
+                return []
+            cur.execute(
+                self._sql("SELECT min(step), max(step) FROM metrics WHERE run_id = ? AND key = ?"),
+                (pk, key),
+            )
+            lo, hi = cur.fetchone()
+            if int(row[0]) <= max_points or lo == hi:
+                sampled = None
+            else:
+                buckets = max(1, max_points // 2)
+                width = -(-(int(hi) - int(lo) + 1) // buckets)  # ceiling division
+                cur.execute(
+                    self._sql(
+                        "SELECT min(step), max(step), min(value), max(value), min(timestamp), "
+                        "max(timestamp) FROM metrics WHERE run_id = ? AND key = ? "
+                        "GROUP BY (step - ?) / ? ORDER BY 1"
+                    ),
+                    (pk, key, int(lo), width),
+                )
+                sampled = cur.fetchall()
+        if sampled is None:
+            return self.get_metric_history(run_id, key)
+        out: list[Metric] = []
+        for first, last, low, high, t_first, t_last in sampled:
+            out.append(Metric(key, _NAN if low is None else low, t_first, first))
+            if last != first or high != low:
+                out.append(Metric(key, _NAN if high is None else high, t_last, last))
+        return out
+
+    def list_keys(self, experiment_ids: Sequence[str]) -> dict[str, list[str]]:
+        """Every metric, param and tag key used by the active runs of these experiments."""
+        pks = [self._experiment_pk(e) for e in experiment_ids]
+        out: dict[str, list[str]] = {"metrics": [], "params": [], "tags": []}
+        if not pks:
+            return out
+        runs_of = (
+            f"SELECT id FROM runs WHERE experiment_id IN ({_placeholders(len(pks))}) "
+            "AND lifecycle_stage = 'active'"
+        )
+        with read_cursor(self.engine) as cur:
+            for name, table in (
+                ("metrics", "metric_summaries"),
+                ("params", "params"),
+                ("tags", "tags"),
+            ):
+                cur.execute(
+                    self._sql(
+                        f"SELECT DISTINCT key FROM {table} WHERE run_id IN ({runs_of}) ORDER BY key"
+                    ),
+                    pks,
+                )
+                out[name] = [r[0] for r in cur.fetchall()]
+        return out
 
     def search_run_pks(
         self,
