@@ -23,7 +23,8 @@ from carnet.entities import FileInfo
 from dashboard import frames, series
 
 Version = tuple[Any, ...]
-KEY_SAMPLE = 500  # most recent runs scanned for the key lists (see keys())
+FULL_HISTORY_LIMIT = 50_000  # longer histories are downsampled by the store first
+SAMPLED_POINTS = 8_000  # what the store returns for those, before the chart's own cut
 COMPARE_LIMIT = 5_000  # runs charted at most (Altair's default row limit)
 _TTL = 3600
 
@@ -134,16 +135,11 @@ def best(
 
 @st.cache_data(show_spinner=False, ttl=_TTL, max_entries=64)
 def keys(uri: str, v: Version, exp_ids: tuple[str, ...]) -> frames.Keys:
-    """Metric, param and tag keys of the chosen experiments.
-
-    Read from the newest ``KEY_SAMPLE`` runs: the SDK has no call listing the keys
-    of an experiment, and a sweep's runs share their keys, so the newest runs
-    carry them all in practice. Keys seen only in older runs still work when typed.
-    """
+    """Metric, param and tag keys of the chosen experiments' active runs."""
     if not exp_ids:
         return frames.Keys()
-    frame = client(uri).search_runs_frame(list(exp_ids), max_results=KEY_SAMPLE)
-    return frames.keys_of(frame)
+    found = client(uri).list_keys(list(exp_ids))
+    return frames.Keys(tuple(found["metrics"]), tuple(found["params"]), tuple(found["tags"]))
 
 
 @st.cache_data(show_spinner=False, ttl=_TTL, max_entries=256)
@@ -169,7 +165,10 @@ def history(
     ``n_points`` and ``last_timestamp`` come from the run's metric summary: they
     change exactly when the history does, so the cache stays valid otherwise.
     """
-    points = client(uri).get_metric_history(run_id, key)
+    # A huge history is first thinned in the database (keeping each bucket's extremes),
+    # so a million points never cross into Python; smaller ones are read whole.
+    limit = None if n_points <= FULL_HISTORY_LIMIT else SAMPLED_POINTS
+    points = client(uri).get_metric_history(run_id, key, max_points=limit)
     # One C-level conversion of the Metric tuples (key, value, timestamp, step).
     table = np.array(points, dtype=[("key", "O"), ("value", "f8"), ("ts", "i8"), ("step", "i8")])
     return table["step"].copy(), table["ts"].copy(), table["value"].copy()
