@@ -132,6 +132,7 @@ def test_ui_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         sys.executable, "-m", "streamlit", "run", str(app),
         "--server.address", "0.0.0.0", "--server.port", "8600",
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
+        "--client.toolbarMode", "minimal",
         "--", "--db", f"sqlite:///{tmp_path / 'c.db'}",
     ]  # fmt: skip
 

@@ -39,6 +39,7 @@ def streamlit_command(app: Path, uri: str, host: str, port: int) -> list[str]:
         "--server.port", str(port),
         "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
+        "--client.toolbarMode", "minimal",
         "--", "--db", uri,
     ]  # fmt: skip
 
