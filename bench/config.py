@@ -30,7 +30,7 @@ class Config:
     import_samples: int = 2
     # (c) single-call log_metric
     points: int = 100_000
-    mlflow_points: int = 1_000
+    mlflow_points: int = 500
     mlflow_async_points: int = 500
     # (d) log_batch
     batch_points: int = 1_000_000
@@ -41,7 +41,7 @@ class Config:
     mlflow_history_points: int = 100_000
     # (f) run creation
     runs: int = 10_000
-    mlflow_runs: int = 500
+    mlflow_runs: int = 300
     # (g) search
     search_runs: int = 10_000
     search_runs_large: int = 100_000
