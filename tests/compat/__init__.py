@@ -1,0 +1,1 @@
+"""MLflow-compatibility audit: differential tests against real MLflow, and API surface."""
