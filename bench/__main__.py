@@ -176,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"    ERROR: {exc}")
             if cfg.verbose:
                 traceback.print_exc()
-            notes.append(f"({key}) failed: {str(exc).splitlines()[0] if str(exc) else exc!r}")
+            lines = [line for line in str(exc).splitlines() if line.strip()]
+            notes.append(f"({key}) failed: {lines[-1].strip() if lines else repr(exc)}")
         walls[key] = round(time.monotonic() - t0, 1)
         print(f"    [{walls[key]} s]", flush=True)
 
