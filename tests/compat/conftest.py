@@ -143,6 +143,12 @@ def mlflow_run(compat_jobs: Jobs) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
+def mlflow_store(compat_jobs: Jobs, mlflow_run: dict[str, Any]) -> Path:
+    """The SQLite file real MLflow wrote the scenarios into (read it, never write it)."""
+    return compat_jobs.jobs["mlflow_scenarios"].workdir / "compat.db"
+
+
+@pytest.fixture(scope="session")
 def carnet_run(compat_jobs: Jobs) -> dict[str, Any]:
     return compat_jobs.get("carnet_scenarios")
 

@@ -107,9 +107,28 @@ def public_attrs(obj: Any) -> list[str]:
     return sorted(n for n in dir(obj) if not n.startswith("_"))
 
 
+def system_tags(tags: dict[str, str]) -> dict[str, Any]:
+    """MLflow's own system tags, with machine-specific values reduced to their shape."""
+    out: dict[str, Any] = {}
+    for key, value in sorted(tags.items()):
+        if not key.startswith(("mlflow.source.", "mlflow.user", "mlflow.git")):
+            continue
+        if key == "mlflow.source.name":
+            out[key] = Path(value).name
+        elif key == "mlflow.source.git.commit":
+            out[key] = "<40 hex>" if len(value) == 40 else value
+        elif key in ("mlflow.source.type", "mlflow.user"):
+            out[key] = value
+        else:
+            out[key] = "<set>"
+    return out
+
+
 def run_obs(run: Any) -> dict[str, Any]:
     info = run.info
     return {
+        "user_id": info.user_id,
+        "system_tags": system_tags(run.data.tags),
         "run": plain(info.run_id),
         "run_name": info.run_name,
         "status": info.status,
@@ -901,6 +920,52 @@ def experiment_selection(step: Callable[..., Any]) -> None:
     )
     step("active_experiment_unchanged", lambda: len(mlflow.search_runs()))
 
+    def own_artifact_location() -> Any:
+        where = Path("custom-artifacts").resolve()
+        eid = mlflow.create_experiment("own-location", artifact_location=str(where))
+        EXPERIMENTS[eid] = "own-location"
+        exp = mlflow.get_experiment(eid)
+        with mlflow.start_run(experiment_id=eid) as run:
+            label(run, "own-location-run")
+            mlflow.log_text("here", "where.txt")
+        uri = mlflow.get_run(run.info.run_id).info.artifact_uri
+        strip = lambda u: u[len("file://") :] if u.startswith("file://") else u  # noqa: E731
+        return {
+            "experiment_location": strip(exp.artifact_location) == str(where),
+            "run_uri_under_it": strip(uri).startswith(str(where)),
+            "file_there": [str(p.relative_to(where)).count("/") for p in where.rglob("where.txt")],
+        }
+
+    step("create_experiment_artifact_location", own_artifact_location)
+
+    doomed = mlflow.create_experiment("doomed")
+    EXPERIMENTS[doomed] = "doomed"
+    with mlflow.start_run(experiment_id=doomed, run_name="doomed-run") as run:
+        label(run)
+    doomed_run = run.info.run_id
+    mlflow.delete_experiment(doomed)
+    find = "attributes.run_name = 'doomed-run'"
+    step("run_of_deleted_experiment", lambda: mlflow.get_run(doomed_run).info.lifecycle_stage)
+    step(
+        "search_all_skips_deleted_experiments",
+        lambda: len(mlflow.search_runs(search_all_experiments=True, filter_string=find)),
+    )
+    step(
+        "search_deleted_experiment_by_id",
+        lambda: len(mlflow.search_runs(experiment_ids=[doomed], filter_string=find)),
+    )
+    view_type = sub("entities").ViewType
+    step(
+        "search_deleted_experiment_all_views",
+        lambda: len(
+            mlflow.search_runs(
+                experiment_ids=[doomed], filter_string=find, run_view_type=view_type.ALL
+            )
+        ),
+    )
+    mlflow.restore_experiment(doomed)
+    step("run_of_restored_experiment", lambda: mlflow.get_run(doomed_run).info.lifecycle_stage)
+
 
 @scenario
 def names_and_keys(step: Callable[..., Any]) -> None:
@@ -942,6 +1007,16 @@ def names_and_keys(step: Callable[..., Any]) -> None:
             )
         ],
     )
+    keys = ["cœur", "ключ", "naïve key", "a:b", "a,b", "a=b", "a#b", "a\\b", "x" * 250, "x" * 251]
+
+    def key_rules() -> Any:
+        with mlflow.start_run(run_name="keys") as keyed:
+            label(keyed)
+            return [
+                [k[:12], len(k), raised(lambda k=k: mlflow.set_tag(k, "v"))["raised"]] for k in keys
+            ]
+
+    step("key_rules", key_rules)
     with mlflow.start_run(tags={"mlflow.runName": "from-tag"}) as run2:
         label(run2)
     step("name_from_tag", lambda: mlflow.get_run(run2.info.run_id).info.run_name)
@@ -1101,6 +1176,11 @@ def entity_shapes(step: Callable[..., Any]) -> None:
         step("get_artifact_uri", lambda: type_name(mlflow.get_artifact_uri()))
         step("log_text", lambda: plain(mlflow.log_text("hello", "notes/hello.txt")))
         step("log_dict", lambda: plain(mlflow.log_dict({"a": 1}, "config.json")))
+        config = {"model": {"alpha": 0.1, "layers": [64, 32]}, "name": "run", "epochs": 3}
+        step("log_dict_yaml", lambda: plain(mlflow.log_dict(config, "config/train.yaml")))
+        step("log_dict_json", lambda: plain(mlflow.log_dict(config, "config/train.json")))
+        step("log_dict_no_suffix", lambda: plain(mlflow.log_dict(config, "config/train")))
+        step("log_text_unicode", lambda: plain(mlflow.log_text("café ☕\n", "notes/u.txt")))
         Path("report.txt").write_text("report\n")
         Path("outputs/deep").mkdir(parents=True, exist_ok=True)
         Path("outputs/a.csv").write_text("x,y\n1,2\n")
@@ -1162,6 +1242,13 @@ def entity_shapes(step: Callable[..., Any]) -> None:
             client.download_artifacts(run.info.run_id, "notes/hello.txt", dst_path=".")
         ).read_text(),
     )
+    for path in ("config/train.yaml", "config/train.json", "config/train", "notes/u.txt"):
+        step(
+            f"artifact_text:{path}",
+            lambda path=path: Path(
+                client.download_artifacts(run.info.run_id, path, dst_path="dl")
+            ).read_text(encoding="utf-8"),
+        )
     step("client_get_run_type", lambda: type_name(client.get_run(run.info.run_id)))
     step(
         "search_runs_frame_type", lambda: type_name(mlflow.search_runs(experiment_names=["shapes"]))
