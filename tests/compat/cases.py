@@ -48,12 +48,18 @@ FILTERS = {
     "keyword_case": "metrics.rmse < 3.5 AND params.model = 'ridge'",
 }
 
-#: Filters MLflow 3 refuses and Carnet accepts (docs/query.md, "Beyond MLflow"), with
-#: the runs Carnet must return.
+#: Filters MLflow 3 refuses and Carnet accepts (docs/query.md, "Beyond MLflow": IN lists,
+#: numeric comparison of params, OR, NOT, parentheses), with the runs Carnet must return.
 FILTERS_BEYOND_MLFLOW = {
     "param_in": ("params.model IN ('ridge', 'enet')", ["r-a", "r-c", "r-d", "r-e"]),
     "param_not_in": ("params.model NOT IN ('ridge')", ["r-b", "r-d", "r-f"]),
     "status_in": ("attributes.status IN ('FAILED', 'KILLED')", ["r-e", "r-f"]),
+    "param_numeric": ("params.alpha < 0.2", ["r-a", "r-b"]),
+    "or": ("params.model = 'svr' OR tags.team = 'fin'", ["r-c", "r-e", "r-f"]),
+    "parentheses_not": (
+        "not (params.model = 'ridge') and metrics.r2 > 0.2",
+        ["r-b", "r-f"],
+    ),
 }
 
 #: order_by clauses; the full order of run names is compared.

@@ -196,6 +196,7 @@ def frame_obs(df: Any) -> dict[str, Any]:
         rows.append(out)
     return {
         "type": type_name(df),
+        "index": [type_name(df.index), list(map(int, df.index))],
         "columns": cols,
         "dtypes": {c: str(df[c].dtype) for c in cols},
         "rows": rows,
@@ -779,6 +780,32 @@ def client_api(step: Callable[..., Any]) -> None:
         )[1:],
     )
 
+    def client_child() -> Any:
+        parent = client.create_run(exp_id, run_name="client-parent", start_time=T0)
+        label(parent)
+        child = client.create_run(
+            exp_id,
+            run_name="client-child",
+            start_time=T0 + 5,
+            tags={"mlflow.parentRunId": parent.info.run_id},
+        )
+        label(child)
+        for r in (child, parent):
+            client.set_terminated(r.info.run_id, end_time=T0 + 9)
+        found = mlflow.search_runs(
+            experiment_ids=[exp_id],
+            filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'",
+            output_format="list",
+        )
+        got = client.get_run(child.info.run_id).info
+        return {
+            "children": names(found),
+            "parent_of_child": mlflow.get_parent_run(child.info.run_id).info.run_name,
+            "times": [got.start_time - T0, got.end_time - T0],
+        }
+
+    step("client_parent_tag", client_child)
+
     for i in range(5):
         r = client.create_run(exp_id, run_name=f"page-{i}")
         label(r)
@@ -929,7 +956,10 @@ def experiment_selection(step: Callable[..., Any]) -> None:
             label(run, "own-location-run")
             mlflow.log_text("here", "where.txt")
         uri = mlflow.get_run(run.info.run_id).info.artifact_uri
-        strip = lambda u: u[len("file://") :] if u.startswith("file://") else u  # noqa: E731
+
+        def strip(u: str) -> str:
+            return u[len("file://") :] if u.startswith("file://") else u
+
         return {
             "experiment_location": strip(exp.artifact_location) == str(where),
             "run_uri_under_it": strip(uri).startswith(str(where)),
@@ -1017,6 +1047,18 @@ def names_and_keys(step: Callable[..., Any]) -> None:
             ]
 
     step("key_rules", key_rules)
+
+    def param_order() -> Any:
+        for n in ("9", "10", "100"):
+            with mlflow.start_run(run_name=f"n={n}") as r:
+                label(r)
+                mlflow.log_param("n", n)
+        found = mlflow.search_runs(
+            experiment_ids=[exp_id], filter_string="params.n LIKE '%'", order_by=["params.n ASC"]
+        )
+        return list(found["params.n"])
+
+    step("param_order", param_order)
     with mlflow.start_run(tags={"mlflow.runName": "from-tag"}) as run2:
         label(run2)
     step("name_from_tag", lambda: mlflow.get_run(run2.info.run_id).info.run_name)

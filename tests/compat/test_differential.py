@@ -126,6 +126,7 @@ def assert_same_frame(
     so only the fixed columns' order is compared.
     """
     assert c["type"] == m["type"] == "DataFrame"
+    assert c["index"] == m["index"]
     assert c["columns"][:6] == m["columns"][:6] == MLFLOW_FIXED_COLUMNS
     assert set(m["columns"]) <= set(c["columns"]), "columns MLflow has and Carnet lacks"
     assert set(c["columns"]) - set(m["columns"]) <= CARNET_EXTRA_COLUMNS
@@ -385,8 +386,9 @@ def test_filter(name: str, mlflow_obs: dict[str, Any], carnet_obs: dict[str, Any
 def test_filter_beyond_mlflow(
     name: str, mlflow_obs: dict[str, Any], carnet_obs: dict[str, Any]
 ) -> None:
-    # Documented (docs/query.md, "Beyond MLflow"): IN lists on params and statuses.
-    # MLflow 3 refuses these filters; Carnet answers them.
+    # Documented (docs/query.md, "Beyond MLflow"): IN lists on params and statuses,
+    # numeric comparison of params, OR, NOT and parentheses. MLflow 3 refuses these
+    # filters; Carnet answers them.
     m = mlflow_obs["tags_and_search"][f"filter_{name}"]
     assert "MlflowException" in m.get("error", ""), m
     expected = FILTERS_BEYOND_MLFLOW[name][1]
@@ -436,6 +438,7 @@ CLIENT_STEPS = [
     "set_terminated",
     "update_run_name",
     "set_terminated_killed",
+    "client_parent_tag",
     "pages_of_2",
     "pages_of_5",
     "client_search_runs_str_id",
@@ -580,6 +583,13 @@ def test_run_renamed_by_tag(
     step: str, mlflow_obs: dict[str, Any], carnet_obs: dict[str, Any]
 ) -> None:
     same(mlflow_obs, carnet_obs, "names_and_keys", step)
+
+
+def test_param_order_documented(mlflow_obs: dict[str, Any], carnet_obs: dict[str, Any]) -> None:
+    # Documented (docs/query.md, "Sorting"): params sort as numbers when their text is a
+    # number; MLflow sorts param text.
+    m, c = both(mlflow_obs, carnet_obs, "names_and_keys", "param_order")
+    assert (m, c) == (["10", "100", "9"], ["9", "10", "100"])
 
 
 def test_create_over_deleted_experiment_raises(
