@@ -5,6 +5,8 @@ dependencies (SQLAlchemy, pandas, scikit-learn) load on first use, so
 importing Carnet in a training script costs next to nothing.
 """
 
+from carnet import exceptions as exceptions
+from carnet import tracking as tracking
 from carnet.client import Client, MlflowClient
 from carnet.entities import (
     Experiment,
@@ -29,8 +31,10 @@ from carnet.errors import (
 from carnet.fluent import (
     ActiveRun,
     active_run,
+    autolog,
     create_experiment,
     delete_experiment,
+    delete_experiment_tag,
     delete_run,
     delete_tag,
     end_run,
@@ -47,10 +51,12 @@ from carnet.fluent import (
     log_artifacts,
     log_dict,
     log_figure,
+    log_image,
     log_metric,
     log_metrics,
     log_param,
     log_params,
+    log_table,
     log_text,
     restore_experiment,
     restore_run,
@@ -66,7 +72,21 @@ from carnet.fluent import (
 )
 from carnet.safe_mode import disable_safe_mode, enable_safe_mode, is_safe_mode_enabled
 
+MlflowException = exceptions.MlflowException
+
 __version__ = "0.1.0"
+
+_LAZY_SUBMODULES = ("sklearn", "models")
+
+
+def __getattr__(name: str) -> object:
+    """``carnet.sklearn`` and ``carnet.models`` load on first touch, as ``mlflow.sklearn`` does."""
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"carnet.{name}")
+    raise AttributeError(f"module 'carnet' has no attribute {name!r}")
+
 
 __all__ = [
     "ActiveRun",
@@ -78,6 +98,7 @@ __all__ = [
     "InvalidInputError",
     "Metric",
     "MlflowClient",
+    "MlflowException",
     "NotFoundError",
     "Param",
     "ParamOverwriteError",
@@ -90,8 +111,10 @@ __all__ = [
     "ViewType",
     "__version__",
     "active_run",
+    "autolog",
     "create_experiment",
     "delete_experiment",
+    "delete_experiment_tag",
     "delete_run",
     "delete_tag",
     "disable_safe_mode",
@@ -111,10 +134,12 @@ __all__ = [
     "log_artifacts",
     "log_dict",
     "log_figure",
+    "log_image",
     "log_metric",
     "log_metrics",
     "log_param",
     "log_params",
+    "log_table",
     "log_text",
     "restore_experiment",
     "restore_run",

@@ -27,7 +27,7 @@ from carnet.entities import (
     RunTag,
     ViewType,
 )
-from carnet.errors import InvalidInputError, InvalidValueError
+from carnet.errors import InvalidValueError
 from carnet.uri import resolve_uri
 from carnet.validation import (
     MAX_EXPERIMENT_NAME_LENGTH,
@@ -47,7 +47,9 @@ if TYPE_CHECKING:
     from carnet.store.sql_store import SqlStore
     from carnet.store.writer import BufferedWriter
 
-_TERMINAL = {s.value for s in RunStatus if s.is_terminated and s is not RunStatus.CRASHED}
+_TERMINAL = {
+    s.value for s in RunStatus if RunStatus.is_terminated(s) and s is not RunStatus.CRASHED
+}
 
 
 def async_default() -> bool:
@@ -92,6 +94,19 @@ def _order_by(order_by: object) -> list[str] | None:
     return list(order_by)
 
 
+class RunOperations:
+    """What a buffered log call returns: ``wait()`` returns once the points are on disk."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def wait(self) -> None:
+        self._client.flush()
+
+    def __repr__(self) -> str:
+        return "RunOperations()"
+
+
 _BATCH_CLASSES = {"metric": "Metric", "param": "Param", "tag": "RunTag"}
 
 
@@ -108,7 +123,18 @@ def _shaped(item: Any, size: int, kind: str, shape: str) -> Any:
 class Client:
     """Reads and writes one tracking store. ``read_only=True`` refuses every write."""
 
-    def __init__(self, tracking_uri: str | None = None, *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        tracking_uri: str | None = None,
+        registry_uri: str | None = None,
+        *,
+        read_only: bool = False,
+    ) -> None:
+        if registry_uri is not None:
+            raise InvalidValueError(
+                "Carnet has no model registry; models are run artifacts loaded by "
+                "'runs:/<run_id>/<path>'. Drop registry_uri=."
+            )
         from carnet.store.sql_store import SqlStore
 
         self.tracking_uri = resolve_uri(tracking_uri)
@@ -175,6 +201,9 @@ class Client:
     def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
         validate_key(key, "tag")
         self.store.set_experiment_tag(experiment_id, key, tag_value_text(key, value))
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        self.store.delete_experiment_tag(experiment_id, validate_key(key, "tag"))
 
     # -- runs -----------------------------------------------------------------------------
 
@@ -253,7 +282,7 @@ class Client:
         params: Iterable[Param | tuple[str, Any]] = (),
         tags: Iterable[RunTag | tuple[str, Any]] = (),
         synchronous: bool | None = None,
-    ) -> None:
+    ) -> RunOperations | None:
         """Validate everything, then write it in one transaction (or queue the metrics)."""
         points = []
         for m in metrics:
@@ -283,8 +312,9 @@ class Client:
             put = self._buffer().put
             for key, value, ts, step in points:
                 put(run_id, key, value, ts, step)
-            return
+            return RunOperations(self)
         self.store.log_batch(run_id, points, clean_params, clean_tags)
+        return None
 
     def log_metric(
         self,
@@ -294,7 +324,16 @@ class Client:
         timestamp: int | None = None,
         step: int | None = None,
         synchronous: bool | None = None,
-    ) -> None:
+        dataset_name: str | None = None,
+        dataset_digest: str | None = None,
+        model_id: str | None = None,
+    ) -> RunOperations | None:
+        """One point; committed on return, or queued (returning a handle) when buffered."""
+        if dataset_name is not None or dataset_digest is not None or model_id is not None:
+            raise InvalidValueError(
+                "Carnet does not link metrics to models or datasets; drop model_id=, "
+                "dataset_name= and dataset_digest=, or record them as tags."
+            )
         key = validate_key(key, "metric")
         value = validate_metric_value(key, value)
         ts = _now_ms() if timestamp is None else validate_timestamp(key, timestamp)
@@ -302,10 +341,11 @@ class Client:
         if synchronous is False or (synchronous is None and async_default()):
             writer = self._writer or self._buffer()
             writer.put(run_id, key, value, ts, st)
-        else:
-            self.store.log_batch(run_id, ((key, value, ts, st),))
+            return RunOperations(self)
+        self.store.log_batch(run_id, ((key, value, ts, st),))
+        return None
 
-    def log_param(self, run_id: str, key: str, value: Any) -> Any:
+    def log_param(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> Any:
         key = validate_key(key, "param")
         self.store.log_batch(run_id, params=((key, param_value_text(key, value)),))
         return value
@@ -440,40 +480,110 @@ class Client:
         )
 
     def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> None:
+        """JSON, or YAML for a .yaml/.yml file, formatted as MLflow writes them."""
         suffix = Path(artifact_file).suffix.lower()
-        if suffix in (".yaml", ".yml"):
-            try:
-                import yaml  # type: ignore[import-untyped]
-            except ImportError:
-                raise InvalidInputError(
-                    "log_dict to a .yaml file needs PyYAML; pip install pyyaml or use .json."
-                ) from None
-            text = yaml.safe_dump(dictionary, sort_keys=False)
-        else:
-            try:
-                text = json.dumps(dictionary, indent=2, default=str)
-            except (TypeError, ValueError) as exc:
-                raise InvalidValueError(f"log_dict cannot serialise the value: {exc}") from exc
-        artifacts.write_bytes(
-            self._writable_artifact_root(run_id), artifact_file, text.encode("utf-8")
-        )
+        try:
+            if suffix in (".yaml", ".yml"):
+                import yaml
 
-    def log_figure(self, run_id: str, figure: Any, artifact_file: str, **kwargs: Any) -> None:
-        """Save a matplotlib or plotly figure (by the file's suffix) as an artifact."""
+                text = yaml.dump(dictionary, indent=2, default_flow_style=False)
+            else:
+                text = json.dumps(dictionary, indent=2)
+        except (TypeError, ValueError) as exc:
+            raise InvalidValueError(f"log_dict cannot serialise the value: {exc}") from exc
+        root = self._writable_artifact_root(run_id)
+        artifacts.write_bytes(root, artifact_file, text.encode("utf-8"))
+
+    def log_image(
+        self,
+        run_id: str,
+        image: Any,
+        artifact_file: str | None = None,
+        key: str | None = None,
+        step: int | None = None,
+        timestamp: int | None = None,
+        synchronous: bool | None = None,
+    ) -> None:
+        """A numpy array (H×W, H×W×3 or H×W×4; floats in [0, 1] or uint8) or a PIL image.
+
+        With ``key``, the image is step ``step`` of a series, saved as
+        ``images/<key>/step_<step>.png``. Images are files, written before this
+        returns whatever ``synchronous`` says; ``timestamp`` is accepted for
+        MLflow's signature and not recorded.
+        """
+        import io
+
+        import numpy as np
+        from PIL import Image
+
+        if (artifact_file is None) == (key is None):
+            raise InvalidValueError("log_image takes exactly one of artifact_file= or key=.")
+        if key is not None:
+            validate_key(key, "image")
+            artifact_file = (
+                f"images/{key}/step_{0 if step is None else validate_step(key, step)}.png"
+            )
+        assert artifact_file is not None
+        if not isinstance(image, Image.Image):
+            array = np.asarray(image)
+            if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)):
+                raise InvalidValueError(
+                    f"log_image takes an H×W, H×W×3 or H×W×4 array, got shape {array.shape}."
+                )
+            if array.dtype.kind == "f":
+                if array.size and (np.nanmin(array) < 0 or np.nanmax(array) > 1):
+                    raise InvalidValueError("float images must hold values in [0, 1].")
+                array = (array * 255).round().astype(np.uint8)
+            elif array.dtype != np.uint8:
+                array = array.clip(0, 255).astype(np.uint8)
+            image = Image.fromarray(
+                array.squeeze(-1) if array.ndim == 3 and array.shape[2] == 1 else array
+            )
+        buf = io.BytesIO()
+        image.save(buf, format="PNG")
+        artifacts.write_bytes(self._writable_artifact_root(run_id), artifact_file, buf.getvalue())
+
+    def log_table(self, run_id: str, data: Any, artifact_file: str) -> None:
+        """A DataFrame or dict of columns, as JSON in pandas' ``split`` layout (as MLflow)."""
+        import pandas as pd
+
+        if isinstance(data, dict):
+            data = pd.DataFrame(data)
+        if not isinstance(data, pd.DataFrame):
+            raise InvalidValueError(
+                f"log_table takes a pandas DataFrame or a dict of columns, got "
+                f"{type(data).__name__}."
+            )
+        if not artifact_file.lower().endswith(".json"):
+            raise InvalidValueError("log_table writes JSON: name the file '<name>.json'.")
+        text = data.to_json(orient="split", index=False, date_format="iso")
+        root = self._writable_artifact_root(run_id)
+        artifacts.write_bytes(root, artifact_file, text.encode("utf-8"))
+
+    def log_figure(
+        self,
+        run_id: str,
+        figure: Any,
+        artifact_file: str,
+        *,
+        save_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        """Save a matplotlib, plotly or Altair figure (by the file's suffix) as an artifact."""
         import io
 
         root = self._writable_artifact_root(run_id)
+        options = dict(save_kwargs or {})
         if hasattr(figure, "savefig"):
             buf = io.BytesIO()
             fmt = Path(artifact_file).suffix.lstrip(".") or "png"
-            figure.savefig(buf, format=fmt, **kwargs)
+            figure.savefig(buf, format=fmt, **options)
             artifacts.write_bytes(root, artifact_file, buf.getvalue())
         elif hasattr(figure, "to_html") or hasattr(figure, "write_html"):
-            html = figure.to_html() if hasattr(figure, "to_html") else str(figure)
+            html = figure.to_html(**options) if hasattr(figure, "to_html") else str(figure)
             artifacts.write_bytes(root, artifact_file, html.encode("utf-8"))
         elif hasattr(figure, "save"):  # an Altair chart
             text = io.StringIO()
-            figure.save(text, format="html")
+            figure.save(text, format="html", **options)
             artifacts.write_bytes(root, artifact_file, text.getvalue().encode("utf-8"))
         else:
             raise InvalidValueError(

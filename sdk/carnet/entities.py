@@ -8,8 +8,8 @@ they are plain values: no database session ever leaks through them.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
-from typing import NamedTuple
+from dataclasses import asdict, dataclass, field
+from typing import Any, NamedTuple
 
 
 class RunStatus(str, enum.Enum):
@@ -25,9 +25,15 @@ class RunStatus(str, enum.Enum):
     def __str__(self) -> str:
         return self.value
 
-    @property
-    def is_terminated(self) -> bool:
-        return self not in (RunStatus.RUNNING, RunStatus.SCHEDULED)
+    @staticmethod
+    def is_terminated(status: RunStatus | str) -> bool:
+        """MLflow's ``RunStatus.is_terminated(status)``: finished, failed, killed or crashed."""
+        return RunStatus(status) not in (RunStatus.RUNNING, RunStatus.SCHEDULED)
+
+    @staticmethod
+    def all_status() -> list[str]:
+        """The statuses a store holds, as MLflow lists them (CRASHED is derived on read)."""
+        return sorted(s.value for s in RunStatus if s is not RunStatus.CRASHED)
 
     @staticmethod
     def to_string(status: RunStatus | str) -> str:
@@ -109,6 +115,9 @@ class RunData:
     params: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
 
+    def to_dictionary(self) -> dict[str, dict[str, Any]]:
+        return {"metrics": dict(self.metrics), "params": dict(self.params), "tags": dict(self.tags)}
+
 
 @dataclass(frozen=True)
 class MetricSummary:
@@ -128,6 +137,10 @@ class Run:
     info: RunInfo
     data: RunData
     summaries: dict[str, MetricSummary] = field(default_factory=dict)
+
+    def to_dictionary(self) -> dict[str, Any]:
+        """Plain dicts, as MLflow's ``Run.to_dictionary()`` gives (e.g. for json.dumps)."""
+        return {"info": asdict(self.info), "data": self.data.to_dictionary()}
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,10 @@ and how to fix the call. The tree::
     │   ├── ActiveRunError        start_run while a run is active, without nested=True
     │   └── DeletedError          using a deleted experiment
     └── ModelError                a logged model that cannot be stored or loaded
+
+Each class carries MLflow's ``error_code`` (``RESOURCE_DOES_NOT_EXIST``,
+``INVALID_PARAMETER_VALUE``...), and ``carnet.exceptions.MlflowException`` is
+``CarnetError``, so code written to catch MLflow's exception keeps working.
 """
 
 from __future__ import annotations
@@ -32,9 +36,13 @@ from __future__ import annotations
 class CarnetError(Exception):
     """Base of every error Carnet raises on purpose."""
 
+    error_code: str = "INTERNAL_ERROR"
+
 
 class ConfigurationError(CarnetError):
     """A tracking URI, environment variable or option is invalid."""
+
+    error_code = "INVALID_PARAMETER_VALUE"
 
 
 class StoreError(CarnetError):
@@ -52,6 +60,8 @@ class ReadOnlyError(StoreError):
 class NotFoundError(CarnetError, LookupError):
     """A named object does not exist."""
 
+    error_code = "RESOURCE_DOES_NOT_EXIST"
+
 
 class ExperimentNotFoundError(NotFoundError):
     """No experiment has that id or name."""
@@ -67,6 +77,8 @@ class ArtifactNotFoundError(NotFoundError):
 
 class InvalidInputError(CarnetError, ValueError):
     """An argument has the wrong type, shape or size."""
+
+    error_code = "INVALID_PARAMETER_VALUE"
 
 
 class InvalidKeyError(InvalidInputError):
@@ -92,9 +104,13 @@ class ArtifactPathError(InvalidInputError):
 class ExperimentExistsError(CarnetError):
     """An experiment with that name already exists."""
 
+    error_code = "RESOURCE_ALREADY_EXISTS"
+
 
 class StateError(CarnetError):
     """The operation is not allowed in the current state."""
+
+    error_code = "INVALID_STATE"
 
 
 class RunNotActiveError(StateError):

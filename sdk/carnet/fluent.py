@@ -21,7 +21,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
 from carnet import uri as uri_config
-from carnet.client import Client, _now_ms
+from carnet.client import Client, RunOperations, _now_ms
 from carnet.entities import Experiment, Run, RunStatus, ViewType
 from carnet.errors import (
     ActiveRunError,
@@ -130,7 +130,32 @@ def _resolve_experiment_id(experiment_id: str | None) -> str:
     env_id = os.environ.get("CARNET_EXPERIMENT_ID") or os.environ.get("MLFLOW_EXPERIMENT_ID")
     if env_id:
         return env_id
-    return set_experiment(name or DEFAULT_EXPERIMENT_NAME).experiment_id
+    if name:
+        return set_experiment(name).experiment_id
+    return _default_experiment_id()
+
+
+def _default_experiment_id() -> str:
+    """MLflow's "Default" experiment, id "0", made on first use."""
+    global _active_experiment_id
+    client = _client()
+    found = client.get_experiment_by_name(DEFAULT_EXPERIMENT_NAME)
+    if found is None:
+        from carnet.errors import ExperimentExistsError
+
+        try:
+            client.store.create_experiment(DEFAULT_EXPERIMENT_NAME, experiment_id=0)
+        except ExperimentExistsError:  # another process made it just now
+            pass
+        found = client.get_experiment_by_name(DEFAULT_EXPERIMENT_NAME)
+        assert found is not None
+    if found.lifecycle_stage == "deleted":
+        raise DeletedError(
+            "the Default experiment is deleted; restore it with restore_experiment('0') or "
+            "call set_experiment(name) first."
+        )
+    _active_experiment_id = found.experiment_id
+    return found.experiment_id
 
 
 def create_experiment(
@@ -173,6 +198,48 @@ def set_experiment_tag(key: str, value: Any) -> None:
 def set_experiment_tags(tags: dict[str, Any]) -> None:
     for key, value in as_dict(tags, "tags").items():
         set_experiment_tag(key, value)
+
+
+@safe()
+def delete_experiment_tag(key: str) -> None:
+    _client().delete_experiment_tag(_resolve_experiment_id(None), key)
+
+
+def autolog(
+    log_input_examples: bool = False,
+    log_model_signatures: bool = True,
+    log_models: bool = True,
+    log_datasets: bool = True,
+    log_traces: bool = True,
+    disable: bool = False,
+    exclusive: bool = False,
+    disable_for_unsupported_versions: bool = False,
+    silent: bool = False,
+    extra_tags: dict[str, str] | None = None,
+    exclude_flavors: list[str] | None = None,
+) -> None:
+    """Autolog every library Carnet instruments: today, scikit-learn.
+
+    MLflow's signature, so ``mlflow.autolog(...)`` calls run unchanged. Model
+    signatures, datasets and traces are MLflow features Carnet does not record:
+    those flags change nothing. ``exclude_flavors=["sklearn"]`` leaves
+    scikit-learn alone; ``extra_tags`` is not supported and raises.
+    """
+    if extra_tags:
+        raise InvalidValueError(
+            "autolog(extra_tags=) is not supported; set the tags on the run yourself "
+            "(carnet.set_tags) inside `with carnet.start_run():`."
+        )
+    if "sklearn" in (exclude_flavors or []):
+        return
+    from carnet import sklearn
+
+    sklearn.autolog(
+        log_input_examples=log_input_examples,
+        log_models=log_models,
+        disable=disable,
+        silent=silent,
+    )
 
 
 # -- runs --------------------------------------------------------------------------------
@@ -275,8 +342,10 @@ def _end(run_id: str, status: str, exc: BaseException | None = None) -> None:
 
 
 def _terminate(run_id: str, status: str, exc: BaseException | None = None) -> None:
+    global _last_run_id
     with _state_lock:
         client = _live.pop(run_id, None)
+        _last_run_id = run_id  # MLflow's last_active_run is the run that ended last
     if client is None:
         return
     if exc is not None and status == RunStatus.FAILED.value:
@@ -353,8 +422,19 @@ def log_param(key: str, value: Any, synchronous: bool | None = None) -> Any:
 
 
 @safe()
-def log_params(params: dict[str, Any], synchronous: bool | None = None) -> None:
-    _client().log_batch(_run_id(), params=list(as_dict(params, "params").items()))
+def log_params(
+    params: dict[str, Any], synchronous: bool | None = None, run_id: str | None = None
+) -> None:
+    _client().log_batch(run_id or _run_id(), params=list(as_dict(params, "params").items()))
+
+
+def _no_links(model_id: object, dataset: object) -> None:
+    """MLflow 3 can tie a metric to a logged model or a dataset; Carnet keeps no such links."""
+    if model_id is not None or dataset is not None:
+        raise InvalidValueError(
+            "Carnet does not link metrics to models or datasets; drop model_id= and "
+            "dataset=, or record them as tags (e.g. set_tag('dataset', name))."
+        )
 
 
 @safe()
@@ -365,8 +445,12 @@ def log_metric(
     synchronous: bool | None = None,
     timestamp: int | None = None,
     run_id: str | None = None,
-) -> None:
-    _client().log_metric(run_id or _run_id(), key, value, timestamp, step, synchronous)
+    model_id: str | None = None,
+    dataset: Any = None,
+) -> RunOperations | None:
+    """Log one point; with ``synchronous=False`` it is queued and a handle is returned."""
+    _no_links(model_id, dataset)
+    return _client().log_metric(run_id or _run_id(), key, value, timestamp, step, synchronous)
 
 
 @safe()
@@ -374,12 +458,15 @@ def log_metrics(
     metrics: dict[str, float],
     step: int | None = None,
     synchronous: bool | None = None,
-    timestamp: int | None = None,
     run_id: str | None = None,
-) -> None:
+    timestamp: int | None = None,
+    model_id: str | None = None,
+    dataset: Any = None,
+) -> RunOperations | None:
+    _no_links(model_id, dataset)
     ts = _now_ms() if timestamp is None else timestamp
     st = 0 if step is None else step
-    _client().log_batch(
+    return _client().log_batch(
         run_id or _run_id(),
         metrics=[(k, v, ts, st) for k, v in as_dict(metrics, "metrics").items()],
         synchronous=synchronous,
@@ -402,28 +489,54 @@ def delete_tag(key: str) -> None:
 
 
 @safe()
-def log_artifact(local_path: str | Path, artifact_path: str | None = None) -> None:
-    _client().log_artifact(_run_id(), local_path, artifact_path)
+def log_artifact(
+    local_path: str | Path, artifact_path: str | None = None, run_id: str | None = None
+) -> None:
+    _client().log_artifact(run_id or _run_id(), local_path, artifact_path)
 
 
 @safe()
-def log_artifacts(local_dir: str | Path, artifact_path: str | None = None) -> None:
-    _client().log_artifacts(_run_id(), local_dir, artifact_path)
+def log_artifacts(
+    local_dir: str | Path, artifact_path: str | None = None, run_id: str | None = None
+) -> None:
+    _client().log_artifacts(run_id or _run_id(), local_dir, artifact_path)
 
 
 @safe()
-def log_text(text: str, artifact_file: str) -> None:
-    _client().log_text(_run_id(), text, artifact_file)
+def log_text(text: str, artifact_file: str, run_id: str | None = None) -> None:
+    _client().log_text(run_id or _run_id(), text, artifact_file)
 
 
 @safe()
-def log_dict(dictionary: Any, artifact_file: str) -> None:
-    _client().log_dict(_run_id(), dictionary, artifact_file)
+def log_dict(dictionary: Any, artifact_file: str, run_id: str | None = None) -> None:
+    _client().log_dict(run_id or _run_id(), dictionary, artifact_file)
 
 
 @safe()
-def log_figure(figure: Any, artifact_file: str, **kwargs: Any) -> None:
-    _client().log_figure(_run_id(), figure, artifact_file, **kwargs)
+def log_figure(
+    figure: Any, artifact_file: str, *, save_kwargs: dict[str, Any] | None = None
+) -> None:
+    _client().log_figure(_run_id(), figure, artifact_file, save_kwargs=save_kwargs)
+
+
+@safe()
+def log_image(
+    image: Any,
+    artifact_file: str | None = None,
+    key: str | None = None,
+    step: int | None = None,
+    timestamp: int | None = None,
+    synchronous: bool | None = None,
+) -> None:
+    """Save a numpy array or PIL image as PNG: at ``artifact_file``, or as step ``step`` of
+    the image series ``key`` (``images/<key>/step_<step>.png``)."""
+    _client().log_image(_run_id(), image, artifact_file, key, step)
+
+
+@safe()
+def log_table(data: Any, artifact_file: str, run_id: str | None = None) -> None:
+    """Save a DataFrame or a dict of columns as a JSON table (pandas' ``split`` layout)."""
+    _client().log_table(run_id or _run_id(), data, artifact_file)
 
 
 def get_artifact_uri(artifact_path: str | None = None) -> str:
@@ -467,7 +580,7 @@ def search_runs(
         ids.append(experiment.experiment_id)
     if not ids:
         if search_all_experiments:
-            ids = [e.experiment_id for e in client.search_experiments(ViewType.ALL)]
+            ids = [e.experiment_id for e in client.search_experiments(ViewType.ACTIVE_ONLY)]
         elif experiment_ids is None and experiment_names is None:
             ids = [_resolve_experiment_id(None)]
     client.flush()

@@ -324,7 +324,7 @@ def read_meta_yaml(path: Path) -> dict[str, Any]:
     """
     text = path.read_text(encoding="utf-8")
     try:
-        import yaml  # type: ignore[import-untyped]
+        import yaml
     except ImportError:
         return parse_flat_yaml(text, str(path))
     loaded = yaml.safe_load(text)
@@ -576,6 +576,18 @@ class _Importer:
         finally:
             for experiment_id in self.redelete:
                 self.client.delete_experiment(experiment_id)
+            # Deleting an experiment deletes its runs; keep each run's own stage from the source.
+            redeleted = {
+                source_id for source_id, target in self.exp_map.items() if target in self.redelete
+            }
+            for run in runs:
+                target_run = self.run_map.get(run.run_id)
+                if (
+                    target_run is not None
+                    and run.experiment_id in redeleted
+                    and run.lifecycle_stage == "active"
+                ):
+                    self.client.restore_run(target_run)
         return self.report
 
     def _experiment(self, exp: SourceExperiment) -> None:

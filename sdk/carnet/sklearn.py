@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 import math
 import numbers
 import pickle
@@ -50,14 +51,28 @@ def log_model(
     name: str = "model",
     input_example: Any = None,
     *,
+    artifact_path: str | None = None,
+    registered_model_name: str | None = None,
     run_id: str | None = None,
 ) -> ModelInfo:
     """Pickle ``sk_model`` into the artifact folder ``name`` of the active run (or ``run_id``).
 
     Returns a :class:`~carnet.models.ModelInfo` whose ``model_uri`` is
-    ``runs:/<run_id>/<name>``, which :func:`load_model` accepts.
+    ``runs:/<run_id>/<name>``, which :func:`load_model` accepts. MLflow's
+    ``artifact_path=`` is another spelling of ``name``; Carnet has no model
+    registry, so ``registered_model_name=`` only warns (load by the run URI).
     """
     from carnet.models import log_model_folder
+
+    if artifact_path is not None:
+        name = artifact_path
+    if registered_model_name is not None:
+        logging.getLogger("carnet").warning(
+            "Carnet has no model registry: the model is logged to the run but not registered "
+            "as %r; load it with load_model('runs:/<run_id>/%s').",
+            registered_model_name,
+            name,
+        )
 
     if not (hasattr(sk_model, "fit") and hasattr(sk_model, "get_params")):
         raise ModelError(

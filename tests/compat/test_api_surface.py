@@ -37,30 +37,9 @@ CARNET_ONLY_FUNCTIONS = {"disable_safe_mode", "enable_safe_mode", "is_safe_mode_
 SIGNATURE_GAPS: dict[str, set[str]] = {
     "fluent.create_experiment": {"missing: trace_location"},
     "fluent.set_experiment": {"missing: trace_location"},
-    "fluent.log_artifact": {"missing: run_id"},
-    "fluent.log_artifacts": {"missing: run_id"},
-    "fluent.log_dict": {"missing: run_id"},
-    "fluent.log_text": {"missing: run_id"},
-    "fluent.log_params": {"missing: run_id"},
-    "fluent.log_figure": {"missing: save_kwargs"},
-    "fluent.log_metric": {"missing: dataset", "missing: model_id"},
-    "fluent.log_metrics": {
-        "missing: dataset",
-        "missing: model_id",
-        "position: run_id",
-        "position: timestamp",
-    },
-    "client.__init__": {"missing: registry_uri", "missing: workspace_store_uri"},
-    "client.log_figure": {"missing: save_kwargs"},
-    "client.log_metric": {
-        "missing: dataset_digest",
-        "missing: dataset_name",
-        "missing: model_id",
-    },
-    "client.log_param": {"missing: synchronous"},
+    "client.__init__": {"missing: workspace_store_uri"},
     "sklearn.load_model": {"missing: dst_path"},
     "sklearn.log_model": {
-        "missing: artifact_path",
         "missing: await_registration_for",
         "missing: code_paths",
         "missing: conda_env",
@@ -72,16 +51,18 @@ SIGNATURE_GAPS: dict[str, set[str]] = {
         "missing: params",
         "missing: pip_requirements",
         "missing: pyfunc_predict_fn",
-        "missing: registered_model_name",
         "missing: serialization_format",
         "missing: signature",
         "missing: skops_trusted_types",
         "missing: step",
         "missing: tags",
         # MLflow's 2nd positional is the deprecated alias artifact_path (same meaning as
-        # Carnet's name); input_example is MLflow's 8th positional, Carnet's 3rd.
+        # Carnet's name, which also takes artifact_path= and registered_model_name= by
+        # keyword); input_example is MLflow's 8th positional, Carnet's 3rd.
+        "position: artifact_path",
         "position: input_example",
         "position: name",
+        "position: registered_model_name",
     },
     "sklearn.autolog": {
         "missing: disable_for_unsupported_versions",
@@ -101,20 +82,9 @@ SIGNATURE_GAPS: dict[str, set[str]] = {
 }
 
 SIGNATURE_GAP_REASONS = {
-    "fluent.log_artifact": "fluent artifact/param loggers take no run_id= (MLflow 2.x+)",
-    "fluent.log_artifacts": "fluent artifact/param loggers take no run_id= (MLflow 2.x+)",
-    "fluent.log_dict": "fluent artifact/param loggers take no run_id= (MLflow 2.x+)",
-    "fluent.log_text": "fluent artifact/param loggers take no run_id= (MLflow 2.x+)",
-    "fluent.log_params": "fluent artifact/param loggers take no run_id= (MLflow 2.x+)",
-    "fluent.log_figure": "log_figure(save_kwargs=) is passed to savefig as a keyword",
-    "client.log_figure": "log_figure(save_kwargs=) is passed to savefig as a keyword",
-    "fluent.log_metrics": "log_metrics: no model_id/dataset, and run_id/timestamp swapped "
-    "positionally",
-    "sklearn.log_model": "sklearn.log_model lacks artifact_path=, registered_model_name=, "
-    "signature=, pip_requirements= ...",
+    "sklearn.log_model": "sklearn.log_model lacks signature=, pip_requirements=, conda_env= ...",
     "sklearn.autolog": "sklearn.autolog lacks most of MLflow's options",
-    "client.__init__": "MlflowClient(registry_uri=) is refused",
-    "client.log_param": "Client.log_param(synchronous=) is refused",
+    "client.__init__": "MlflowClient(workspace_store_uri=) is refused",
     "sklearn.load_model": "sklearn.load_model(dst_path=) is refused",
 }
 
@@ -187,17 +157,11 @@ def test_claimed_functions_exist_in_mlflow(mlflow_api: dict[str, Any]) -> None:
 #: mlflow`` only; "import": ``from carnet.x import y``.
 MISSING_NAMES: dict[tuple[str, str], str] = {}
 _NOT_PROVIDED = {
-    "mlflow.MlflowException": "no MlflowException: errors are CarnetError only",
-    "mlflow.exceptions.MlflowException": "no carnet.exceptions module with MlflowException",
-    "mlflow.autolog": "only carnet.sklearn.autolog; no top-level autolog()",
     "mlflow.log_input": "no dataset logging (log_input / mlflow.data)",
     "mlflow.data.from_pandas": "no dataset logging (log_input / mlflow.data)",
-    "mlflow.log_table": "no log_table",
-    "mlflow.log_image": "no log_image",
     "mlflow.register_model": "no model registry",
     "mlflow.set_registry_uri": "no model registry",
     "mlflow.enable_system_metrics_logging": "no system metrics",
-    "mlflow.delete_experiment_tag": "no delete_experiment_tag",
     "mlflow.utils.mlflow_tags.MLFLOW_PARENT_RUN_ID": "no mlflow_tags constants module",
     "mlflow.utils.mlflow_tags.MLFLOW_RUN_NAME": "no mlflow_tags constants module",
     "mlflow.pyfunc.load_model": "no pyfunc flavour (carnet.models.load_model instead)",
@@ -208,17 +172,6 @@ _NOT_PROVIDED = {
 for _name, _why in _NOT_PROVIDED.items():
     MISSING_NAMES[("attr", _name)] = _why
     MISSING_NAMES[("import", _name)] = _why
-for _name in (
-    "mlflow.tracking.MlflowClient",
-    "mlflow.sklearn.autolog",
-    "mlflow.sklearn.log_model",
-    "mlflow.sklearn.load_model",
-):
-    # MLflow makes these reachable right after `import mlflow` (mlflow.tracking is
-    # imported, flavours are lazy attributes); Carnet needs an explicit submodule import.
-    MISSING_NAMES[("attr", _name)] = (
-        f"{_name.split('.')[1]} is not an attribute of carnet until it is imported"
-    )
 
 
 def _name_case(form: str, name: str) -> Any:

@@ -158,10 +158,6 @@ def test_fresh_store(step: str, mlflow_obs: dict[str, Any], carnet_obs: dict[str
     same(mlflow_obs, carnet_obs, "default_experiment", step)
 
 
-@gap(
-    "MLflow creates the experiment 'Default' with id '0' in every new store; Carnet creates "
-    "it on first use with the next id, so get_experiment('0') and experiment_ids=['0'] fail"
-)
 @pytest.mark.parametrize(
     "step",
     [
@@ -228,10 +224,6 @@ def test_tutorial_model_logged_by_name(
     assert (m, c) == ("models", "runs")
 
 
-@gap(
-    "the tutorial's own branch: with a database store it calls sklearn.log_model(model, "
-    "'model', registered_model_name=...); Carnet has no registry and raises TypeError"
-)
 def test_tutorial_model_registered(mlflow_obs: dict[str, Any], carnet_obs: dict[str, Any]) -> None:
     same(mlflow_obs, carnet_obs, "tutorial_model", "log_model_registered_model_name")
 
@@ -279,10 +271,6 @@ def test_latest_metric(key: str, mlflow_obs: dict[str, Any], carnet_obs: dict[st
     same(mlflow_obs, carnet_obs, "training_loop", f"latest_{key}")
 
 
-@gap(
-    "latest metric on a tie of step and timestamp: MLflow keeps the greater value "
-    "((step, timestamp, value) max), Carnet the last one written"
-)
 def test_latest_metric_tie(mlflow_obs: dict[str, Any], carnet_obs: dict[str, Any]) -> None:
     same(mlflow_obs, carnet_obs, "training_loop", "latest_tie")
 
@@ -338,10 +326,6 @@ def test_nested_runs_while_active(mlflow_obs: dict[str, Any], carnet_obs: dict[s
     assert c == m
 
 
-@gap(
-    "last_active_run() after nested runs: MLflow returns the run that ended last (the "
-    "parent, set in end_run); Carnet returns the run started last (the last child)"
-)
 def test_last_active_run_after_nested(
     mlflow_obs: dict[str, Any], carnet_obs: dict[str, Any]
 ) -> None:
@@ -527,11 +511,6 @@ def test_experiment_selection(
     same(mlflow_obs, carnet_obs, "experiment_selection", step)
 
 
-@gap(
-    "delete_experiment leaves the experiment's runs active: MLflow marks them deleted, so "
-    "get_run shows lifecycle_stage 'deleted' and an active-only search of the experiment "
-    "finds none (restore_experiment brings them back on both)"
-)
 @pytest.mark.parametrize("step", ["run_of_deleted_experiment", "search_deleted_experiment_by_id"])
 def test_deleting_experiment_deletes_its_runs(
     step: str, mlflow_obs: dict[str, Any], carnet_obs: dict[str, Any]
@@ -539,11 +518,6 @@ def test_deleting_experiment_deletes_its_runs(
     same(mlflow_obs, carnet_obs, "experiment_selection", step)
 
 
-@gap(
-    "runs of a deleted experiment show up in search_runs(search_all_experiments=True): they "
-    "stay active (above) and Carnet lists experiments with ViewType.ALL there; MLflow "
-    "searches active experiments only"
-)
 def test_search_all_experiments_skips_deleted(
     mlflow_obs: dict[str, Any], carnet_obs: dict[str, Any]
 ) -> None:
@@ -574,10 +548,6 @@ def test_names_and_keys(step: str, mlflow_obs: dict[str, Any], carnet_obs: dict[
     same(mlflow_obs, carnet_obs, "names_and_keys", step)
 
 
-@gap(
-    "set_tag('mlflow.runName', name) renames the run in MLflow (run.info.run_name, "
-    "attributes.run_name, the run_name column); Carnet changes only the tag"
-)
 @pytest.mark.parametrize("step", ["renamed_by_tag", "odd_keys"])
 def test_run_renamed_by_tag(
     step: str, mlflow_obs: dict[str, Any], carnet_obs: dict[str, Any]
@@ -635,10 +605,6 @@ def test_sys_exit_deliberate(mlflow_obs: dict[str, Any], carnet_obs: dict[str, A
     assert (c0, c1) == ("FINISHED", "KILLED")
 
 
-@gap(
-    "log_metric(..., synchronous=False) returns None; MLflow returns a RunOperations whose "
-    ".wait() blocks until the points are written"
-)
 @pytest.mark.parametrize("step", ["async_returns", "async_wait"])
 def test_async_logging_returns_operations(
     step: str, mlflow_obs: dict[str, Any], carnet_obs: dict[str, Any]
@@ -695,10 +661,6 @@ def _mlflow_exception_cases(mlflow_obs: dict[str, Any]) -> list[str]:
     ]
 
 
-@gap(
-    "`except mlflow.exceptions.MlflowException` catches nothing: Carnet has no "
-    "MlflowException (its errors derive from CarnetError only)"
-)
 def test_errors_catchable_as_mlflow_exception(
     mlflow_obs: dict[str, Any], carnet_obs: dict[str, Any]
 ) -> None:
@@ -710,10 +672,6 @@ def test_errors_catchable_as_mlflow_exception(
         assert c["catchable_as_MlflowException"], step
 
 
-@gap(
-    "MlflowException.error_code (RESOURCE_DOES_NOT_EXIST, RESOURCE_ALREADY_EXISTS, "
-    "INVALID_PARAMETER_VALUE) that scripts test after catching is missing"
-)
 def test_error_codes(mlflow_obs: dict[str, Any], carnet_obs: dict[str, Any]) -> None:
     for step in _mlflow_exception_cases(mlflow_obs):
         m, c = both(mlflow_obs, carnet_obs, "errors", step)
@@ -778,9 +736,8 @@ NOT_DATA = {
 #: step -> the attributes Carnet lacks today (MLflow 3.17): datasets and logged models
 #: (Run.inputs/outputs, Metric.model_id/dataset_*), GenAI/workspaces (Experiment.*).
 ATTRIBUTE_GAPS = {
-    "run_attrs": {"inputs", "outputs", "to_dictionary"},
-    "active_run_attrs": {"inputs", "outputs", "to_dictionary"},
-    "run_data_attrs": {"to_dictionary"},
+    "run_attrs": {"inputs", "outputs"},
+    "active_run_attrs": {"inputs", "outputs"},
     "metric_attrs": {"dataset_digest", "dataset_name", "model_id", "run_id", "to_dictionary"},
     "experiment_attrs": {"effective_trace_archival_retention", "trace_location", "workspace"},
 }
@@ -827,30 +784,20 @@ def test_entity_attributes(
     assert sorted(missing) == []
 
 
-@gap(
-    "log_dict(d, 'x.yaml') needs PyYAML, which Carnet neither depends on nor gets from its "
-    "dependencies (InvalidInputError); MLflow writes yaml.dump(d, indent=2, "
-    "default_flow_style=False), keys sorted"
-)
 @pytest.mark.parametrize("step", ["log_dict_yaml", "artifact_text:config/train.yaml"])
 def test_log_dict_yaml(step: str, mlflow_obs: dict[str, Any], carnet_obs: dict[str, Any]) -> None:
     same(mlflow_obs, carnet_obs, "entity_shapes", step)
 
 
-@gap("Run.to_dictionary() is missing")
+@gap("Run.to_dictionary() has no inputs/outputs: Carnet records no datasets or logged models")
 def test_run_to_dictionary(mlflow_obs: dict[str, Any], carnet_obs: dict[str, Any]) -> None:
     same(mlflow_obs, carnet_obs, "entity_shapes", "run_to_dictionary")
 
 
-@gap(
-    "RunStatus.is_terminated(status) is a static method in MLflow; Carnet's is a property "
-    "(TypeError: 'property' object is not callable)"
-)
 def test_run_status_is_terminated(mlflow_obs: dict[str, Any], carnet_obs: dict[str, Any]) -> None:
     same(mlflow_obs, carnet_obs, "entity_shapes", "run_status_is_terminated")
 
 
-@gap("RunStatus.all_status() is missing")
 def test_run_status_all_status(mlflow_obs: dict[str, Any], carnet_obs: dict[str, Any]) -> None:
     same(mlflow_obs, carnet_obs, "entity_shapes", "run_status_all")
 
@@ -870,19 +817,11 @@ def _open_mlflow_file_with_carnet(mlflow_store: Path, tmp_path: Path) -> tuple[P
     return copy, caught.value
 
 
-@gap(
-    "an MLflow SQLite store given to Carnet fails with a database error ('no such column: "
-    "parent_run_uuid'); it should say it is MLflow's store and point at carnet import-mlflow"
-)
 def test_mlflow_database_is_recognised(mlflow_store: Path, tmp_path: Path) -> None:
     _, error = _open_mlflow_file_with_carnet(mlflow_store, tmp_path)
     assert "MLflow" in str(error) and "import-mlflow" in str(error), str(error)
 
 
-@gap(
-    "opening an MLflow SQLite store changes the file (Carnet switches it to WAL journal mode) "
-    "before failing; a foreign store should be left byte-for-byte untouched"
-)
 def test_mlflow_database_left_untouched(mlflow_store: Path, tmp_path: Path) -> None:
     before = mlflow_store.read_bytes()
     copy, _ = _open_mlflow_file_with_carnet(mlflow_store, tmp_path)

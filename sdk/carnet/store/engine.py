@@ -10,6 +10,7 @@ store line up instead of corrupting it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -111,9 +112,31 @@ def dispose_engines() -> None:
         _engines.clear()
 
 
+def _refuse_mlflow_store(path: Path) -> None:
+    """An MLflow SQLite store is left untouched (no WAL switch): it needs an import."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    try:
+        with contextlib.closing(
+            sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
+        ) as conn:
+            names = {
+                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+    except sqlite3.DatabaseError:
+        return  # not a database at all: the normal open reports it
+    if "carnet_schema" not in names and {"alembic_version", "latest_metrics"} <= names:
+        raise StoreError(
+            f"{path} is an MLflow tracking store, which Carnet does not write to. Copy it into "
+            f"a Carnet store with `carnet import-mlflow {path}` (it is left untouched), then "
+            "track into the Carnet store."
+        )
+
+
 def _make_engine(uri: str, read_only: bool) -> Engine:
     path = sqlite_path(uri)
     if path is not None:
+        _refuse_mlflow_store(path)
         if read_only and not path.exists():
             raise StoreError(
                 f"no Carnet store at {path}; log a run first or point --db / "

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from carnet.entities import Experiment, LifecycleStage, ViewType
-from carnet.errors import ExperimentExistsError, ExperimentNotFoundError
+from carnet.errors import ExperimentExistsError, ExperimentNotFoundError, InvalidInputError
 from carnet.store.base import _CHUNK, StoreBase, _placeholders, now_ms
 from carnet.store.engine import read_cursor, write_transaction
 
@@ -15,8 +15,14 @@ class ExperimentStore(StoreBase):
     """The experiment half of the store."""
 
     def create_experiment(
-        self, name: str, artifact_location: str | None = None, tags: dict[str, str] | None = None
+        self,
+        name: str,
+        artifact_location: str | None = None,
+        tags: dict[str, str] | None = None,
+        *,
+        experiment_id: int | None = None,
     ) -> str:
+        """A new experiment; ``experiment_id`` is only for MLflow's "Default" (id 0)."""
         self._writing()
         now = now_ms()
         with write_transaction(self.engine) as cur:
@@ -34,14 +40,30 @@ class ExperimentStore(StoreBase):
                 raise ExperimentExistsError(
                     f"an experiment named {name!r} already exists with id {row[0]}{hint}."
                 )
-            cur.execute(
-                self._sql(
-                    "INSERT INTO experiments (name, artifact_location, lifecycle_stage, "
-                    "creation_time, last_update_time) VALUES (?, ?, ?, ?, ?) "
-                    "RETURNING experiment_id"
-                ),
-                (name, artifact_location or "", LifecycleStage.ACTIVE, now, now),
-            )
+            if experiment_id is not None:
+                cur.execute(
+                    self._sql("SELECT 1 FROM experiments WHERE experiment_id = ?"),
+                    (experiment_id,),
+                )
+                if cur.fetchone() is not None:
+                    raise ExperimentExistsError(f"experiment id {experiment_id} is taken.")
+                cur.execute(
+                    self._sql(
+                        "INSERT INTO experiments (experiment_id, name, artifact_location, "
+                        "lifecycle_stage, creation_time, last_update_time) "
+                        "VALUES (?, ?, ?, ?, ?, ?) RETURNING experiment_id"
+                    ),
+                    (experiment_id, name, artifact_location or "", LifecycleStage.ACTIVE, now, now),
+                )
+            else:
+                cur.execute(
+                    self._sql(
+                        "INSERT INTO experiments (name, artifact_location, lifecycle_stage, "
+                        "creation_time, last_update_time) VALUES (?, ?, ?, ?, ?) "
+                        "RETURNING experiment_id"
+                    ),
+                    (name, artifact_location or "", LifecycleStage.ACTIVE, now, now),
+                )
             experiment_id = int(cur.fetchone()[0])
             if not artifact_location:
                 location = (self.artifact_root / str(experiment_id)).as_uri()
@@ -146,7 +168,7 @@ class ExperimentStore(StoreBase):
         return [by_id[str(i)] for i in ids]
 
     def _set_experiment_field(
-        self, experiment_id: str | int, sql: str, params: tuple[Any, ...]
+        self, experiment_id: str | int, sql: str, params: tuple[Any, ...], runs_stage: str = ""
     ) -> None:
         self._writing()
         pk = self._experiment_pk(experiment_id)
@@ -154,6 +176,11 @@ class ExperimentStore(StoreBase):
             cur.execute(self._sql(sql), (*params, now_ms(), pk))
             if cur.rowcount == 0:
                 raise ExperimentNotFoundError(f"no experiment with id {experiment_id!r}.")
+            if runs_stage:  # as MLflow: an experiment's runs are deleted and restored with it
+                cur.execute(
+                    self._sql("UPDATE runs SET lifecycle_stage = ? WHERE experiment_id = ?"),
+                    (runs_stage, pk),
+                )
 
     def delete_experiment(self, experiment_id: str | int) -> None:
         self._set_experiment_field(
@@ -161,6 +188,7 @@ class ExperimentStore(StoreBase):
             "UPDATE experiments SET lifecycle_stage = ?, last_update_time = ? "
             "WHERE experiment_id = ?",
             (LifecycleStage.DELETED,),
+            runs_stage=LifecycleStage.DELETED,
         )
 
     def restore_experiment(self, experiment_id: str | int) -> None:
@@ -169,7 +197,21 @@ class ExperimentStore(StoreBase):
             "UPDATE experiments SET lifecycle_stage = ?, last_update_time = ? "
             "WHERE experiment_id = ?",
             (LifecycleStage.ACTIVE,),
+            runs_stage=LifecycleStage.ACTIVE,
         )
+
+    def delete_experiment_tag(self, experiment_id: str | int, key: str) -> None:
+        self._writing()
+        pk = self._experiment_pk(experiment_id)
+        with write_transaction(self.engine) as cur:
+            cur.execute(
+                self._sql("DELETE FROM experiment_tags WHERE experiment_id = ? AND key = ?"),
+                (pk, key),
+            )
+            if cur.rowcount == 0:
+                raise InvalidInputError(
+                    f"experiment {experiment_id} has no tag {key!r}; see experiment.tags."
+                )
 
     def rename_experiment(self, experiment_id: str | int, new_name: str) -> None:
         other = self.get_experiment_by_name(new_name)

@@ -68,12 +68,18 @@ ON CONFLICT (run_id, key) DO UPDATE SET
     count = metric_summaries.count + excluded.count
 """.format(
     newer="(excluded.step > metric_summaries.step OR (excluded.step = metric_summaries.step"
-    " AND excluded.timestamp >= metric_summaries.timestamp))"
+    " AND (excluded.timestamp > metric_summaries.timestamp"
+    " OR (excluded.timestamp = metric_summaries.timestamp"
+    " AND (metric_summaries.value IS NULL OR excluded.value >= metric_summaries.value)))))"
 )
 
 
 def summarize(points: Iterable[MetricPoint]) -> dict[str, list[Any]]:
-    """Fold a batch into one summary row per key: last, min, max, count."""
+    """Fold a batch into one summary row per key: last, min, max, count.
+
+    "Last" is the greatest (step, timestamp, value), as MLflow's latest metric;
+    a NaN loses a tie. ``_SUMMARY_UPSERT`` applies the same rule in SQL.
+    """
     out: dict[str, list[Any]] = {}
     for key, value, ts, step in points:
         nan = value != value
@@ -81,7 +87,11 @@ def summarize(points: Iterable[MetricPoint]) -> dict[str, list[Any]]:
         if row is None:
             out[key] = [value, nan, step, ts, None if nan else value, None if nan else value, 1]
             continue
-        if step > row[2] or (step == row[2] and ts >= row[3]):
+        if (
+            step > row[2]
+            or (step == row[2] and ts > row[3])
+            or (step == row[2] and ts == row[3] and (row[1] or (not nan and value >= row[0])))
+        ):
             row[0], row[1], row[2], row[3] = value, nan, step, ts
         if not nan:
             if row[4] is None or value < row[4]:
@@ -188,6 +198,9 @@ class SqlStore(ExperimentStore, RunReads):
                     ),
                     [(pk, k, v) for k, v in tags],
                 )
+                names = [v for k, v in tags if k == "mlflow.runName"]
+                if names:  # the tag and the run's name are one thing, as in MLflow
+                    cur.execute(sql("UPDATE runs SET name = ? WHERE id = ?"), (names[-1], pk))
             if metrics:
                 self._insert_metrics(cur, pk, metrics)
 
