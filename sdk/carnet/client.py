@@ -52,8 +52,16 @@ _TERMINAL = {
 }
 
 
+_async_setting: tuple[str | None, bool] = (None, False)
+
+
 def async_default() -> bool:
-    return os.environ.get("CARNET_ASYNC_LOGGING", "").strip().lower() in ("1", "true", "yes")
+    """$CARNET_ASYNC_LOGGING, read on every call but parsed only when it changes."""
+    global _async_setting
+    raw = os.environ.get("CARNET_ASYNC_LOGGING")
+    if raw != _async_setting[0]:
+        _async_setting = (raw, (raw or "").strip().lower() in ("1", "true", "yes", "on"))
+    return _async_setting[1]
 
 
 def _now_ms() -> int:

@@ -65,7 +65,19 @@ def is_tracking_uri_set() -> bool:
     return uri_config._tracking_uri is not None or uri_config.ENV_URI in os.environ
 
 
+_last_client: tuple[object, Client] | None = None
+
+
 def _client() -> Client:
+    """The Client of the store in use; resolved once per (URI setting, cwd), not per call."""
+    global _last_client
+    explicit = uri_config._tracking_uri
+    key: object = (
+        explicit if explicit is not None else (os.environ.get(uri_config.ENV_URI), os.getcwd())
+    )
+    last = _last_client
+    if last is not None and last[0] == key:
+        return last[1]
     uri = get_tracking_uri()
     client = _clients.get(uri)
     if client is None:
@@ -73,6 +85,7 @@ def _client() -> Client:
             client = _clients.get(uri)
             if client is None:
                 client = _clients[uri] = Client(uri)
+    _last_client = (key, client)
     return client
 
 
@@ -668,11 +681,12 @@ def _install_hooks() -> None:
 
 def _reset_for_tests() -> None:
     """Forget the active experiment, runs and clients (tests use a fresh store each)."""
-    global _active_experiment_id, _last_run_id
+    global _active_experiment_id, _last_run_id, _last_client
     _end_all(RunStatus.KILLED.value)
     for client in _clients.values():
         client.flush()
     _clients.clear()
+    _last_client = None
     uri_config.set_tracking_uri(None)
     _active_experiment_id = None
     _last_run_id = None
