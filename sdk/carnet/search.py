@@ -10,24 +10,13 @@ if TYPE_CHECKING:
 
     from carnet.store.sql_store import SqlStore
 
-_META = [
-    "run_id",
-    "experiment_id",
-    "status",
-    "artifact_uri",
-    "start_time",
-    "end_time",
-    "run_name",
-    "user_id",
-    "lifecycle_stage",
-    "parent_run_id",
-]
-
 
 def runs_frame(store: SqlStore, pks: Sequence[int], *, summaries: bool = False) -> pd.DataFrame:
     """One row per run, in search order; times as UTC datetimes like MLflow's."""
     import numpy as np
     import pandas as pd
+
+    from carnet.store.run_reads import RUN_ATTRIBUTE_COLUMNS
 
     cols = store.run_columns(pks, summaries=summaries)
     data: dict[str, object] = {}
@@ -38,6 +27,6 @@ def runs_frame(store: SqlStore, pks: Sequence[int], *, summaries: bool = False) 
             data[name] = np.array([np.nan if v is None else v for v in values], dtype="float64")
         else:
             data[name] = pd.array(values, dtype=object)
-    frame = pd.DataFrame(data, columns=list(cols) if cols else _META)
+    frame = pd.DataFrame(data, columns=list(cols) if cols else list(RUN_ATTRIBUTE_COLUMNS))
     frame.attrs["carnet_columns"] = list(cols)
     return frame

@@ -261,7 +261,13 @@ def sql_trace(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     real_connect = sqlite3.connect
 
     def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
-        kwargs.setdefault("factory", TracingConnection)
+        factory = kwargs.get("factory", sqlite3.Connection)
+        # Carnet's own connection subclasses (per-thread writers) are traced too.
+        kwargs["factory"] = (
+            TracingConnection
+            if factory is sqlite3.Connection
+            else type("Traced" + factory.__name__, (TracingConnection, factory), {})
+        )
         conn: sqlite3.Connection = real_connect(*args, **kwargs)
         return conn
 

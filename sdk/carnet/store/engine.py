@@ -15,6 +15,7 @@ import os
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,10 +43,51 @@ def sqlite_path(uri: str) -> Path | None:
     return Path(uri[len("sqlite:///") :]) if uri.startswith("sqlite:///") else None
 
 
-def _connect_sqlite(path: Path, read_only: bool) -> sqlite3.Connection:
+class _WriterConnection(sqlite3.Connection):
+    """A thread's own write connection (a subclass only so it can be weakly referenced)."""
+
+
+class _ThreadWriters:
+    """One SQLite connection per thread for writes: a commit costs no pool round trip.
+
+    A thread's connection closes when the thread ends (its thread-local slot
+    goes away) or when the engine is disposed.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.local = threading.local()
+        self.open: weakref.WeakSet[_WriterConnection] = weakref.WeakSet()
+
+    def get(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self.local, "conn", None)
+        if conn is None:
+            conn = _connect_sqlite(self.path, False, factory=_WriterConnection)
+            self.local.conn = conn
+            self.open.add(conn)  # type: ignore[arg-type]
+        return conn
+
+    def close_all(self) -> None:
+        for conn in list(self.open):
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+
+
+#: id(engine) -> the per-thread write connections of a writable SQLite engine.
+_writers: dict[int, _ThreadWriters] = {}
+
+
+def _connect_sqlite(
+    path: Path, read_only: bool, factory: type[sqlite3.Connection] = sqlite3.Connection
+) -> sqlite3.Connection:
     target = f"file:{quote(str(path))}?mode=ro" if read_only else f"file:{quote(str(path))}"
     conn = sqlite3.connect(
-        target, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+        target,
+        uri=True,
+        timeout=BUSY_TIMEOUT_S,
+        isolation_level=None,
+        check_same_thread=False,
+        factory=factory,
     )
     conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
     if not read_only:
@@ -89,6 +131,9 @@ def get_engine(uri: str, *, read_only: bool = False) -> Engine:
             except BaseException:
                 engine.dispose()
                 raise
+            path = sqlite_path(uri)
+            if path is not None and not read_only:
+                _writers[id(engine)] = _ThreadWriters(path)
             _engines[key] = engine
     return engine
 
@@ -98,6 +143,7 @@ def _forget_engines_after_fork() -> None:
     for engine in _engines.values():
         engine.dispose(close=False)
     _engines.clear()
+    _writers.clear()
 
 
 if hasattr(os, "register_at_fork"):
@@ -110,6 +156,9 @@ def dispose_engines() -> None:
         for engine in _engines.values():
             engine.dispose()
         _engines.clear()
+        for writers in _writers.values():
+            writers.close_all()
+        _writers.clear()
 
 
 def _refuse_mlflow_store(path: Path) -> None:
@@ -150,6 +199,9 @@ def _make_engine(uri: str, read_only: bool) -> Engine:
             "sqlite://",
             creator=lambda: _connect_sqlite(path, read_only),
             poolclass=QueuePool,
+            # Every transaction here ends in an explicit COMMIT or ROLLBACK (and
+            # SQLAlchemy connections roll back their own on close): no reset needed.
+            pool_reset_on_return=None,
             pool_size=8,
             max_overflow=32,
             pool_timeout=BUSY_TIMEOUT_S,
@@ -208,13 +260,16 @@ def _dbapi_errors(engine: Engine) -> tuple[type[BaseException], ...]:
 def write_transaction(engine: Engine) -> Iterator[Any]:
     """A DBAPI cursor inside one write transaction: committed on exit, rolled back on error.
 
-    Database failures surface as :class:`StoreError`; Carnet's own errors raised
-    inside the block pass through unchanged, after the rollback.
+    On SQLite the thread's own connection is used and the lock is taken up
+    front (``BEGIN IMMEDIATE``). Database failures surface as
+    :class:`StoreError`; Carnet's own errors raised inside the block pass
+    through unchanged, after the rollback.
     """
     errors = _dbapi_errors(engine)
     sqlite = engine.dialect.name == "sqlite"
+    writers = _writers.get(id(engine)) if sqlite else None
     try:
-        conn = engine.raw_connection()
+        conn: Any = writers.get() if writers is not None else engine.raw_connection()
     except errors as exc:
         raise _store_error(engine, exc) from exc
     try:
@@ -230,7 +285,8 @@ def write_transaction(engine: Engine) -> Iterator[Any]:
         except BaseException:
             try:
                 if sqlite:
-                    if getattr(conn.driver_connection, "in_transaction", True):
+                    raw = getattr(conn, "driver_connection", conn)
+                    if getattr(raw, "in_transaction", True):
                         cur.execute("ROLLBACK")
                 else:
                     conn.rollback()
@@ -240,7 +296,8 @@ def write_transaction(engine: Engine) -> Iterator[Any]:
     except errors as exc:
         raise _store_error(engine, exc) from exc
     finally:
-        conn.close()
+        if writers is None:
+            conn.close()
 
 
 @contextmanager

@@ -33,6 +33,21 @@ _RUN_COLUMNS = (
 )
 
 
+#: The fixed columns of a search_runs DataFrame, before metrics., params. and tags.
+RUN_ATTRIBUTE_COLUMNS = (
+    "run_id",
+    "experiment_id",
+    "status",
+    "artifact_uri",
+    "start_time",
+    "end_time",
+    "run_name",
+    "user_id",
+    "lifecycle_stage",
+    "parent_run_id",
+)
+
+
 class RunReads(StoreBase):
     """The reading half of the run store."""
 
@@ -129,21 +144,7 @@ class RunReads(StoreBase):
         """Runs as columns (MLflow's search_runs layout), without building entities."""
         n = len(pks)
         index = {pk: i for i, pk in enumerate(pks)}
-        cols: dict[str, list[Any]] = {
-            name: [None] * n
-            for name in (
-                "run_id",
-                "experiment_id",
-                "status",
-                "artifact_uri",
-                "start_time",
-                "end_time",
-                "run_name",
-                "user_id",
-                "lifecycle_stage",
-                "parent_run_id",
-            )
-        }
+        cols: dict[str, list[Any]] = {name: [None] * n for name in RUN_ATTRIBUTE_COLUMNS}
         dynamic: dict[str, list[Any]] = {}
 
         def put(name: str, i: int, value: Any) -> None:
