@@ -129,7 +129,7 @@ def test_ui_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         "ui", "--db", str(tmp_path / "c.db"), "--port", "8600", "--host", "0.0.0.0", "--dry-run"
     )
     assert out.split() == [
-        sys.executable, "-m", "streamlit", "run", str(app),
+        sys.executable, "-m", "dashboard.serve", "run", str(app),
         "--server.address", "0.0.0.0", "--server.port", "8600",
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
         "--client.toolbarMode", "minimal",

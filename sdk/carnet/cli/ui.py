@@ -32,9 +32,13 @@ def dashboard_app() -> Path:
 
 
 def streamlit_command(app: Path, uri: str, host: str, port: int) -> list[str]:
-    """The exact command that serves the dashboard (split out so tests can check it)."""
+    """The exact command that serves the dashboard (split out so tests can check it).
+
+    ``dashboard.serve`` is ``streamlit`` with the dashboard's imports done before the
+    server listens, so the first visitor does not wait for them.
+    """
     return [
-        sys.executable, "-m", "streamlit", "run", str(app),
+        sys.executable, "-m", "dashboard.serve", "run", str(app),
         "--server.address", host,
         "--server.port", str(port),
         "--server.headless", "true",
