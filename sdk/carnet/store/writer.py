@@ -24,7 +24,9 @@ logger = logging.getLogger("carnet")
 
 FLUSH_INTERVAL_S = float(os.environ.get("CARNET_FLUSH_INTERVAL", "0.5"))
 _WAKE_AT = 50_000  # queued points that wake the writer early
-_MAX_QUEUED = 2_000_000  # beyond this a producer waits: memory stays bounded
+#: Beyond this a producer writes the backlog itself: memory stays bounded (~200 B a point)
+#: when a loop logs faster than the disk takes points.
+_MAX_QUEUED = int(os.environ.get("CARNET_MAX_QUEUED", "250000"))
 _writers: weakref.WeakSet[BufferedWriter] = weakref.WeakSet()
 
 
