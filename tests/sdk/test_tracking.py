@@ -123,6 +123,9 @@ def test_context_manager_statuses(tracking: str) -> None:
         raise KeyboardInterrupt
     assert carnet.get_run(killed.info.run_id).info.status == "KILLED"
     run = carnet.start_run()
+    with pytest.raises(InvalidValueError, match="FINISHED, FAILED, KILLED"):
+        carnet.end_run(status="RUNNING")
+    assert carnet.active_run() is not None  # a refused end leaves the run active
     carnet.end_run(status="KILLED")
     assert carnet.get_run(run.info.run_id).info.status == "KILLED"
 
