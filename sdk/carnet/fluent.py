@@ -26,6 +26,7 @@ from carnet.entities import Experiment, Run, RunStatus, ViewType
 from carnet.errors import (
     ActiveRunError,
     DeletedError,
+    ExperimentExistsError,
     ExperimentNotFoundError,
     InvalidValueError,
 )
@@ -114,17 +115,7 @@ def set_experiment(
         experiment = client.get_experiment(str(experiment_id))
     else:
         assert experiment_name is not None
-        found = client.get_experiment_by_name(experiment_name)
-        if found is None:
-            from carnet.errors import ExperimentExistsError
-
-            try:
-                client.create_experiment(experiment_name)
-            except ExperimentExistsError:  # another process created it just now
-                pass
-            found = client.get_experiment_by_name(experiment_name)
-            assert found is not None
-        experiment = found
+        experiment = _get_or_create(client, experiment_name)
     if experiment.lifecycle_stage == "deleted":
         raise DeletedError(
             f"experiment {experiment.name!r} is deleted; restore it with "
@@ -143,32 +134,23 @@ def _resolve_experiment_id(experiment_id: str | None) -> str:
     env_id = os.environ.get("CARNET_EXPERIMENT_ID") or os.environ.get("MLFLOW_EXPERIMENT_ID")
     if env_id:
         return env_id
-    if name:
-        return set_experiment(name).experiment_id
-    return _default_experiment_id()
+    return set_experiment(name or DEFAULT_EXPERIMENT_NAME).experiment_id
 
 
-def _default_experiment_id() -> str:
-    """MLflow's "Default" experiment, id "0", made on first use."""
-    global _active_experiment_id
-    client = _client()
-    found = client.get_experiment_by_name(DEFAULT_EXPERIMENT_NAME)
+def _get_or_create(client: Client, name: str) -> Experiment:
+    """The experiment named ``name``, created if missing ("Default" gets MLflow's id 0)."""
+    found = client.get_experiment_by_name(name)
     if found is None:
-        from carnet.errors import ExperimentExistsError
-
         try:
-            client.store.create_experiment(DEFAULT_EXPERIMENT_NAME, experiment_id=0)
-        except ExperimentExistsError:  # another process made it just now
+            if name == DEFAULT_EXPERIMENT_NAME:
+                client.store.create_experiment(name, experiment_id=0)
+            else:
+                client.create_experiment(name)
+        except ExperimentExistsError:  # another process created it just now
             pass
-        found = client.get_experiment_by_name(DEFAULT_EXPERIMENT_NAME)
+        found = client.get_experiment_by_name(name)
         assert found is not None
-    if found.lifecycle_stage == "deleted":
-        raise DeletedError(
-            "the Default experiment is deleted; restore it with restore_experiment('0') or "
-            "call set_experiment(name) first."
-        )
-    _active_experiment_id = found.experiment_id
-    return found.experiment_id
+    return found
 
 
 def create_experiment(
