@@ -88,8 +88,10 @@ def measure(variant: str, args: dict[str, Any]) -> dict[str, Any]:
                 client.log_batch(run_id, metrics=points)
             seconds = clock() - t0
             db = Path(tmp) / "carnet.db"
+        from bench.rawsqlite import stored_points
+
         check = sqlite3.connect(db)
-        found = check.execute("SELECT count(*) FROM metrics").fetchone()[0]
+        found = stored_points(check)
         check.close()
     if found != n:
         raise RuntimeError(f"logged {n} points but the store holds {found}")

@@ -21,6 +21,7 @@ from typing import Any
 
 from bench.config import Config
 from bench.harness import Plan, Row, Samples, Variant, median, rate, run_worker
+from bench.rawsqlite import stored_points
 
 MB = 1024 * 1024
 
@@ -106,11 +107,11 @@ def measure(variant: str, args: dict[str, Any]) -> dict[str, Any]:
             out["peak_mb"] = peak
             out["growth_mb"] = peak - idle
         conn = sqlite3.connect(Path(tmp) / "carnet.db")
-        found = conn.execute(
-            "SELECT count(*) FROM metrics m JOIN runs r ON r.id = m.run_id "
-            "WHERE r.run_uuid = ? AND m.key = 'loss'",
+        found = stored_points(
+            conn,
+            "WHERE run_id = (SELECT id FROM runs WHERE run_uuid = ?) AND key = 'loss'",
             (run.info.run_id,),
-        ).fetchone()[0]
+        )
         conn.close()
     if found != n:
         raise RuntimeError(f"logged {n} points but the store holds {found}")

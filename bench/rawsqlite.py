@@ -36,3 +36,15 @@ def connect(path: Path, *, create: bool = True) -> sqlite3.Connection:
     if create:
         conn.executescript(SCHEMA)
     return conn
+
+
+def stored_points(conn: sqlite3.Connection, where: str = "", args: tuple[object, ...] = ()) -> int:
+    """Points on disk: rows of ``metrics`` plus, in a Carnet store, its packed chunks."""
+    found = int(conn.execute(f"SELECT count(*) FROM metrics {where}", args).fetchone()[0])
+    has_chunks = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'metric_chunks'"
+    ).fetchone()
+    if has_chunks:
+        sql = f"SELECT coalesce(sum(n), 0) FROM metric_chunks {where}"
+        found += int(conn.execute(sql, args).fetchone()[0])
+    return found

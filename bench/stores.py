@@ -78,9 +78,15 @@ def run_store(n_runs: int, n_params: int, n_metrics: int) -> dict[str, Any]:
     return meta
 
 
-def history_store(n_points: int) -> dict[str, Any]:
-    """One run with ``n_points`` steps of the metric 'loss'."""
-    db, marker = _paths(f"history{n_points}")
+def history_store(n_points: int, *, single: bool = False) -> dict[str, Any]:
+    """One run with ``n_points`` steps of the metric 'loss'.
+
+    Logged in batches of 10,000 points, or with ``single`` one synchronous
+    ``log_metric`` per point, as a training loop does. A row-per-point table
+    of the same points (``rows_path``, Carnet's v2 layout with its covering
+    index) is the floor a history read had before packed chunks.
+    """
+    db, marker = _paths(f"history{n_points}" + ("-single" if single else ""))
     if marker.exists():
         return dict(json.loads(marker.read_text()))
     import carnet
@@ -89,15 +95,31 @@ def history_store(n_points: int) -> dict[str, Any]:
     started = time.perf_counter()
     client = carnet.Client(f"sqlite:///{db}")
     run = client.create_run(client.create_experiment("history"))
+    run_id = run.info.run_id
     ts = int(time.time() * 1000)
-    for s in range(0, n_points, 10_000):
-        points = [("loss", j * 0.001, ts + j, j) for j in range(s, min(s + 10_000, n_points))]
-        client.log_batch(run.info.run_id, metrics=points)
-    client.set_terminated(run.info.run_id, "FINISHED")
+    if single:
+        for j in range(n_points):
+            client.log_metric(run_id, "loss", j * 0.001, timestamp=ts + j, step=j)
+    else:
+        for s in range(0, n_points, 10_000):
+            points = [("loss", j * 0.001, ts + j, j) for j in range(s, min(s + 10_000, n_points))]
+            client.log_batch(run_id, metrics=points)
+    client.set_terminated(run_id, "FINISHED")
+    rows = db.with_name(db.stem + "-rows.db")
+    _reset(rows)
+    from bench.rawsqlite import INSERT, connect
+
+    conn = connect(rows)
+    conn.execute("CREATE INDEX ix_history ON metrics (run_id, key, step, timestamp, value)")
+    conn.execute("BEGIN")
+    conn.executemany(INSERT, [(1, "loss", j, ts + j, j * 0.001, 0) for j in range(n_points)])
+    conn.execute("COMMIT")
+    conn.close()
     meta = {
         "path": str(db),
         "uri": f"sqlite:///{db}",
-        "run_id": run.info.run_id,
+        "rows_path": str(rows),
+        "run_id": run_id,
         "points": n_points,
         "build_s": time.perf_counter() - started,
     }
@@ -117,5 +139,5 @@ def measure(variant: str, args: dict[str, Any]) -> dict[str, Any]:
     if variant == "runs":
         return run_store(args["runs"], args["params"], args["metrics"])
     if variant == "history":
-        return history_store(args["points"])
+        return history_store(args["points"], single=bool(args.get("single")))
     raise ValueError(f"unknown store {variant!r}")

@@ -34,8 +34,14 @@ def require_service(available: bool, reason: str) -> None:
 
 @pytest.fixture(autouse=True)
 def _clean_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    for var in ("CARNET_TRACKING_URI", "CARNET_ASYNC_LOGGING", "MLFLOW_EXPERIMENT_NAME",
-                "CARNET_EXPERIMENT_NAME", "CARNET_EXPERIMENT_ID", "CARNET_ARTIFACT_ROOT"):
+    for var in (
+        "CARNET_TRACKING_URI",
+        "CARNET_ASYNC_LOGGING",
+        "MLFLOW_EXPERIMENT_NAME",
+        "CARNET_EXPERIMENT_NAME",
+        "CARNET_EXPERIMENT_ID",
+        "CARNET_ARTIFACT_ROOT",
+    ):
         monkeypatch.delenv(var, raising=False)
     yield
     fluent._reset_for_tests()

@@ -34,8 +34,11 @@ from .conftest import dump_store, finish, nan_safe, release, start_worker
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "schema_v1.db"
 
-#: The v1 -> v2 migration undone: what a v1 store's indexes were.
+#: The v2 -> v3 migration undone on a store whose histories are all tail rows.
+DOWNGRADE_TO_V2 = ("DROP TABLE metric_chunks",)
+#: Then the v1 -> v2 migration undone: what a v1 store's indexes were.
 DOWNGRADE_TO_V1 = (
+    *DOWNGRADE_TO_V2,
     "DROP INDEX ix_runs_experiment_status",
     "DROP INDEX ix_metrics_history",
     'CREATE INDEX ix_metrics_run_key_step ON metrics (run_id, "key", step)',
@@ -54,7 +57,8 @@ TABLES = (
 
 
 def data_only(dump: dict[str, list[tuple[Any, ...]]]) -> dict[str, list[tuple[Any, ...]]]:
-    return nan_safe({t: rows for t, rows in dump.items() if t != "carnet_schema"})
+    """The rows that hold data; a table an upgrade added and left empty holds none."""
+    return nan_safe({t: rows for t, rows in dump.items() if t != "carnet_schema" and rows})
 
 
 def schema_shape(uri: str) -> dict[str, Any]:
@@ -99,14 +103,20 @@ def fresh_store(uri: str) -> None:
 
 
 def downgrade_to_v1(uri: str) -> None:
-    """Turn a fresh current store into a v1 store (valid while SCHEMA_VERSION is 2)."""
-    assert SCHEMA_VERSION == 2, "extend DOWNGRADE_TO_V1 with the newer migrations' undo"
+    """Turn a fresh current store into a v1 store (valid while SCHEMA_VERSION is 3)."""
+    downgrade(uri, DOWNGRADE_TO_V1, 1)
+
+
+def downgrade(uri: str, statements: tuple[str, ...], version: int) -> None:
+    assert SCHEMA_VERSION == 3, "extend the DOWNGRADE_TO_* lists with the newer migrations' undo"
     engine = create_engine(uri)
     with engine.begin() as conn:
-        for statement in DOWNGRADE_TO_V1:
+        for statement in statements:
             conn.execute(text(statement))
         conn.execute(text("DELETE FROM carnet_schema"))
-        conn.execute(text("INSERT INTO carnet_schema (version, migrated_at) VALUES (1, 0)"))
+        conn.execute(
+            text("INSERT INTO carnet_schema (version, migrated_at) VALUES (:v, 0)"), {"v": version}
+        )
     engine.dispose()
 
 
@@ -313,3 +323,36 @@ def test_v1_postgres_store_is_upgraded_in_place_without_loss(pg_uri: str, tmp_pa
 def schema_shape_after_fresh(uri: str) -> dict[str, Any]:
     fresh_store(uri)
     return schema_shape(uri)
+
+
+# -- v2 -> v3: long histories are packed into chunks -----------------------------------------
+
+
+def test_v2_histories_are_packed_on_upgrade_and_read_the_same(
+    any_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A v2 store kept every point as a row; the upgrade packs the long histories."""
+    from carnet.store import history
+
+    monkeypatch.setattr(history, "TAIL_POINTS", 10**9)  # write v2's layout: rows only
+    client = carnet.Client(any_uri)
+    run_id = client.create_run(client.create_experiment("v2")).info.run_id
+    n = 3 * 1024 + 5  # three packs' worth of points, and not a multiple
+    long = [("long", math.nan if i % 7 == 0 else i / 3, 1000 + i, (i * 37) % n) for i in range(n)]
+    client.log_batch(run_id, metrics=long)
+    client.log_batch(run_id, metrics=[("short", float(i), 5, i) for i in range(10)])
+    expected = {k: client.get_metric_history(run_id, k) for k in ("long", "short")}
+    monkeypatch.undo()
+    dispose_engines()
+    downgrade(any_uri, DOWNGRADE_TO_V2, 2)
+    assert check_store(any_uri).schema_version == 2
+
+    client = carnet.Client(any_uri)  # opening it upgrades it
+    for key, points in expected.items():
+        assert nan_safe({key: client.get_metric_history(run_id, key)}) == nan_safe({key: points})
+    assert [m.step for m in expected["long"]] == sorted(m.step for m in expected["long"])
+    dispose_engines()
+    dump = dump_store(any_uri)
+    assert sum(row[3] for row in dump["metric_chunks"]) == n
+    assert sorted(row[2] for row in dump["metrics"]) == ["short"] * 10  # short stays a tail
+    assert check_store(any_uri).ok

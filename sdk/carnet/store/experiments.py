@@ -51,7 +51,7 @@ class ExperimentStore(StoreBase):
                     self._sql(
                         "INSERT INTO experiments (experiment_id, name, artifact_location, "
                         "lifecycle_stage, creation_time, last_update_time) "
-                        "VALUES (?, ?, ?, ?, ?, ?) RETURNING experiment_id"
+                        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING experiment_id"
                     ),
                     (experiment_id, name, artifact_location or "", LifecycleStage.ACTIVE, now, now),
                 )
@@ -60,11 +60,18 @@ class ExperimentStore(StoreBase):
                     self._sql(
                         "INSERT INTO experiments (name, artifact_location, lifecycle_stage, "
                         "creation_time, last_update_time) VALUES (?, ?, ?, ?, ?) "
-                        "RETURNING experiment_id"
+                        "ON CONFLICT DO NOTHING RETURNING experiment_id"
                     ),
                     (name, artifact_location or "", LifecycleStage.ACTIVE, now, now),
                 )
-            experiment_id = int(cur.fetchone()[0])
+            created = cur.fetchone()
+            if created is None:  # on PostgreSQL another writer can commit it after our check
+                what = f"named {name!r}" + ("" if experiment_id is None else f" or id {experiment_id}")
+                raise ExperimentExistsError(
+                    f"an experiment {what} was created by another writer just now; "
+                    "use set_experiment to log into it, or pick another name."
+                )
+            experiment_id = int(created[0])
             if not artifact_location:
                 location = (self.artifact_root / str(experiment_id)).as_uri()
                 cur.execute(

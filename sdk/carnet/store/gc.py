@@ -137,7 +137,8 @@ def _purge_rows(engine: Any, condition: ColumnElement[bool]) -> list[tuple[str, 
         if not rows:
             return []
         pks = [int(r[0]) for r in rows]
-        for table in (schema.metrics, schema.metric_summaries, schema.params, schema.tags):
+        history = (schema.metric_chunks, schema.metrics, schema.metric_summaries)
+        for table in (*history, schema.params, schema.tags):
             _execute(cur, dialect, delete(table).where(table.c.run_id.in_(pks)))
         _execute(cur, dialect, delete(runs).where(runs.c.id.in_(pks)))
     return [(str(r[1]), str(r[2])) for r in rows]

@@ -35,23 +35,32 @@ _PARENTS: dict[str, tuple[str, str, str]] = {
     "params": ("run_id", "runs", "id"),
     "tags": ("run_id", "runs", "id"),
     "metrics": ("run_id", "runs", "id"),
+    "metric_chunks": ("run_id", "runs", "id"),
     "metric_summaries": ("run_id", "runs", "id"),
     "runs": ("experiment_id", "experiments", "experiment_id"),
     "experiment_tags": ("experiment_id", "experiments", "experiment_id"),
 }
 
-#: (run, key) pairs whose summary count or last step disagrees with the history.
+#: (run, key) pairs whose summary count or last step disagrees with the history
+#: (its tail rows and packed chunks together), and chunks whose size is not 24 bytes a point.
 _SUMMARY_DRIFT = """
 SELECT count(*) FROM (
     SELECT h.run_id, h.key FROM (
-        SELECT run_id, key, count(*) AS n, max(step) AS last_step
-        FROM metrics GROUP BY run_id, key
+        SELECT run_id, key, sum(n) AS n, max(last_step) AS last_step FROM (
+            SELECT run_id, key, count(*) AS n, max(step) AS last_step
+            FROM metrics GROUP BY run_id, key
+            UNION ALL
+            SELECT run_id, key, sum(n), max(max_step) FROM metric_chunks GROUP BY run_id, key
+        ) parts GROUP BY run_id, key
     ) h
     LEFT JOIN metric_summaries s ON s.run_id = h.run_id AND s.key = h.key
     WHERE s.run_id IS NULL OR s.count <> h.n OR s.step <> h.last_step
     UNION ALL
     SELECT s.run_id, s.key FROM metric_summaries s
     WHERE NOT EXISTS (SELECT 1 FROM metrics m WHERE m.run_id = s.run_id AND m.key = s.key)
+    AND NOT EXISTS (SELECT 1 FROM metric_chunks c WHERE c.run_id = s.run_id AND c.key = s.key)
+    UNION ALL
+    SELECT run_id, key FROM metric_chunks WHERE length(data) <> 24 * n
 ) drift
 """
 
@@ -155,9 +164,11 @@ def _summarize(messages: list[str], limit: int = 10) -> str:
     return shown + (f" (and {len(lines) - limit} more)" if len(lines) > limit else "")
 
 
-def _orphans(cur: Any) -> dict[str, int]:
+def _orphans(cur: Any, dialect: str) -> dict[str, int]:
     counts = {}
     for child, (column, parent, key) in _PARENTS.items():
+        if not _table_exists(cur, dialect, child):  # an older schema: it has not got it yet
+            continue
         cur.execute(
             f"SELECT count(*) FROM {child} c WHERE NOT EXISTS "
             f"(SELECT 1 FROM {parent} p WHERE p.{key} = c.{column})"
@@ -184,9 +195,10 @@ def check_store(uri: str | None = None) -> StoreReport:
         # would fail half-way, so they run on healthy stores only.
         if version is not None and not integrity:
             with read_cursor(engine) as cur:
-                orphans = _orphans(cur)
-                cur.execute(_SUMMARY_DRIFT)
-                drift = int(cur.fetchone()[0])
+                orphans = _orphans(cur, dialect)
+                if version == SCHEMA_VERSION:  # older histories are laid out differently
+                    cur.execute(_SUMMARY_DRIFT)
+                    drift = int(cur.fetchone()[0])
     problems: list[str] = []
     if version is None:
         if not integrity:  # a damaged file says so below; an intact one is not Carnet's

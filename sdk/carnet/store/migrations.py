@@ -54,8 +54,53 @@ def _v1_to_v2(cur: Any, dialect: Dialect) -> None:
     )
 
 
+_CHUNKS_V3 = {
+    "sqlite": (
+        "CREATE TABLE IF NOT EXISTS metric_chunks (\n"
+        "\trun_id INTEGER NOT NULL, \n"
+        '\t"key" TEXT NOT NULL, \n'
+        "\tseq INTEGER NOT NULL, \n"
+        "\tn INTEGER NOT NULL, \n"
+        "\tmin_step BIGINT NOT NULL, \n"
+        "\tmax_step BIGINT NOT NULL, \n"
+        "\tdata BLOB NOT NULL, \n"
+        '\tPRIMARY KEY (run_id, "key", seq), \n'
+        "\tFOREIGN KEY(run_id) REFERENCES runs (id)\n"
+        ")"
+    ),
+    "postgresql": (
+        "CREATE TABLE IF NOT EXISTS metric_chunks ("
+        "run_id BIGINT NOT NULL, key TEXT NOT NULL, seq INTEGER NOT NULL, "
+        "n INTEGER NOT NULL, min_step BIGINT NOT NULL, max_step BIGINT NOT NULL, "
+        "data BYTEA NOT NULL, PRIMARY KEY (run_id, key, seq), "
+        "FOREIGN KEY(run_id) REFERENCES runs (id))"
+    ),
+}
+
+
+def _v2_to_v3(cur: Any, dialect: Dialect) -> None:
+    """Histories become packed chunks plus a short tail of rows (see history.py).
+
+    Every history of at least ``TAIL_POINTS`` points is packed whole, so
+    long histories read fast from the first open. ``pack_key`` writes the
+    v3 chunk format; a later format would ship its own migration.
+    """
+    from carnet.store import history
+
+    cur.execute(_CHUNKS_V3[dialect.name])
+    sql: Callable[[str], str] = (
+        (lambda s: s) if dialect.name == "sqlite" else (lambda s: s.replace("?", "%s"))
+    )
+    cur.execute(
+        sql('SELECT run_id, "key" FROM metrics GROUP BY run_id, "key" HAVING count(*) >= ?'),
+        (history.TAIL_POINTS,),
+    )
+    for run_pk, key in cur.fetchall():
+        history.pack_key(cur, sql, int(run_pk), key, ())
+
+
 #: MIGRATIONS[n] upgrades a store at version n + 1 to version n + 2.
-MIGRATIONS: list[Migration] = [_v1_to_v2]
+MIGRATIONS: list[Migration] = [_v1_to_v2, _v2_to_v3]
 
 
 def upgrade(cur: Any, dialect: Dialect, found: int) -> None:

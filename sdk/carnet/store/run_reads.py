@@ -1,8 +1,8 @@
 """Reads of runs: single runs, bulk loads in search order, columns, histories, search.
 
 Bulk reads fetch each table once per chunk of run ids and assemble in Python;
-histories are built in C (``tuple.__new__``) with the cyclic GC paused, so a
-100,000-point read costs about what SQLite takes to return the rows.
+histories come from packed chunks (history.py) and are built in C
+(``tuple.__new__``) with the cyclic GC paused.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 
 from carnet.entities import Metric, MetricSummary, Run, RunData, RunInfo, ViewType
 from carnet.errors import InvalidInputError, RunNotFoundError
+from carnet.store import history
 from carnet.store.base import (
     _CHUNK,
     _NAN,
@@ -214,21 +215,9 @@ class RunReads(StoreBase):
         with read_cursor(self.engine) as cur:
             pk, _, _ = self._run_row(cur, run_id)
             with _gc_paused():
-                cur.execute(
-                    self._sql(
-                        "SELECT value, timestamp, step FROM metrics WHERE run_id = ? AND key = ? "
-                        "ORDER BY step, timestamp, value"
-                    ),
-                    (pk, key),
-                )
-                rows = cur.fetchall()
-                if not rows:
-                    return []
-                values, stamps, steps = zip(*rows, strict=True)
-                if None in values:
-                    values = tuple(_NAN if v is None else v for v in values)
+                steps, stamps, values = history.read(cur, self._sql, pk, key)
                 # tuple.__new__ builds each Metric in C: no Python frame per point.
-                points = zip(repeat(key), values, stamps, steps, strict=False)
+                points = zip(repeat(key), values.tolist(), stamps.tolist(), steps.tolist())
                 return list(map(tuple.__new__, repeat(Metric), points))
 
     def get_metric_histories(
@@ -242,73 +231,66 @@ class RunReads(StoreBase):
         with read_cursor(self.engine) as cur, _gc_paused():
             for start in range(0, len(run_ids), _CHUNK):
                 chunk = list(run_ids[start : start + _CHUNK])
-                where = f"r.run_uuid IN ({_placeholders(len(chunk))})"
-                args: list[Any] = list(chunk)
-                if keys is not None:
-                    where += f" AND m.key IN ({_placeholders(len(keys))})"
-                    args.extend(keys)
                 cur.execute(
                     self._sql(
-                        "SELECT r.run_uuid, m.key, m.step, m.timestamp, m.value FROM metrics m "
-                        f"JOIN runs r ON r.id = m.run_id WHERE {where} "
-                        "ORDER BY m.run_id, m.key, m.step, m.timestamp, m.value"
+                        "SELECT id, run_uuid FROM runs WHERE run_uuid IN "
+                        f"({_placeholders(len(chunk))})"
                     ),
-                    args,
+                    chunk,
                 )
-                rows = cur.fetchall()
-                if not rows:
+                uuids = dict(cur.fetchall())
+                if not uuids:
                     continue
-                for name, column in zip(names, zip(*rows, strict=True), strict=True):
-                    cols[name].extend(column)
-        values = cols["value"]
-        if None in values:
-            cols["value"] = [_NAN if v is None else v for v in values]
+                found = history.read_many(cur, self._sql, sorted(uuids), keys)
+                for (pk, key), (steps, stamps, values) in found.items():
+                    n = len(steps)
+                    cols["run_id"].extend(repeat(uuids[pk], n))
+                    cols["key"].extend(repeat(key, n))
+                    cols["step"].extend(steps.tolist())
+                    cols["timestamp"].extend(stamps.tolist())
+                    cols["value"].extend(values.tolist())
         return cols
 
     def get_metric_history_sampled(self, run_id: str, key: str, max_points: int) -> list[Metric]:
         """At most about ``max_points`` points that keep the curve's envelope.
 
-        The steps are cut into ``max_points // 2`` equal buckets in SQL; each
-        bucket gives its lowest value (at its first step) and its highest (at
-        its last step). A million-point history never reaches Python whole.
+        The steps are cut into ``max_points // 2`` equal buckets; each bucket
+        gives its lowest value (at its first step) and its highest (at its last
+        step). The packed history is bucketed in numpy, never as Python objects.
         """
         if max_points < 2:
             raise InvalidInputError(f"max_points must be at least 2, got {max_points}.")
         with read_cursor(self.engine) as cur:
             pk, _, _ = self._run_row(cur, run_id)
-            cur.execute(
-                self._sql("SELECT count FROM metric_summaries WHERE run_id = ? AND key = ?"),
-                (pk, key),
-            )
-            row = cur.fetchone()
-            if row is None:
-                return []
-            cur.execute(
-                self._sql("SELECT min(step), max(step) FROM metrics WHERE run_id = ? AND key = ?"),
-                (pk, key),
-            )
-            lo, hi = cur.fetchone()
-            if int(row[0]) <= max_points or lo == hi:
-                sampled = None
-            else:
-                buckets = max(1, max_points // 2)
-                width = -(-(int(hi) - int(lo) + 1) // buckets)  # ceiling division
-                cur.execute(
-                    self._sql(
-                        "SELECT min(step), max(step), min(value), max(value), min(timestamp), "
-                        "max(timestamp) FROM metrics WHERE run_id = ? AND key = ? "
-                        "GROUP BY (step - ?) / ? ORDER BY 1"
-                    ),
-                    (pk, key, int(lo), width),
-                )
-                sampled = cur.fetchall()
-        if sampled is None:
-            return self.get_metric_history(run_id, key)
+            steps, stamps, values = history.read(cur, self._sql, pk, key)
+        n = len(steps)
+        if n <= max_points or steps[0] == steps[-1]:
+            points = zip(repeat(key), values.tolist(), stamps.tolist(), steps.tolist())
+            return list(map(tuple.__new__, repeat(Metric), points))
+        import numpy as np
+
+        s = np.frombuffer(steps, dtype=np.int64)
+        t = np.frombuffer(stamps, dtype=np.int64)
+        v = np.frombuffer(values, dtype=np.float64)
+        buckets = max(1, max_points // 2)
+        lo = int(s[0])
+        width = -(-(int(s[-1]) - lo + 1) // buckets)  # ceiling division
+        bucket = (s - lo) // width  # non-decreasing: the history is in step order
+        starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
+        ends = np.r_[starts[1:], n] - 1
+        low, high = np.fmin.reduceat(v, starts), np.fmax.reduceat(v, starts)  # NaN-blind
+        first, last = s[starts], s[ends]
+        t_first, t_last = np.minimum.reduceat(t, starts), np.maximum.reduceat(t, starts)
+        both = (last != first) | ((high != low) & ~np.isnan(low))
         out: list[Metric] = []
-        for first, last, low, high, t_first, t_last in sampled:
-            out.append(Metric(key, _NAN if low is None else low, t_first, first))
-            if last != first or high != low:
-                out.append(Metric(key, _NAN if high is None else high, t_last, last))
+        rows = zip(
+            first.tolist(), last.tolist(), low.tolist(), high.tolist(),
+            t_first.tolist(), t_last.tolist(), both.tolist(), strict=True,
+        )  # fmt: skip
+        for a, b, lo_v, hi_v, ta, tb, two in rows:
+            out.append(Metric(key, lo_v, ta, a))
+            if two:
+                out.append(Metric(key, hi_v, tb, b))
         return out
 
     def list_keys(self, experiment_ids: Sequence[str]) -> dict[str, list[str]]:

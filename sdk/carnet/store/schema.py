@@ -4,7 +4,8 @@ Runs get an integer surrogate key so the big tables (metric history, the
 per-run summary, params and tags) stay narrow and their indexes small; the
 public 32-hex ``run_uuid`` lives only on ``runs``. NaN cannot be stored in a
 SQLite REAL (it becomes NULL), so metric values carry an ``is_nan`` flag and a
-NULL value, the same way on PostgreSQL.
+NULL value, the same way on PostgreSQL. A metric's history is mostly packed
+chunks (``metric_chunks``) with a short tail of rows (``metrics``): see history.py.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Text,
     and_,
     case,
@@ -26,7 +28,7 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 #: Bumped with every schema change; each bump ships a migration in migrations.py.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _BigIntId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -120,6 +122,21 @@ class MetricRow(SQLModel, table=True):
     is_nan: bool = Field(default=False)
 
 
+class MetricChunkRow(SQLModel, table=True):
+    """Up to ``history.CHUNK_POINTS`` sorted points of one history, packed."""
+
+    __tablename__ = "metric_chunks"
+    run_id: int = Field(sa_column=_run_fk())
+    key: str = Field(sa_type=Text, primary_key=True)
+    #: Chunks of a (run, key) are numbered 0, 1, ... in the order they were packed.
+    seq: int = Field(primary_key=True)
+    n: int
+    min_step: int = Field(sa_type=BigInteger)
+    max_step: int = Field(sa_type=BigInteger)
+    #: n steps (int64), n timestamps (int64), n values (float64), little-endian.
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
 class MetricSummaryRow(SQLModel, table=True):
     """Last, min, max and count per run and key: what tables, filters and sorting read."""
 
@@ -144,6 +161,7 @@ runs = RunRow.__table__  # type: ignore[attr-defined]
 params = ParamRow.__table__  # type: ignore[attr-defined]
 tags = TagRow.__table__  # type: ignore[attr-defined]
 metrics = MetricRow.__table__  # type: ignore[attr-defined]
+metric_chunks = MetricChunkRow.__table__  # type: ignore[attr-defined]
 metric_summaries = MetricSummaryRow.__table__  # type: ignore[attr-defined]
 schema_info = SchemaInfo.__table__  # type: ignore[attr-defined]
 metadata = SQLModel.metadata

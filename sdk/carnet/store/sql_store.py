@@ -23,7 +23,9 @@ from carnet.errors import (
     InvalidInputError,
     ParamOverwriteError,
 )
+from carnet.store import history
 from carnet.store.base import (
+    _CHUNK,
     HEARTBEAT_TIMEOUT_S,
     MetricPoint,
     _placeholders,
@@ -235,22 +237,56 @@ class SqlStore(ExperimentStore, RunReads):
             )
 
     def _insert_metrics(self, cur: Any, pk: int, metrics: Sequence[MetricPoint]) -> None:
-        rows = [
-            (pk, k, s, t, None, True) if v != v else (pk, k, s, t, v, False)
-            for k, v, t, s in metrics
-        ]
-        cur.executemany(
-            self._sql(
-                "INSERT INTO metrics (run_id, key, step, timestamp, value, is_nan) "
-                "VALUES (?, ?, ?, ?, ?, ?)"
-            ),
-            rows,
-        )
+        """Summaries first (on PostgreSQL that locks each (run, key)), then the history.
+
+        Keys whose count passes a multiple of ``history.TAIL_POINTS`` are packed
+        into chunks with their tail; the other points become tail rows.
+        """
+        sql = self._sql
+        folded = sorted(summarize(metrics).items())  # one lock order: no deadlocks
         summary = [
             (pk, key, None if r[1] else r[0], r[1], r[2], r[3], r[4], r[5], r[6])
-            for key, r in summarize(metrics).items()
+            for key, r in folded
         ]
-        cur.executemany(self._sql(_SUMMARY_UPSERT), summary)
+        if len(summary) == 1:
+            cur.execute(sql(_SUMMARY_UPSERT + " RETURNING count"), summary[0])
+            after = {folded[0][0]: int(cur.fetchone()[0])}
+        else:
+            cur.executemany(sql(_SUMMARY_UPSERT), summary)
+            after = self._summary_counts(cur, pk, [key for key, _ in folded])
+        full = history.crossings({key: (after[key] - r[6], after[key]) for key, r in folded})
+        rows = metrics
+        if full:
+            packed = set(full)
+            for key in full:
+                batch = [(s, t, v) for k, v, t, s in metrics if k == key]
+                history.pack_key(cur, sql, pk, key, batch)
+            rows = [m for m in metrics if m[0] not in packed]
+        if rows:
+            cur.executemany(
+                sql(
+                    "INSERT INTO metrics (run_id, key, step, timestamp, value, is_nan) "
+                    "VALUES (?, ?, ?, ?, ?, ?)"
+                ),
+                [
+                    (pk, k, s, t, None, True) if v != v else (pk, k, s, t, v, False)
+                    for k, v, t, s in rows
+                ],
+            )
+
+    def _summary_counts(self, cur: Any, pk: int, keys: list[str]) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for start in range(0, len(keys), _CHUNK):
+            chunk = keys[start : start + _CHUNK]
+            cur.execute(
+                self._sql(
+                    "SELECT key, count FROM metric_summaries WHERE run_id = ? "
+                    f"AND key IN ({_placeholders(len(chunk))})"
+                ),
+                (pk, *chunk),
+            )
+            counts.update((key, int(n)) for key, n in cur.fetchall())
+        return counts
 
     def set_terminated(self, run_id: str, status: str, end_time: int) -> None:
         self._writing()
