@@ -66,7 +66,9 @@ class ExperimentStore(StoreBase):
                 )
             created = cur.fetchone()
             if created is None:  # on PostgreSQL another writer can commit it after our check
-                what = f"named {name!r}" + ("" if experiment_id is None else f" or id {experiment_id}")
+                what = f"named {name!r}"
+                if experiment_id is not None:
+                    what += f" or with id {experiment_id}"
                 raise ExperimentExistsError(
                     f"an experiment {what} was created by another writer just now; "
                     "use set_experiment to log into it, or pick another name."
