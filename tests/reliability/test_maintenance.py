@@ -58,7 +58,8 @@ def test_a_healthy_store_is_ok_and_the_check_changes_nothing(any_uri: str) -> No
     assert (report.schema_version, report.code_schema_version) == (SCHEMA_VERSION, SCHEMA_VERSION)
     assert report.integrity == "ok" and report.summary_mismatches == 0
     assert set(report.orphan_rows) == {
-        "params", "tags", "metrics", "metric_summaries", "runs", "experiment_tags"
+        "params", "tags", "metrics", "metric_chunks", "metric_summaries", "runs",
+        "experiment_tags",
     }  # fmt: skip
     assert not any(report.orphan_rows.values())
     assert report.format().endswith("\nok")
@@ -95,6 +96,19 @@ def test_a_summary_that_disagrees_with_its_history_is_reported(any_uri: str) -> 
     report = check_store(any_uri)
     assert report.summary_mismatches == 1
     assert any("disagree with their histories" in p for p in report.problems)
+
+
+def test_packed_histories_are_checked_too(any_uri: str) -> None:
+    """A lost chunk and a truncated one: both histories are reported."""
+    filled(any_uri, runs=2, points=1500)  # each history: one packed chunk and a tail
+    assert check_store(any_uri).ok
+    raw(
+        any_uri,
+        "DELETE FROM metric_chunks WHERE run_id = 1",
+        "UPDATE metric_chunks SET data = substr(data, 1, 24) WHERE run_id = 2",
+    )
+    report = check_store(any_uri)
+    assert report.summary_mismatches == 2 and not report.ok
 
 
 def test_a_damaged_sqlite_file_is_reported_not_raised(uri: str, tmp_path: Path) -> None:
