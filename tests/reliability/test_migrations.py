@@ -35,7 +35,10 @@ from .conftest import dump_store, finish, nan_safe, release, start_worker
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "schema_v1.db"
 
 #: The v2 -> v3 migration undone on a store whose histories are all tail rows.
-DOWNGRADE_TO_V2 = ("DROP TABLE metric_chunks",)
+DOWNGRADE_TO_V2 = (
+    "DROP TABLE metric_chunks",
+    'CREATE INDEX ix_tags_key_value ON tags ("key", value)',
+)
 #: Then the v1 -> v2 migration undone: what a v1 store's indexes were.
 DOWNGRADE_TO_V1 = (
     *DOWNGRADE_TO_V2,

@@ -84,9 +84,13 @@ def _v2_to_v3(cur: Any, dialect: Dialect) -> None:
     Every history of at least ``TAIL_POINTS`` points is packed whole, so
     long histories read fast from the first open. ``pack_key`` writes the
     v3 chunk format; a later format would ship its own migration.
+
+    ``ix_tags_key_value`` goes: searches probe tags by (run_id, key), and the
+    index cost every run start a page write per tag.
     """
     from carnet.store import history
 
+    cur.execute("DROP INDEX IF EXISTS ix_tags_key_value")
     cur.execute(_CHUNKS_V3[dialect.name])
     sql: Callable[[str], str] = (
         (lambda s: s) if dialect.name == "sqlite" else (lambda s: s.replace("?", "%s"))

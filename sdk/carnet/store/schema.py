@@ -99,8 +99,10 @@ class ParamRow(SQLModel, table=True):
 
 
 class TagRow(SQLModel, table=True):
+    """Run tags; read by run (the primary key). No (key, value) index since v3: no
+    query used it, and a run's ~15 tags would write ~15 of its pages at every run start."""
+
     __tablename__ = "tags"
-    __table_args__ = (Index("ix_tags_key_value", "key", "value"),)
     run_id: int = Field(sa_column=_run_fk())
     key: str = Field(sa_type=Text, primary_key=True)
     value: str = Field(sa_type=Text)

@@ -257,11 +257,16 @@ class SqlStore(ExperimentStore, RunReads):
         full = history.crossings({key: (after[key] - r[6], after[key]) for key, r in folded})
         rows = metrics
         if full:
-            packed = set(full)
+            batches: dict[str, list[history.Point]] = {key: [] for key in full}
+            rows = []
+            for point in metrics:
+                batch = batches.get(point[0])
+                if batch is None:
+                    rows.append(point)
+                else:
+                    batch.append((point[3], point[2], point[1]))
             for key in full:
-                batch = [(s, t, v) for k, v, t, s in metrics if k == key]
-                history.pack_key(cur, sql, pk, key, batch)
-            rows = [m for m in metrics if m[0] not in packed]
+                history.pack_key(cur, sql, pk, key, batches[key])
         if rows:
             cur.executemany(
                 sql(
