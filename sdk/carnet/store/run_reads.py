@@ -142,18 +142,27 @@ class RunReads(StoreBase):
         return runs
 
     def run_columns(self, pks: Sequence[int], *, summaries: bool = False) -> dict[str, list[Any]]:
-        """Runs as columns (MLflow's search_runs layout), without building entities."""
+        """Runs as columns (MLflow's search_runs layout), without building entities.
+
+        Each table's rows are spread into per-key columns with plain loops:
+        this is what ``search_runs`` into a DataFrame costs beyond the fetch.
+        """
         n = len(pks)
         index = {pk: i for i, pk in enumerate(pks)}
         cols: dict[str, list[Any]] = {name: [None] * n for name in RUN_ATTRIBUTE_COLUMNS}
-        dynamic: dict[str, list[Any]] = {}
+        #: prefix -> key -> column, so no per-row string building.
+        dynamic: dict[str, dict[str, list[Any]]] = {"metrics.": {}, "params.": {}, "tags.": {}}
 
-        def put(name: str, i: int, value: Any) -> None:
-            column = dynamic.get(name)
-            if column is None:
-                column = dynamic[name] = [None] * n
-            column[i] = value
+        def column(prefix: str, key: str) -> list[Any]:
+            found = dynamic[prefix].get(key)
+            if found is None:
+                found = dynamic[prefix][key] = [None] * n
+            return found
 
+        attributes = [cols[name] for name in RUN_ATTRIBUTE_COLUMNS]
+        run_id, experiment_id, status, artifact_uri, start_time = attributes[:5]
+        end_time, run_name, user_id, lifecycle_stage, parent_run_id = attributes[5:]
+        status_of = self.status_of
         now = now_ms()
         with read_cursor(self.engine) as cur:
             for start in range(0, n, _CHUNK):
@@ -169,46 +178,60 @@ class RunReads(StoreBase):
                 )
                 for row in cur.fetchall():
                     i = index[row[0]]
-                    cols["run_id"][i] = row[1]
-                    cols["experiment_id"][i] = str(row[2])
-                    cols["status"][i] = self.status_of(row[3], row[11], row[5], now)
-                    cols["artifact_uri"][i] = row[4]
-                    cols["start_time"][i] = row[5]
-                    cols["end_time"][i] = row[6]
-                    cols["run_name"][i] = row[7]
-                    cols["user_id"][i] = row[8]
-                    cols["lifecycle_stage"][i] = row[9]
-                    cols["parent_run_id"][i] = row[10]
-                cur.execute(
-                    self._sql(
-                        f"SELECT run_id, key, value, is_nan FROM metric_summaries "
-                        f"WHERE run_id IN ({marks})"
+                    run_id[i] = row[1]
+                    experiment_id[i] = str(row[2])
+                    status[i] = status_of(row[3], row[11], row[5], now)
+                    artifact_uri[i] = row[4]
+                    start_time[i] = row[5]
+                    end_time[i] = row[6]
+                    run_name[i] = row[7]
+                    user_id[i] = row[8]
+                    lifecycle_stage[i] = row[9]
+                    parent_run_id[i] = row[10]
+                if summaries:
+                    cur.execute(
+                        self._sql(
+                            "SELECT run_id, key, value, is_nan, min_value, max_value, count "
+                            f"FROM metric_summaries WHERE run_id IN ({marks})"
+                        ),
+                        chunk,
                     )
-                    if not summaries
-                    else self._sql(
-                        "SELECT run_id, key, value, is_nan, min_value, max_value, count "
-                        f"FROM metric_summaries WHERE run_id IN ({marks})"
-                    ),
-                    chunk,
-                )
-                for row in cur.fetchall():
-                    i = index[row[0]]
-                    put("metrics." + row[1], i, _NAN if row[3] else row[2])
-                    if summaries:
-                        put(f"metrics.{row[1]}.min", i, _NAN if row[4] is None else row[4])
-                        put(f"metrics.{row[1]}.max", i, _NAN if row[5] is None else row[5])
-                        put(f"metrics.{row[1]}.count", i, row[6])
-                for table, prefix in (("params", "params."), ("tags", "tags.")):
+                    for rid, key, value, is_nan, lo, hi, count in cur.fetchall():
+                        i = index[rid]
+                        column("metrics.", key)[i] = _NAN if is_nan else value
+                        column("metrics.", key + ".min")[i] = _NAN if lo is None else lo
+                        column("metrics.", key + ".max")[i] = _NAN if hi is None else hi
+                        column("metrics.", key + ".count")[i] = count
+                else:
+                    cur.execute(
+                        self._sql(
+                            "SELECT run_id, key, value, is_nan FROM metric_summaries "
+                            f"WHERE run_id IN ({marks})"
+                        ),
+                        chunk,
+                    )
+                    metrics = dynamic["metrics."]
+                    for rid, key, value, is_nan in cur.fetchall():
+                        found = metrics.get(key)
+                        if found is None:
+                            found = metrics[key] = [None] * n
+                        found[index[rid]] = _NAN if is_nan else value
+                for table in ("params", "tags"):
                     cur.execute(
                         self._sql(
                             f"SELECT run_id, key, value FROM {table} WHERE run_id IN ({marks})"
                         ),
                         chunk,
                     )
+                    by_key = dynamic[table + "."]
                     for rid, key, value in cur.fetchall():
-                        put(prefix + key, index[rid], value)
-        for name in sorted(dynamic):
-            cols[name] = dynamic[name]
+                        found = by_key.get(key)
+                        if found is None:
+                            found = by_key[key] = [None] * n
+                        found[index[rid]] = value
+        named = {p + k: c for p, by_key in dynamic.items() for k, c in by_key.items()}
+        for name in sorted(named):
+            cols[name] = named[name]
         return cols
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
@@ -340,7 +363,7 @@ class RunReads(StoreBase):
             offset=offset,
         )
         with self.engine.connect() as conn:
-            return [int(r[0]) for r in conn.execute(select)]
+            return [int(pk) for pk in conn.execute(select).scalars().all()]
 
     def count_runs(
         self,
