@@ -363,7 +363,7 @@ class RunReads(StoreBase):
             offset=offset,
         )
         with self.engine.connect() as conn:
-            return [int(pk) for pk in conn.execute(select).scalars().all()]
+            return [int(r[0]) for r in conn.execute(select)]
 
     def count_runs(
         self,

@@ -258,15 +258,16 @@ class SqlStore(ExperimentStore, RunReads):
         rows = metrics
         if full:
             batches: dict[str, list[history.Point]] = {key: [] for key in full}
-            rows = []
+            loose: list[MetricPoint] = []
             for point in metrics:
                 batch = batches.get(point[0])
                 if batch is None:
-                    rows.append(point)
+                    loose.append(point)
                 else:
                     batch.append((point[3], point[2], point[1]))
             for key in full:
                 history.pack_key(cur, sql, pk, key, batches[key])
+            rows = loose
         if rows:
             cur.executemany(
                 sql(
