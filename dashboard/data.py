@@ -165,8 +165,8 @@ def history(
     ``n_points`` and ``last_timestamp`` come from the run's metric summary: they
     change exactly when the history does, so the cache stays valid otherwise.
     """
-    # A huge history is first thinned in the database (keeping each bucket's extremes),
-    # so a million points never cross into Python; smaller ones are read whole.
+    # A huge history is first thinned by the store (each bucket's extremes, computed on
+    # its packed arrays), so a million points never become Python objects.
     limit = None if n_points <= FULL_HISTORY_LIMIT else SAMPLED_POINTS
     points = client(uri).get_metric_history(run_id, key, max_points=limit)
     # One C-level conversion of the Metric tuples (key, value, timestamp, step).
