@@ -338,6 +338,7 @@ def test_v2_histories_are_packed_on_upgrade_and_read_the_same(
     from carnet.store import history
 
     monkeypatch.setattr(history, "TAIL_POINTS", 10**9)  # write v2's layout: rows only
+    monkeypatch.setattr(history, "BATCH_POINTS", 10**9)
     client = carnet.Client(any_uri)
     run_id = client.create_run(client.create_experiment("v2")).info.run_id
     n = 3 * 1024 + 5  # three packs' worth of points, and not a multiple

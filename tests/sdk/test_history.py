@@ -1,8 +1,8 @@
 """Histories stored as packed chunks plus a tail of rows read back exactly, in order.
 
-The chunk and tail sizes are shrunk so a few dozen points exercise every
-path: a tail packed when its count crosses a multiple, a batch packed with
-the tail, batches split over several chunks, points logged out of step
+The chunk, tail and batch sizes are shrunk so a few dozen points exercise
+every path: a tail packed when its count crosses a multiple, a batch packed
+with the tail, batches split over several chunks, points logged out of step
 order across chunks, ties broken by timestamp and then value (NaN first).
 """
 
@@ -59,6 +59,7 @@ def read(client: carnet.Client, run_id: str, key: str) -> list[Point]:
 def small(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(history, "TAIL_POINTS", 8)
     monkeypatch.setattr(history, "CHUNK_POINTS", 16)
+    monkeypatch.setattr(history, "BATCH_POINTS", 5)
 
 
 def layout(uri: str, run_id: str, key: str) -> tuple[list[int], int]:
@@ -127,6 +128,21 @@ def test_a_big_batch_goes_straight_to_chunks(
         client.log_batch(run.info.run_id, metrics=[("x", 1.0, 5, 40), ("x", 2.0, 5, 41)])
     assert layout(tracking, run.info.run_id, "x") == ([16, 16, 8], 2)
     assert [m.step for m in client.get_metric_history(run.info.run_id, "x")] == list(range(42))
+
+
+def test_a_write_of_batch_points_packs_the_key_with_its_tail(
+    tracking: str, client: carnet.Client
+) -> None:
+    few, many = history.BATCH_POINTS - 1, history.BATCH_POINTS
+    with carnet.start_run() as run:
+        run_id = run.info.run_id
+        client.log_batch(run_id, metrics=[("x", 1.0, 5, i) for i in range(few)])
+        client.log_metric(run_id, "x", 2.0, timestamp=5, step=few)
+        assert layout(tracking, run_id, "x") == ([], few + 1)
+        client.log_batch(run_id, metrics=[("x", 3.0, 5, few + 1 + i) for i in range(many)])
+        assert layout(tracking, run_id, "x") == ([few + 1 + many], 0)
+    steps = [m.step for m in client.get_metric_history(run_id, "x")]
+    assert steps == list(range(few + 1 + many))
 
 
 def test_ties_order_by_timestamp_then_value_nan_first(

@@ -8,12 +8,13 @@ timestamps int64, values float64, NaN and infinities bit-exact) and a *tail*
 of fewer than ``TAIL_POINTS`` recent points as plain rows of ``metrics``, so a
 single synchronous ``log_metric`` stays one small insert.
 
-A key's summary count says when to pack: every time a write takes the count
-past a multiple of ``TAIL_POINTS``, that write packs the tail and its own
-points into a chunk (a batch that large goes straight to a chunk). So the
-tail never holds ``TAIL_POINTS`` points, and no counter beyond the summary's is
-needed. The summary upsert runs first and locks the (run, key) row on
-PostgreSQL, so one writer at a time packs a key; SQLite serializes writers.
+A write packs a key's tail and its own points into a new chunk when it
+brings ``BATCH_POINTS`` points or more of that key (rows would cost more
+than the blob), or when it takes the key's summary count past a multiple of
+``TAIL_POINTS``. So the tail never holds ``TAIL_POINTS`` points, and no
+counter beyond the summary's is needed. The summary upsert runs first and
+locks the (run, key) row on PostgreSQL, so one writer at a time packs a key;
+SQLite serializes writers.
 
 Order is (step, timestamp, value) with NaN first, the order ``get_metric_history``
 returns. Each chunk is stored sorted; a read concatenates the chunks in
@@ -34,6 +35,8 @@ from carnet.errors import StoreError
 
 #: Fewer points than this stay rows; crossing a multiple of it packs them.
 TAIL_POINTS = 1024
+#: A write bringing this many points of one key packs them at once.
+BATCH_POINTS = 64
 #: A chunk holds at most this many points (1.5 MB).
 CHUNK_POINTS = 65_536
 

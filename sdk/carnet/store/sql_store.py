@@ -239,8 +239,9 @@ class SqlStore(ExperimentStore, RunReads):
     def _insert_metrics(self, cur: Any, pk: int, metrics: Sequence[MetricPoint]) -> None:
         """Summaries first (on PostgreSQL that locks each (run, key)), then the history.
 
-        Keys whose count passes a multiple of ``history.TAIL_POINTS`` are packed
-        into chunks with their tail; the other points become tail rows.
+        A key is packed into a chunk, with its tail, when this write brings it
+        ``history.BATCH_POINTS`` points or more, or takes its count past a
+        multiple of ``history.TAIL_POINTS``; the other points become tail rows.
         """
         sql = self._sql
         folded = sorted(summarize(metrics).items())  # one lock order: no deadlocks
@@ -248,13 +249,15 @@ class SqlStore(ExperimentStore, RunReads):
             (pk, key, None if r[1] else r[0], r[1], r[2], r[3], r[4], r[5], r[6])
             for key, r in folded
         ]
-        if len(summary) == 1:
+        few = {key: r[6] for key, r in folded if r[6] < history.BATCH_POINTS}
+        if len(summary) == 1 and few:
             cur.execute(sql(_SUMMARY_UPSERT + " RETURNING count"), summary[0])
             after = {folded[0][0]: int(cur.fetchone()[0])}
         else:
             cur.executemany(sql(_SUMMARY_UPSERT), summary)
-            after = self._summary_counts(cur, pk, [key for key, _ in folded])
-        full = history.crossings({key: (after[key] - r[6], after[key]) for key, r in folded})
+            after = self._summary_counts(cur, pk, list(few)) if few else {}
+        full = history.crossings({key: (after[key] - n, after[key]) for key, n in few.items()})
+        full = sorted({*full, *(key for key, _ in folded if key not in few)})
         rows = metrics
         if full:
             batches: dict[str, list[history.Point]] = {key: [] for key in full}
