@@ -48,29 +48,21 @@ def plan(cfg: Config) -> Plan:
             mlflow *= n / ml_n
             result.notes.append(f"MLflow read {ml_n:,} points; its time is scaled to {n:,}")
         raw = median(s, "raw-sqlite3", "seconds")
-        return [
-            Row(
+
+        def row(variant: str, logged: str, mlflow: float | None) -> Row:
+            return Row(
                 "e",
-                f"get_metric_history, {n:,} points",
+                f"get_metric_history, {n:,} points{logged}",
                 "s",
-                median(s, "carnet", "seconds"),
+                median(s, variant, "seconds"),
                 baseline=raw,
                 baseline_name="raw sqlite3 fetchall of rows",
                 mlflow=mlflow,
                 target=TARGET_S,
                 target_text="≤ 0.05 s",
-            ),
-            Row(
-                "e",
-                f"get_metric_history, {n:,} points logged one call each",
-                "s",
-                median(s, "carnet-single", "seconds"),
-                baseline=raw,
-                baseline_name="raw sqlite3 fetchall of rows",
-                target=TARGET_S,
-                target_text="≤ 0.05 s",
-            ),
-        ]
+            )
+
+        return [row("carnet", "", mlflow), row("carnet-single", " logged one call each", None)]
 
     result = Plan(variants, summarize, prepare=prepare)
     return result
