@@ -159,6 +159,20 @@ def test_ties_order_by_timestamp_then_value_nan_first(
     assert same(read(client, run.info.run_id, "t"), want)
 
 
+def test_points_of_one_step_and_millisecond_order_across_chunks(
+    tracking: str, client: carnet.Client, small: None
+) -> None:
+    """Step-less logging (step 0) faster than a point per millisecond: ties span chunks."""
+    values = [float((i * 7) % 30) for i in range(30)] + [math.nan]
+    with carnet.start_run() as run:
+        for value in values:
+            client.log_metric(run.info.run_id, "t", value, timestamp=7, step=0)
+    chunks, tail = layout(tracking, run.info.run_id, "t")
+    assert len(chunks) >= 3 and tail > 0
+    got = [m.value for m in client.get_metric_history(run.info.run_id, "t")]
+    assert math.isnan(got[0]) and got[1:] == sorted(v for v in values if not math.isnan(v))
+
+
 def test_sampled_history_matches_a_reference_over_chunks_and_tail(
     tracking: str, client: carnet.Client
 ) -> None:

@@ -123,16 +123,45 @@ def assemble(chunks: Sequence[Sequence[Any]], tail: Sequence[Sequence[Any]]) -> 
         if _order((steps[i - 1], stamps[i - 1], values[i - 1])) > _order(
             (steps[i], stamps[i], values[i])
         ):
-            return _sorted(columns)
+            if steps[i - 1] != steps[i] or stamps[i - 1] != stamps[i]:
+                return _sorted(columns)  # logged out of step (or time) order
+            _sort_tie(columns, i)  # points of one step and millisecond, across chunks
     return columns
 
 
+def _value_order(value: float) -> tuple[bool, float]:
+    return (value == value, value if value == value else 0.0)
+
+
+def _sort_tie(columns: Columns, i: int) -> None:
+    """Order by value the points around ``i`` that share its step and timestamp.
+
+    Logging without a step (step 0) faster than a point per millisecond
+    makes such ties at chunk boundaries common; only they need sorting.
+    """
+    steps, stamps, values = columns
+    step, stamp = steps[i], stamps[i]
+    lo, hi = i - 1, i + 1
+    while lo > 0 and steps[lo - 1] == step and stamps[lo - 1] == stamp:
+        lo -= 1
+    while hi < len(steps) and steps[hi] == step and stamps[hi] == stamp:
+        hi += 1
+    values[lo:hi] = array("d", sorted(values[lo:hi], key=_value_order))
+
+
 def _sorted(columns: Columns) -> Columns:
-    points = sorted(zip(*columns, strict=True), key=_order)
+    """A full sort, in numpy: only histories logged out of step order need it."""
+    import numpy as np
+
+    steps = np.frombuffer(columns[0], dtype=np.int64)
+    stamps = np.frombuffer(columns[1], dtype=np.int64)
+    values = np.frombuffer(columns[2], dtype=np.float64)
+    nan = np.isnan(values)
+    order = np.lexsort((np.where(nan, 0.0, values), ~nan, stamps, steps))  # last key first
     out = _empty()
     targets: list[Any] = list(out)
-    for column, values in zip(targets, zip(*points, strict=True), strict=True):
-        column.extend(values)
+    for column, source in zip(targets, (steps, stamps, values), strict=True):
+        column.frombytes(source[order].tobytes())
     return out
 
 
