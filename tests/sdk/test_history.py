@@ -190,6 +190,21 @@ def test_sampled_history_matches_a_reference_over_chunks_and_tail(
     assert same([(m.step, m.timestamp, m.value) for m in sampled], reference_sample(full, 100))
 
 
+def test_sampled_history_over_the_whole_int64_step_range(
+    tracking: str, client: carnet.Client
+) -> None:
+    low, high = -(2**63), 2**63 - 1
+    steps = [low, low + 1, -5, 0, 7, high - 1, high]
+    with carnet.start_run() as run:
+        points = [("w", float(i), 1, step) for i, step in enumerate(steps)]
+        client.log_batch(run.info.run_id, metrics=points)
+    full = read(client, run.info.run_id, "w")
+    for max_points in (2, 4, 6):
+        sampled = client.get_metric_history(run.info.run_id, "w", max_points=max_points)
+        got = [(m.step, m.timestamp, m.value) for m in sampled]
+        assert same(got, reference_sample(full, max_points)), max_points
+
+
 def reference_sample(full: list[Point], max_points: int) -> list[Point]:
     """The bucket rule of get_metric_history(max_points=), point by point."""
     lo, hi = full[0][0], full[-1][0]

@@ -298,7 +298,11 @@ class RunReads(StoreBase):
         buckets = max(1, max_points // 2)
         lo = int(s[0])
         width = -(-(int(s[-1]) - lo + 1) // buckets)  # ceiling division
-        bucket = (s - lo) // width  # non-decreasing: the history is in step order
+        # Offsets from the first step in uint64, where they always fit (steps span
+        # up to 2**64 - 1); non-decreasing, as the history is in step order.
+        offsets = s.view(np.uint64) - np.uint64(lo % 2**64)
+        # A single bucket can be wider than any uint64; then it holds every offset.
+        bucket = offsets // np.uint64(width) if width < 2**64 else np.zeros_like(offsets)
         starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
         ends = np.r_[starts[1:], n] - 1
         low, high = np.fmin.reduceat(v, starts), np.fmax.reduceat(v, starts)  # NaN-blind
