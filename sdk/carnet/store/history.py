@@ -32,6 +32,7 @@ from operator import eq
 from typing import Any
 
 from carnet.errors import StoreError
+from carnet.store.base import _NAN, _placeholders
 
 #: Fewer points than this stay rows; crossing a multiple of it packs them.
 TAIL_POINTS = 1024
@@ -41,7 +42,6 @@ BATCH_POINTS = 64
 CHUNK_POINTS = 65_536
 
 _SWAP = sys.byteorder == "big"  # chunks are little-endian on every machine
-_NAN = float("nan")
 
 Sql = Callable[[str], str]
 #: A history as columns: steps, timestamps, values, in history order.
@@ -177,11 +177,10 @@ def read_many(
     cur: Any, sql: Sql, run_pks: Sequence[int], keys: Sequence[str] | None
 ) -> dict[tuple[int, str], Columns]:
     """Every history of these runs (optionally only these keys), by (run, key)."""
-    marks = ",".join("?" * len(run_pks))
-    where = f"run_id IN ({marks})"
+    where = f"run_id IN ({_placeholders(len(run_pks))})"
     args: list[Any] = list(run_pks)
     if keys is not None:
-        where += f" AND key IN ({','.join('?' * len(keys))})"
+        where += f" AND key IN ({_placeholders(len(keys))})"
         args.extend(keys)
     chunks: dict[tuple[int, str], list[Any]] = {}
     tails: dict[tuple[int, str], list[Any]] = {}

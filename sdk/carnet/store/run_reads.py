@@ -49,6 +49,13 @@ RUN_ATTRIBUTE_COLUMNS = (
 )
 
 
+def _metrics(key: str, columns: history.Columns) -> list[Metric]:
+    """A history's columns as Metric tuples, built in C (``tuple.__new__``): no frame a point."""
+    steps, stamps, values = columns
+    points = zip(repeat(key), values.tolist(), stamps.tolist(), steps.tolist())
+    return list(map(tuple.__new__, repeat(Metric), points))
+
+
 class RunReads(StoreBase):
     """The reading half of the run store."""
 
@@ -238,10 +245,7 @@ class RunReads(StoreBase):
         with read_cursor(self.engine) as cur:
             pk, _, _ = self._run_row(cur, run_id)
             with _gc_paused():
-                steps, stamps, values = history.read(cur, self._sql, pk, key)
-                # tuple.__new__ builds each Metric in C: no Python frame per point.
-                points = zip(repeat(key), values.tolist(), stamps.tolist(), steps.tolist())
-                return list(map(tuple.__new__, repeat(Metric), points))
+                return _metrics(key, history.read(cur, self._sql, pk, key))
 
     def get_metric_histories(
         self, run_ids: Sequence[str], keys: Sequence[str] | None = None
@@ -288,8 +292,8 @@ class RunReads(StoreBase):
             steps, stamps, values = history.read(cur, self._sql, pk, key)
         n = len(steps)
         if n <= max_points or steps[0] == steps[-1]:
-            points = zip(repeat(key), values.tolist(), stamps.tolist(), steps.tolist())
-            return list(map(tuple.__new__, repeat(Metric), points))
+            with _gc_paused():
+                return _metrics(key, (steps, stamps, values))
         import numpy as np
 
         s = np.frombuffer(steps, dtype=np.int64)
