@@ -1,35 +1,124 @@
 """Shared fixtures: a real store per test (a SQLite file, or a PostgreSQL schema).
 
-Tests that need a system service skip with a reason on a laptop that lacks
-it; under ``CI=true`` such a skip is turned into a failure, because ``.ci/run``
-provides every service.
+Tests that need a system service ``pytest.skip`` with a reason on a laptop that
+lacks it. Under CI (``CI`` set to ``true``, ``1`` or ``yes``) the hook below
+turns every skip into a failure that carries the skip's reason, because
+``.ci/run`` provides every service: a missing one must not read as a pass.
+Expected failures (xfail) are not skips and are left alone.
+
+Hypothesis keeps no example database and writes its caches to a folder of
+its own that is removed at the end of the session, so a test run leaves
+nothing in the working tree.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from hypothesis import configuration as hypothesis_configuration
+from hypothesis import settings as hypothesis_settings
 
 import carnet
 from carnet import fluent
 from carnet.store.engine import dispose_engines
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_URL = os.environ.get("CARNET_TEST_POSTGRES_URL")
+#: Values of ``CI`` that mean "this is CI: every service is there, no test may skip".
+CI_TRUE = frozenset({"true", "1", "yes"})
+
+# Loaded before any test module builds its own ``settings(...)``, which inherit it.
+hypothesis_settings.register_profile("carnet", database=None)
+hypothesis_settings.load_profile("carnet")
+_hypothesis_home: list[str] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give Hypothesis a private cache folder, so nothing lands in the working tree."""
+    _hypothesis_home.append(tempfile.mkdtemp(prefix="carnet-hypothesis-"))
+    hypothesis_configuration.set_hypothesis_home_dir(_hypothesis_home[-1])
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove Hypothesis's private cache folder with the session."""
+    while _hypothesis_home:
+        shutil.rmtree(_hypothesis_home.pop(), ignore_errors=True)
+
+
+def in_ci() -> bool:
+    """Whether this run is CI's, where a skipped test means a missing service."""
+    return os.environ.get("CI", "").strip().lower() in CI_TRUE
+
+
+def _skip_reason(report: pytest.TestReport | pytest.CollectReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple):  # (path, line, "Skipped: reason")
+        return str(longrepr[2])
+    return str(longrepr)
+
+
+def _fail_skip_in_ci(report: pytest.TestReport | pytest.CollectReport) -> None:
+    if report.skipped and not hasattr(report, "wasxfail") and in_ci():
+        report.outcome = "failed"
+        report.longrepr = (
+            f"skipped under CI={os.environ['CI']}, where every service must be present: "
+            f"{_skip_reason(report)}"
+        )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Under CI a skipped test fails, with the skip's reason.
+
+    It wraps pytest's own report makers, so an xfail has already been marked
+    (``wasxfail``) and is left alone.
+    """
+    report = yield
+    _fail_skip_in_ci(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    """A module skipped while it is collected fails under CI as well."""
+    report = yield
+    _fail_skip_in_ci(report)
+    return report
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every xfail names the exception it expects (``raises=``).
+
+    An xfail that accepts any error reads a missing service or a broken
+    fixture as the known gap; this stops the run and lists the offenders.
+    """
+    vague = [
+        item.nodeid
+        for item in items
+        for mark in item.iter_markers("xfail")
+        if mark.kwargs.get("raises") is None
+    ]
+    if vague:
+        raise pytest.UsageError(
+            "xfail without raises= (name the exception the known gap raises, "
+            "AssertionError when an assertion fails): " + ", ".join(vague)
+        )
 
 
 def require_service(available: bool, reason: str) -> None:
-    """Skip without the service on a laptop; fail under CI, where it must exist."""
-    if available:
-        return
-    if IN_CI:
-        pytest.fail(f"CI must provide this service: {reason}")
-    pytest.skip(reason)
+    """Skip with ``reason`` when a service is missing (under CI the skip fails the test)."""
+    if not available:
+        pytest.skip(reason)
 
 
 @pytest.fixture(autouse=True)

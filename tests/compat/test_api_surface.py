@@ -176,7 +176,7 @@ for _name, _why in _NOT_PROVIDED.items():
 
 def _name_case(form: str, name: str) -> Any:
     why = MISSING_NAMES.get((form, name))
-    marks = [pytest.mark.xfail(strict=True, reason=why)] if why else []
+    marks = [pytest.mark.xfail(strict=True, raises=AssertionError, reason=why)] if why else []
     return pytest.param(form, name, marks=marks, id=f"{form}:{name}")
 
 

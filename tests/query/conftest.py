@@ -5,8 +5,8 @@ not on the SDK. Every run has a label (r01..r12); tests state expected results
 as labels. ``Store.search`` runs a real ``build_run_search`` statement.
 
 PostgreSQL: set CARNET_TEST_POSTGRES_URL to a ``postgresql+psycopg://`` URL
-where schemas may be created; without it the PostgreSQL variants skip, except
-under CI=true, where they fail.
+where schemas may be created; without it the PostgreSQL variants skip (under CI
+the skip fails the test: see tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from carnet.store.engine import get_engine
 from carnet.validation import numeric_value
 
 PG_URL = os.environ.get("CARNET_TEST_POSTGRES_URL")
-IN_CI = os.environ.get("CI", "").lower() == "true"
 NOW = 1_700_000_000_000  # 2023-11-14T22:13:20Z
 TIMEOUT = 60_000
 NAN = float("nan")
@@ -273,9 +272,7 @@ class Store:
 
 def _pg_engine() -> Iterator[Engine]:
     if PG_URL is None:
-        if IN_CI:
-            pytest.fail("CI must provide PostgreSQL: CARNET_TEST_POSTGRES_URL not set")
-        pytest.skip("CARNET_TEST_POSTGRES_URL not set")
+        pytest.skip("CARNET_TEST_POSTGRES_URL is not set (no PostgreSQL)")
     import psycopg
 
     name = "q_" + uuid.uuid4().hex[:12]

@@ -24,7 +24,6 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Engine
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_URL = os.environ.get("CARNET_TEST_POSTGRES_URL")
 WORKERS = Path(__file__).with_name("workers.py")
 REPO = Path(__file__).resolve().parents[2]
@@ -44,10 +43,8 @@ _CARNET_ENV = (
 
 
 def need_postgres() -> str:
-    """The server URL; skip without one on a laptop, fail under CI (as tests/conftest.py)."""
+    """The server URL; skip without one (under CI the skip fails: see tests/conftest.py)."""
     if PG_URL is None:
-        if IN_CI:
-            pytest.fail("CI must provide this service: CARNET_TEST_POSTGRES_URL is not set")
         pytest.skip("CARNET_TEST_POSTGRES_URL is not set (no PostgreSQL)")
     return PG_URL
 
