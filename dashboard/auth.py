@@ -18,7 +18,7 @@ import hmac
 import os
 import secrets as pysecrets
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import streamlit as st
@@ -67,14 +67,44 @@ def check_password(candidate: str, password: str) -> bool:
     return hmac.compare_digest(a, b)
 
 
-def _allowed(email: str | None) -> bool:
-    conf = _carnet_secrets()
-    emails = [str(e).lower() for e in conf.get("allowed_emails", [])]
-    domains = [str(d).lower().lstrip("@") for d in conf.get("allowed_domains", [])]
-    if not emails and not domains:
+def email_verified(flag: object) -> bool:
+    """Whether the identity provider vouched for the address (some send the flag as text)."""
+    return flag is True or (isinstance(flag, str) and flag.strip().lower() == "true")
+
+
+def email_allowed(
+    email: object, verified: object, emails: Sequence[str], domains: Sequence[str]
+) -> bool:
+    """Whether a signed-in account may look, given the ``[carnet]`` allow-lists.
+
+    With no list, the identity provider's own policy decides (any account it
+    signs in). With a list, the address must be one the provider verified,
+    well formed (one ``@``, a local part), and either listed itself or at
+    exactly a listed domain (no suffix match: ``evil-example.org`` and
+    ``sub.example.org`` are not ``example.org``); case does not matter.
+    """
+    wanted_emails = {e.strip().lower() for e in emails}
+    wanted_domains = {d.strip().lower().lstrip("@") for d in domains}
+    if not wanted_emails and not wanted_domains:
         return True
-    email = (email or "").lower()
-    return email in emails or email.rsplit("@", 1)[-1] in domains
+    if not isinstance(email, str) or not email_verified(verified):
+        return False
+    address = email.strip().lower()
+    local, at, domain = address.partition("@")
+    if not at or not local or not domain or "@" in domain:
+        return False
+    return address in wanted_emails or domain in wanted_domains
+
+
+def _allow_lists() -> tuple[list[str], list[str]]:
+    conf = _carnet_secrets()
+
+    def strings(key: str) -> list[str]:
+        value = conf.get(key, [])
+        items = [value] if isinstance(value, str) else value
+        return [str(item) for item in items] if isinstance(items, Sequence) else []
+
+    return strings("allowed_emails"), strings("allowed_domains")
 
 
 def _oidc_gate() -> bool:
@@ -86,7 +116,7 @@ def _oidc_gate() -> bool:
             st.login(provider) if provider else st.login()
         return False
     email = st.user.get("email")
-    if not _allowed(str(email) if email else None):
+    if not email_allowed(email, st.user.get("email_verified"), *_allow_lists()):
         st.error("This account is not allowed to open this dashboard.")
         st.button("Sign out", on_click=st.logout)
         return False

@@ -68,7 +68,8 @@ def test_password_from_streamlit_secrets(store: StoreInfo) -> None:
     assert at.text_input[0].label == "Password"
 
 
-def test_oidc_sign_in(store: StoreInfo) -> None:
+def oidc_app(**carnet_section: object) -> AppTest:
+    """The app with an ``[auth]`` section (OIDC) and the given ``[carnet]`` allow-lists."""
     at = fresh()
     at.secrets["auth"] = {
         "redirect_uri": "http://localhost:8501/oauth2callback",
@@ -77,20 +78,82 @@ def test_oidc_sign_in(store: StoreInfo) -> None:
         "client_secret": "s",
         "server_metadata_url": "https://idp.example/.well-known",
     }
-    at.secrets["carnet"] = {"allowed_domains": ["example.org"]}
+    at.secrets["carnet"] = carnet_section
+    return at
+
+
+def test_oidc_sign_in(store: StoreInfo) -> None:
+    at = oidc_app(allowed_domains=["example.org"])
     at.user = {"is_logged_in": False}
     at.run()
     no_exceptions(at)
     assert at.button[0].label == "Sign in"
     assert not at.dataframe
-    at.user = {"is_logged_in": True, "email": "ana@example.org", "name": "Ana"}
+    at.user = {"is_logged_in": True, "email": "ana@example.org", "email_verified": True}
     at.run()
     no_exceptions(at)
     assert any("matching runs" in m.value for m in at.markdown)
     assert "ana@example.org" in [t.value for t in at.sidebar.text]
-    at.user = {"is_logged_in": True, "email": "eve@elsewhere.com"}
+    at.user = {"is_logged_in": True, "email": "eve@elsewhere.com", "email_verified": True}
     at.run()
     assert "not allowed" in at.error[0].value
+
+
+@pytest.mark.parametrize(
+    ("email", "verified"),
+    [
+        ("boss@example.org", False),  # the provider did not confirm the address
+        ("boss@example.org", None),  # ... or did not say
+        ("boss@example.org", "false"),
+        ("example.org", True),  # no local part at all
+        ("@example.org", True),
+        ("a@b@example.org", True),  # two @: which domain is it?
+        ("boss@example.org.evil.com", True),
+        ("boss@evilexample.org", True),  # a suffix is not the domain
+        ("boss@sub.example.org", True),
+        ("", True),
+    ],
+)
+def test_oidc_refuses_unverified_and_malformed_addresses(
+    store: StoreInfo, email: str, verified: object
+) -> None:
+    at = oidc_app(allowed_domains=["example.org"], allowed_emails=["guest@partner.com"])
+    user: dict[str, object] = {"is_logged_in": True, "email": email}
+    if verified is not None:
+        user["email_verified"] = verified
+    at.user = user
+    at.run()
+    no_exceptions(at)
+    assert "not allowed" in at.error[0].value
+    assert not at.dataframe and not any("matching runs" in m.value for m in at.markdown)
+
+
+@pytest.mark.parametrize(
+    ("email", "verified"),
+    [
+        ("Ana@Example.ORG", True),  # domains compare without case
+        ("ana@example.org", "true"),  # some providers send the flag as text
+        ("GUEST@partner.com", True),  # an allowed address, not its whole domain
+    ],
+)
+def test_oidc_lets_verified_allowed_addresses_in(
+    store: StoreInfo, email: str, verified: object
+) -> None:
+    at = oidc_app(allowed_domains=["@Example.org"], allowed_emails=["guest@partner.com"])
+    at.user = {"is_logged_in": True, "email": email, "email_verified": verified}
+    at.run()
+    no_exceptions(at)
+    assert not at.error
+    assert any("matching runs" in m.value for m in at.markdown)
+
+
+def test_oidc_without_allow_lists_lets_every_signed_in_account_in(store: StoreInfo) -> None:
+    """No allow-list: whoever the identity provider signs in may look (its own policy)."""
+    at = oidc_app()
+    at.user = {"is_logged_in": True, "email": "anyone@anywhere.net"}
+    at.run()
+    no_exceptions(at)
+    assert any("matching runs" in m.value for m in at.markdown)
 
 
 def test_store_argument_after_double_dash() -> None:
