@@ -56,13 +56,22 @@ def _mark(path: str, text: str) -> None:
     tmp.replace(path)
 
 
-def _wait_for(go: Path) -> None:
-    while not go.exists():
+def _wait_for(go: Path, timeout: float | None = None) -> None:
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while not go.exists() and (deadline is None or time.monotonic() < deadline):
         time.sleep(0.001)
 
 
 def writer(a: dict[str, Any]) -> dict[str, Any]:
-    """A training process: runs one after another, as fast as it can."""
+    """A training process: runs one after another, as fast as it can.
+
+    It reports (wall clock, seconds) when its first run was complete and when
+    its last run began, so the test can tell which reads overlapped writing.
+    With ``first_done`` and ``overlapped`` marker paths, it creates the first
+    when its first run is complete and, before its last run, waits (60 s at
+    most) for the reader to create the second: a read then surely falls
+    between the two, however slow the reader's first read is.
+    """
     import carnet
 
     carnet.set_tracking_uri(a["uri"])
@@ -70,8 +79,24 @@ def writer(a: dict[str, Any]) -> dict[str, Any]:
     _wait_for(Path(a["go"]))
     start = time.perf_counter()
     carnet.set_experiment(EXPERIMENT)
-    ids = [log_one_run(carnet, a["index"], r, a["points"]) for r in range(a["runs"])]
-    return {"run_ids": ids, "seconds": time.perf_counter() - start}
+    ids = []
+    first_done = last_begin = 0.0
+    for r in range(a["runs"]):
+        if r == a["runs"] - 1:
+            if r > 0 and a.get("overlapped"):
+                _wait_for(Path(a["overlapped"]), timeout=60)
+            last_begin = time.time()
+        ids.append(log_one_run(carnet, a["index"], r, a["points"]))
+        if r == 0:
+            first_done = time.time()
+            if a.get("first_done"):
+                Path(a["first_done"]).touch()
+    return {
+        "run_ids": ids,
+        "seconds": time.perf_counter() - start,
+        "first_done": first_done,
+        "last_begin": last_begin,
+    }
 
 
 def reader(a: dict[str, Any]) -> dict[str, Any]:
@@ -79,7 +104,11 @@ def reader(a: dict[str, Any]) -> dict[str, Any]:
 
     A store that does not exist yet (or has no tables yet) is the one
     CarnetError a dashboard may see here: it shows "log a run first" and
-    retries. Anything else is a failure.
+    retries. Anything else is a failure. Each full read is reported with its
+    wall-clock start and end, the run count it saw, and the name, status and
+    loss history of the runs it sampled, for the test to check. With
+    ``first_done`` and ``overlapped`` marker paths, it creates the second once
+    a read that began after the first appeared is over (see :func:`writer`).
     """
     from carnet import Client
     from carnet.errors import StoreError
@@ -88,6 +117,7 @@ def reader(a: dict[str, Any]) -> dict[str, Any]:
     Path(a["ready"]).touch()
     _wait_for(Path(a["go"]))
     polls = not_yet = rows_seen = 0
+    reads: list[dict[str, Any]] = []
     client = None
     while not stop.exists() or polls == 0:  # at least one full read, however loaded
         if client is None:
@@ -105,16 +135,32 @@ def reader(a: dict[str, Any]) -> dict[str, Any]:
             time.sleep(0.005)
             continue
         ids = [experiment.experiment_id]
+        # Looked at before the clock is read: a marker seen was made before ``began``.
+        after_first_run = bool(a.get("first_done")) and Path(a["first_done"]).exists()
+        began = time.time()
         frame = client.search_runs_frame(ids, order_by=["start_time DESC"], max_results=50)
         rows_seen = max(rows_seen, len(frame))
-        client.count_runs(ids)
+        count = client.count_runs(ids)
+        sampled = []
         for run in client.search_runs(ids, max_results=3):
-            client.get_run(run.info.run_id)
-            client.get_metric_history(run.info.run_id, "loss")
+            got = client.get_run(run.info.run_id)
+            history = client.get_metric_history(run.info.run_id, "loss")
+            sampled.append([got.info.run_name, got.info.status, [m.value for m in history]])
         if a.get("filter"):
             client.search_runs(ids, filter_string=a["filter"], max_results=5)
+        reads.append(
+            {
+                "began": began,
+                "ended": time.time(),
+                "rows": len(frame),
+                "count": count,
+                "runs": sampled,
+            }
+        )
+        if after_first_run and a.get("overlapped"):
+            Path(a["overlapped"]).touch()
         polls += 1
-    return {"polls": polls, "not_yet": not_yet, "rows_seen": rows_seen}
+    return {"polls": polls, "not_yet": not_yet, "rows_seen": rows_seen, "reads": reads}
 
 
 def _tracking(a: dict[str, Any]) -> Any:
