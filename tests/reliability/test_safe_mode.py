@@ -177,16 +177,32 @@ def test_the_public_api_exposes_the_switches() -> None:
 
 
 def test_a_store_failure_when_a_with_block_ends_is_skipped_too(
-    tracking: str, monkeypatch: pytest.MonkeyPatch
+    tracking: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """Ending the run fails: a warning, no exception, and nothing written by it or after."""
+
     def disk_full(*args: object, **kwargs: object) -> None:
         raise StoreError("the store could not complete the operation: disk full.")
 
+    caplog.set_level(logging.WARNING, logger="carnet")
     safe_mode.enable_safe_mode()
-    with carnet.start_run():
-        carnet.log_metric("loss", 0.5)
-        monkeypatch.setattr(carnet.Client, "set_terminated", disk_full)
-    carnet.log_metric("after", 1.0)  # training goes on (skipped: the store is "down")
+    with monkeypatch.context() as broken:
+        with carnet.start_run() as run:
+            carnet.log_metric("loss", 0.5)
+            broken.setattr(carnet.Client, "set_terminated", disk_full)
+            before = dump_store(tracking)
+        carnet.log_metric("after", 1.0)  # training goes on (skipped: the store is "down")
+    assert dump_store(tracking) == before
+    got = carnet.Client(tracking).get_run(run.info.run_id)
+    assert got.info.status == "RUNNING" and got.data.metrics == {"loss": 0.5}
+    [ending, after] = [r.getMessage() for r in caplog.records]
+    assert all(r.levelno == logging.WARNING and r.name == "carnet" for r in caplog.records)
+    assert ending.startswith("carnet safe mode: ") and " failed and was skipped: " in ending
+    assert ending.endswith("StoreError: the store could not complete the operation: disk full.")
+    assert after.startswith("carnet safe mode: log_metric failed and was skipped: StoreDown")
+    safe_mode.disable_safe_mode()  # the store is back: the run still ends, strictly
+    carnet.end_run()
+    assert carnet.Client(tracking).get_run(run.info.run_id).info.status == "FINISHED"
 
 
 def test_a_training_job_survives_its_own_tracking_mistakes(any_uri: str) -> None:
