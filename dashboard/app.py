@@ -119,14 +119,24 @@ def main() -> None:
         return
     navigation = st.navigation(pages(), position="top")
     problem = data.store_problem(uri)
-    rows = [] if problem else data.experiments(uri, data.version(uri))
+    try:
+        rows = [] if problem else data.experiments(uri, data.version(uri))
+    except data.READ_ERRORS as exc:  # a store damaged under a running dashboard
+        rows, problem = [], f"the store could not be read: {data.read_error_text(exc)}"
     if problem or not rows or not any(r.runs for r in rows):
         ui.welcome(uri, problem)
         return
     exp_ids, live = sidebar(uri, rows)
     ui.set_context(ui.Context(uri=uri, exp_ids=exp_ids, experiments=tuple(rows), live=live))
     state.on_page(navigation.url_path or "runs")
-    navigation.run()
+    try:
+        navigation.run()
+    except data.READ_ERRORS as exc:
+        st.error(
+            f"The store could not be read: {ui.escape_md(data.read_error_text(exc))}. "
+            "Reload the page; if it persists, check the store with `carnet db check`."
+        )
+        return
     state.sync_url(navigation.url_path)
 
 

@@ -6,20 +6,31 @@ the store costs no query, and a new run appears as soon as it is committed.
 Metric histories are keyed on the run's own summary (point count and last
 timestamp) instead, so a busy store does not evict a finished run's curves.
 No SQL here: the dashboard uses the same public API as users do.
+
+A SQLite store is followed by its file: the client's pooled connections keep
+reading the file they opened, so every rerun compares the file at the store's
+path with the one they opened (one ``stat``) and, when it was deleted,
+replaced, truncated or rewritten, drops the pool and checks the new file as a
+freshly opened store (:func:`store_problem`).
 """
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import streamlit as st
+from sqlalchemy.exc import DBAPIError
 
 import carnet
 from carnet.entities import FileInfo
+from carnet.store.engine import ensure_schema, sqlite_path
 from dashboard import frames, series
 
 Version = tuple[Any, ...]
@@ -36,7 +47,15 @@ def client(uri: str) -> carnet.Client:
 
 
 def version(uri: str) -> Version:
-    """The store's change token; part of every cache key below."""
+    """The store's change token; part of every cache key below.
+
+    When the store's file changed under the pool since the last check (see
+    :func:`store_problem`), the whole app reruns, so a fragment that refreshes
+    on its own never reads a replaced store through stale state.
+    """
+    path = sqlite_path(uri)
+    if path is not None and _follow_file(uri, path)[1]:
+        st.rerun(scope="app")
     return client(uri).data_version()
 
 
@@ -276,10 +295,98 @@ def export_csv(
     return frames.to_csv(frame[wanted])
 
 
+#: What reading a vanished or damaged store raises: Carnet's errors and the driver's.
+READ_ERRORS: tuple[type[Exception], ...] = (carnet.CarnetError, DBAPIError, sqlite3.Error)
+
+
+def read_error_text(exc: Exception) -> str:
+    """A one-line account of a failed read, fit to show (no SQL, no traceback)."""
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    lines = str(cause).strip().splitlines()
+    return lines[0] if lines else type(cause).__name__
+
+
 def store_problem(uri: str) -> str | None:
-    """Why the store cannot be shown (missing file, newer schema ...), or None."""
+    """Why the store cannot be shown (missing file, not a Carnet store, newer schema ...), or None.
+
+    Called before every full rerun reads anything. For a SQLite store this is
+    also where a file that changed under the pooled connections is noticed:
+    they are dropped, so the next read opens what is at the path now, and that
+    file is checked as a freshly opened store would be.
+    """
+    path = sqlite_path(uri)
+    if path is not None:
+        return _follow_file(uri, path)[0]
     try:
         client(uri)
     except carnet.CarnetError as exc:
         return str(exc)
+    return None
+
+
+FileSignature = tuple[int, ...]
+
+
+def file_signature(path: Path) -> FileSignature:
+    """(device, inode, size, mtime, ctime) of the store file; ``()`` when it is missing.
+
+    Commits go to the ``-wal`` file; the main file changes only when a
+    checkpoint copies them back (every few tens of megabytes, or when the last
+    writer closes), on a VACUUM, or when something replaces, truncates or
+    rewrites it. A changed signature is therefore rare and worth a reopen.
+    """
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return ()
+    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+
+
+@dataclass
+class _OpenedFile:
+    """The store file as the pool last saw it, and what was wrong with it (if anything)."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    signature: FileSignature | None = None  # None: not checked yet
+    problem: str | None = None
+
+
+@st.cache_resource(show_spinner=False)
+def _opened_file(uri: str) -> _OpenedFile:
+    return _OpenedFile()
+
+
+def _follow_file(uri: str, path: Path) -> tuple[str | None, bool]:
+    """(problem or None, whether the pool was just reopened) for a SQLite store."""
+    opened = _opened_file(uri)
+    signature = file_signature(path)
+    with opened.lock:
+        if signature == opened.signature:
+            return opened.problem, False
+        was_open = bool(opened.signature)
+        opened.problem = _reopen(uri, path, signature, was_open)
+        opened.signature = signature
+        return opened.problem, True
+
+
+def _reopen(uri: str, path: Path, signature: FileSignature, was_open: bool) -> str | None:
+    """Drop the pooled connections and check the file now at ``path``."""
+    if not signature:
+        try:
+            client(uri).store.engine.dispose()  # lets go of the deleted file
+        except carnet.CarnetError:
+            pass  # never opened: nothing to let go of
+        if was_open:
+            return (
+                "the store file no longer exists (it was deleted or moved away); put it "
+                "back, or log a run to start a new store there, then reload."
+            )
+    try:
+        engine = client(uri).store.engine
+        engine.dispose()
+        ensure_schema(engine, read_only=True)
+    except carnet.CarnetError as exc:
+        if not was_open:
+            return str(exc)
+        return f"the store file was replaced or rewritten and cannot be shown: {exc}"
     return None
