@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import string
+import struct
+import time
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -62,12 +64,45 @@ def test_tags_round_trip(tracking: str, tags: dict[str, str]) -> None:
     assert {k: stored[k] for k in tags} == tags
 
 
+def read_back_as(value: float, uri: str) -> str:
+    """The bits a stored float must come back with: its own, bit for bit.
+
+    NaN is kept as a flag, so any NaN (sign, payload) comes back as NaN. A SQLite
+    REAL column stores -0.0 as the integer 0, so on SQLite it comes back as 0.0.
+    """
+    if math.isnan(value):
+        return "nan"
+    if value == 0.0 and uri.startswith("sqlite"):
+        return struct.pack("<d", 0.0).hex()
+    return struct.pack("<d", value).hex()
+
+
+def bits(value: float) -> str:
+    return "nan" if math.isnan(value) else struct.pack("<d", value).hex()
+
+
+timestamps = st.none() | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+
+
 @SETTINGS
-@given(values=st.lists(floats, min_size=1, max_size=200))
-def test_buffered_points_round_trip(tracking: str, values: list[float]) -> None:
+@given(points=st.lists(st.tuples(floats, timestamps), min_size=1, max_size=200))
+def test_buffered_points_round_trip(tracking: str, points: list[tuple[float, int | None]]) -> None:
+    """Queued points come back with their steps, values (bit for bit) and timestamps.
+
+    A point logged without a timestamp is stamped when it is logged, not when the
+    queue is written.
+    """
     client = carnet.Client()
     with carnet.start_run() as run:
-        for step, value in enumerate(values):
-            carnet.log_metric("b", value, step=step, synchronous=False)
+        before_ms = time.time_ns() // 1_000_000
+        for step, (value, timestamp) in enumerate(points):
+            carnet.log_metric("b", value, step=step, timestamp=timestamp, synchronous=False)
+        after_ms = time.time_ns() // 1_000_000
     history = client.get_metric_history(run.info.run_id, "b")
-    assert [p.step for p in history] == list(range(len(values)))
+    assert [p.step for p in history] == list(range(len(points)))
+    assert [bits(p.value) for p in history] == [read_back_as(v, tracking) for v, _ in points]
+    for point, (_, timestamp) in zip(history, points, strict=True):
+        if timestamp is None:
+            assert before_ms <= point.timestamp <= after_ms, (point, before_ms, after_ms)
+        else:
+            assert point.timestamp == timestamp, point
