@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -78,9 +79,10 @@ def predict(patient: dict[str, float], experiment: str = EXPERIMENT) -> tuple[st
         )
     run_id = str(runs.iloc[0]["run_id"])
     model = carnet.sklearn.load_model(f"runs:/{run_id}/{MODEL_PATH}")
-    path = carnet.Client().download_artifacts(run_id, NORMALISATION_FILE)
-    with open(path, encoding="utf-8") as f:
-        norm = json.load(f)
+    with tempfile.TemporaryDirectory(prefix="carnet-demo-") as scratch:
+        path = carnet.Client().download_artifacts(run_id, NORMALISATION_FILE, scratch)
+        with open(path, encoding="utf-8") as f:
+            norm = json.load(f)
     x = (scaled_features(patient) - norm["x_mean"]) / norm["x_std"]
     progression = float(model.predict(x)[0]) * norm["y_std"] + norm["y_mean"]
     return run_id, progression

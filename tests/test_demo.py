@@ -11,6 +11,7 @@ import io
 import math
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -207,6 +208,18 @@ def test_the_day_has_come_prints_a_prediction(uri: str, capsys: pytest.CaptureFi
     assert "bmi=35" in out
     with pytest.raises(SystemExit, match="name=value"):
         the_day_has_come.main(["--tracking-uri", uri, "--patient", "weight=80"])
+
+
+def test_a_prediction_leaves_no_temporary_files(
+    uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The normalisation file it downloads goes away with the prediction."""
+    diabetes_sweep.main(["--tracking-uri", uri, "--quiet", "--l1-ratios", "1.0", "--n-alphas", "4"])
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    the_day_has_come.predict(dict(the_day_has_come.NEW_PATIENT))
+    assert list(scratch.iterdir()) == []
 
 
 def test_the_day_has_come_without_a_model_says_what_to_run(uri: str) -> None:
