@@ -3,19 +3,25 @@
 Params, the metric summary and curves, tags, the source and environment
 captured at start, artifacts (download, and inline previews of text, JSON, CSV
 and images), parent and child runs. Logged text is shown as text: HTML
-artifacts are offered for download, never rendered.
+artifacts are offered for download, never rendered. Artifacts are read as bytes
+through the client, which refuses a run whose artifact location lies outside
+the allowed artifact roots and never follows a link in a run's folder; what a
+viewer sees of a refusal or a read error is a plain sentence, never a server
+path or a traceback.
 """
 
 from __future__ import annotations
 
+import io
 import json
-from pathlib import Path
+from pathlib import PurePosixPath
 
 import pandas as pd
 import streamlit as st
 
 import carnet
 from carnet.entities import FileInfo
+from carnet.errors import ArtifactLocationError, ArtifactNotFoundError, ArtifactPathError
 from dashboard import charts, data, frames, state, ui
 
 TABS = ("Overview", "Metrics", "Params & tags", "Artifacts", "System")
@@ -41,6 +47,12 @@ TEXT_SUFFIXES = {
 }
 NAMED_TEXT = {"MLmodel": "yaml", "Dockerfile": "docker", "MLproject": "yaml", "LICENSE": None}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp"}
+LOCATION_REFUSED = (
+    "This run's artifacts are not shown: its artifact location is outside the folders "
+    "this dashboard reads artifacts from. If the location is genuine, the dashboard's "
+    "administrator can add its folder to CARNET_ARTIFACT_ROOTS."
+)
+UNREADABLE = "This run's artifacts cannot be read by the dashboard."
 SYSTEM_TAGS = (
     ("source", "mlflow.source.name"),
     ("command", "carnet.source.command"),
@@ -302,6 +314,14 @@ def system_tab(run: carnet.Run) -> None:
 
 
 def artifacts_tab(run: carnet.Run, ctx: ui.Context) -> None:
+    try:
+        data.artifact_path(ctx.uri, run.info.run_id, "")
+    except ArtifactLocationError:
+        st.error(LOCATION_REFUSED)
+        return
+    except carnet.CarnetError:  # e.g. a bad CARNET_ARTIFACT_ROOTS: its text names server paths
+        st.error(UNREADABLE)
+        return
     files = data.artifacts(ctx.uri, ctx.version, run.info.run_id)
     if not files:
         st.caption("No artifacts logged.")
@@ -319,41 +339,67 @@ def artifacts_tab(run: carnet.Run, ctx: ui.Context) -> None:
         preview(run.info.run_id, by_path[path], ctx)
 
 
-def preview(run_id: str, info: FileInfo, ctx: ui.Context) -> None:
+def read_artifact(uri: str, run_id: str, path: str) -> bytes | None:
+    """The file's bytes, or None after telling the viewer in plain words why not."""
     try:
-        local = Path(data.artifact_path(ctx.uri, run_id, info.path))
-    except carnet.CarnetError as exc:
+        return data.client(uri).read_artifact(run_id, path)
+    except ArtifactLocationError:
+        st.error(LOCATION_REFUSED)
+    except (ArtifactPathError, ArtifactNotFoundError) as exc:  # name only the artifact path
         st.error(ui.escape_md(exc))
-        return
+    except carnet.CarnetError:
+        st.error("This file cannot be read by the dashboard.")
+    return None
+
+
+def preview(run_id: str, info: FileInfo, ctx: ui.Context) -> None:
+    client = data.client(ctx.uri)
+    name = PurePosixPath(info.path).name
 
     def read() -> bytes:
-        return local.read_bytes()
+        return client.read_artifact(run_id, info.path)
 
     st.download_button(
-        "Download", data=read, file_name=local.name, on_click="ignore", icon=":material/download:"
+        "Download", data=read, file_name=name, on_click="ignore", icon=":material/download:"
     )
     size = info.file_size or 0
-    suffix = local.suffix.lower()
+    suffix = PurePosixPath(name).suffix.lower()
     if size > PREVIEW_BYTES:
         st.caption(f"Too large to preview ({size:,} bytes); download it instead.")
         return
+    content = read_artifact(ctx.uri, run_id, info.path)
+    if content is None:
+        return
     try:
         if suffix in IMAGE_SUFFIXES:
-            st.image(str(local))
+            show_image(content)
         elif suffix == ".json":
-            st.json(json.loads(local.read_text(encoding="utf-8")))
+            st.json(json.loads(content.decode("utf-8")))
         elif suffix in (".csv", ".tsv"):
             sep = "\t" if suffix == ".tsv" else ","
-            st.dataframe(pd.read_csv(local, sep=sep, nrows=1000, dtype=str), width="stretch")
-        elif suffix in TEXT_SUFFIXES or local.name in NAMED_TEXT:
+            frame = pd.read_csv(io.BytesIO(content), sep=sep, nrows=1000, dtype=str)
+            st.dataframe(frame, width="stretch")
+        elif suffix in TEXT_SUFFIXES or name in NAMED_TEXT:
             st.code(
-                local.read_text(encoding="utf-8", errors="replace"),
-                language=TEXT_SUFFIXES.get(suffix) or NAMED_TEXT.get(local.name),
+                content.decode("utf-8", errors="replace"),
+                language=TEXT_SUFFIXES.get(suffix) or NAMED_TEXT.get(name),
             )
         else:
             st.caption("No preview for this kind of file; download it.")
-    except (ValueError, OSError) as exc:
+    except ValueError as exc:  # JSON and CSV parsers say where the text is malformed
         st.warning(f"Could not preview this file: {ui.escape_md(exc)}")
+
+
+def show_image(content: bytes) -> None:
+    """An image, or a plain warning when it is not one the dashboard can decode."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            image.verify()
+        st.image(content)
+    except Exception:  # decoders raise many types, and their text shows Python objects
+        st.warning("Could not preview this file: it is not an image the dashboard can read.")
 
 
 def render() -> None:

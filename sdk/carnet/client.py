@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from carnet import artifacts
+from carnet import artifact_location, artifacts
 from carnet.entities import (
     Experiment,
     FileInfo,
@@ -464,7 +464,10 @@ class Client:
     # -- artifacts ------------------------------------------------------------------------
 
     def _artifact_root(self, run_id: str) -> Path:
-        return artifacts.local_root(self.get_run(run_id).info.artifact_uri)
+        """The run's folder, refused unless it lies inside an allowed artifact root."""
+        uri = self.get_run(run_id).info.artifact_uri
+        roots = artifact_location.allowed_roots(self.store.artifact_root, self.store.uri)
+        return artifact_location.run_folder(uri, run_id, roots)
 
     def _writable_artifact_root(self, run_id: str) -> Path:
         self.store._writing()
@@ -600,13 +603,20 @@ class Client:
             )
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+        """The files and folders directly in ``path``; links and unfinished files are left out."""
         return artifacts.list_files(self._artifact_root(run_id), path)
 
     def download_artifacts(self, run_id: str, path: str, dst_path: str | None = None) -> str:
+        """Copy an artifact file or folder to ``dst_path`` (a new temporary folder if None)."""
         return artifacts.download(self._artifact_root(run_id), path, dst_path)
 
+    def read_artifact(self, run_id: str, path: str) -> bytes:
+        """The content of one artifact file, read without following links (for previews
+        and downloads that must not be redirected out of the run's folder)."""
+        return artifacts.read_bytes(self._artifact_root(run_id), path)
+
     def get_artifact_path(self, run_id: str, path: str = "") -> Path:
-        """The local file behind an artifact (for reading in place, e.g. previews)."""
+        """The local file behind an artifact (for reading in place, e.g. loading a model)."""
         return artifacts.resolve(self._artifact_root(run_id), path)
 
 

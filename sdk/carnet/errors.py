@@ -18,6 +18,7 @@ and how to fix the call. The tree::
     │   ├── ParamOverwriteError   a param logged again with a different value
     │   ├── FilterError           a filter or order_by clause that does not parse
     │   └── ArtifactPathError     an artifact path that leaves the run's folder
+    │       └── ArtifactLocationError  an artifact location outside the allowed roots
     ├── ExperimentExistsError     a second experiment with the same name
     ├── StateError                an operation not allowed in the current state
     │   ├── RunNotActiveError     logging to a finished or deleted run
@@ -99,6 +100,11 @@ class FilterError(InvalidInputError):
 
 class ArtifactPathError(InvalidInputError):
     """An artifact path is absolute or leaves the run's artifact folder."""
+
+
+class ArtifactLocationError(ArtifactPathError):
+    """An experiment's or run's artifact location is malformed or outside the allowed
+    artifact roots (see :mod:`carnet.artifact_location`)."""
 
 
 class ExperimentExistsError(CarnetError):

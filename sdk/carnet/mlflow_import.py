@@ -9,6 +9,13 @@ so running it again imports only what is new. A run is marked imported only once
 all of its data and artifacts are in; a run left half-copied by an interrupted
 import is deleted and copied again on the next try.
 
+Artifacts are copied only from the source's own artifact folders: ``mlruns/`` of a
+file store, ``mlruns/`` and ``mlartifacts/`` beside a SQLite file (or the working
+directory for a database server), and ``artifacts_dir`` when given. A run whose
+``artifact_uri`` names a folder elsewhere (a path anyone who could write to the
+source store could have planted, such as ``~/.ssh``) has those artifacts left out
+with a warning, and symbolic links inside an artifact folder are never followed.
+
 What changes on the way: runs get new Carnet run ids (the MLflow id stays in
 ``carnet.imported_from``); experiments are matched by name; MLflow's SQL store
 saves infinity as ±1.797e308, which comes back as ±inf.
@@ -17,6 +24,7 @@ saves infinity as ±1.797e308, which comes back as ±inf.
 from __future__ import annotations
 
 import math
+import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -66,6 +74,14 @@ class SourceRun:
 MetricPoint = tuple[str, float, int, int]  # key, value, timestamp, step
 
 
+@dataclass(frozen=True)
+class FoundArtifacts:
+    """A run's artifact folder in the source, if any, and why a folder was refused."""
+
+    folder: Path | None
+    refused: str | None = None
+
+
 class Source(Protocol):
     """An MLflow store opened for reading."""
 
@@ -77,7 +93,7 @@ class Source(Protocol):
 
     def metric_history(self, run: SourceRun) -> Iterator[MetricPoint]: ...
 
-    def artifact_folder(self, run: SourceRun) -> Path | None: ...
+    def artifact_folder(self, run: SourceRun) -> FoundArtifacts: ...
 
     def close(self) -> None: ...
 
@@ -186,8 +202,9 @@ class SqlSource:
             for key, value, ts, step, nan in conn.execute(sql, {"rid": run.run_id}):
                 yield key, _sql_metric_value(value, bool(nan)), int(ts or 0), int(step or 0)
 
-    def artifact_folder(self, run: SourceRun) -> Path | None:
-        return _artifact_folder(run, self.base_dir, self.artifacts_dir, None)
+    def artifact_folder(self, run: SourceRun) -> FoundArtifacts:
+        roots = [self.base_dir / "mlruns", self.base_dir / "mlartifacts", self.artifacts_dir]
+        return _artifact_folder(run, self.base_dir, self.artifacts_dir, None, roots)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -288,10 +305,10 @@ class FileSource:
             points.sort(key=lambda p: (p[3], p[2]))
             yield from points
 
-    def artifact_folder(self, run: SourceRun) -> Path | None:
-        return _artifact_folder(
-            run, self.root.parent, self.artifacts_dir, self._run_dirs[run.run_id]
-        )
+    def artifact_folder(self, run: SourceRun) -> FoundArtifacts:
+        roots = [self.root, self.artifacts_dir]
+        run_dir = self._run_dirs[run.run_id]
+        return _artifact_folder(run, self.root.parent, self.artifacts_dir, run_dir, roots)
 
     def close(self) -> None:
         pass
@@ -420,10 +437,25 @@ def _sqlite_file(url: str) -> Path | None:
     return None
 
 
+def _inside(folder: Path, roots: Sequence[Path]) -> bool:
+    """Whether the real path of ``folder`` lies in the real path of one of ``roots``."""
+    real = Path(os.path.realpath(folder))
+    return any(real.is_relative_to(os.path.realpath(root)) for root in roots)
+
+
 def _artifact_folder(
-    run: SourceRun, base_dir: Path, artifacts_dir: Path | None, run_dir: Path | None
-) -> Path | None:
-    """Where the run's artifacts are on this machine, or None (none, or not local)."""
+    run: SourceRun,
+    base_dir: Path,
+    artifacts_dir: Path | None,
+    run_dir: Path | None,
+    roots: Sequence[Path | None],
+) -> FoundArtifacts:
+    """Where the run's artifacts are on this machine (none, or not local: no folder).
+
+    Only folders inside ``roots`` (the source's artifact folders) are taken; the
+    first existing one outside them is named in ``refused``.
+    """
+    allowed = [root for root in roots if root is not None]
     candidates: list[Path] = []
     uri = run.artifact_uri or ""
     parsed = urlparse(uri)
@@ -442,10 +474,19 @@ def _artifact_folder(
         candidates.append(run_dir / "artifacts")
     if artifacts_dir is not None:
         candidates.append(artifacts_dir / run.experiment_id / run.run_id / "artifacts")
+    refused = None
     for candidate in candidates:
-        if candidate.is_dir():
-            return candidate
-    return None
+        if not candidate.is_dir():
+            continue
+        if _inside(candidate, allowed):
+            return FoundArtifacts(candidate, refused)
+        if refused is None:
+            refused = (
+                f"artifacts at {uri or candidate} are outside the source's artifact folders "
+                f"({', '.join(str(r) for r in allowed)}); not copied (pass --artifacts-dir "
+                "if they really belong to this store)."
+            )
+    return FoundArtifacts(None, refused)
 
 
 def open_source(source: str | Path, *, artifacts_dir: str | Path | None = None) -> Source:
@@ -693,10 +734,11 @@ class _Importer:
         if batch:
             client.log_batch(rid, metrics=batch, synchronous=True)
             self.report.metric_points += len(batch)
-        folder = self.source.artifact_folder(run)
-        if folder is not None:
-            client.log_artifacts(rid, folder)
-            self.report.artifact_files += sum(1 for p in folder.rglob("*") if p.is_file())
+        found = self.source.artifact_folder(run)
+        if found.refused is not None:
+            self.report.warnings.append(f"{label}: {found.refused}")
+        if found.folder is not None:
+            self._copy_artifacts(rid, found.folder, label)
         elif run.artifact_uri and not _is_local(run.artifact_uri):
             self.report.warnings.append(
                 f"{label}: artifacts at {run.artifact_uri} are not local files; not copied."
@@ -708,6 +750,30 @@ class _Importer:
         self.report.runs_imported += 1
         self.report.params += len(params)
         self.report.tags += len(good_tags)  # IMPORTING gave way to IMPORTED_FROM
+
+    def _copy_artifacts(self, rid: str, folder: Path, label: str) -> None:
+        """Copy a source folder's files; symbolic links in it are left out with a warning."""
+        files: list[tuple[Path, str | None]] = []
+        links: list[str] = []
+        for parent, dirs, names in os.walk(folder):
+            here = Path(parent)
+            rel = here.relative_to(folder).as_posix()
+            for name in [*dirs, *names]:
+                path = here / name
+                if path.is_symlink():
+                    links.append(f"{rel}/{name}" if rel != "." else name)
+                elif name in names and path.is_file():
+                    files.append((path, None if rel == "." else rel))
+        if not links:
+            self.client.log_artifacts(rid, folder)
+        else:
+            for path, artifact_path in files:
+                self.client.log_artifact(rid, path, artifact_path)
+            for link in sorted(links):
+                self.report.warnings.append(
+                    f"{label}: artifact {link!r} is a symbolic link; not copied."
+                )
+        self.report.artifact_files += len(files)
 
     def _finish(self, rid: str, run: SourceRun) -> None:
         status = run.status.upper()
@@ -785,6 +851,7 @@ def _imported_runs(client: Any) -> tuple[dict[str, str], list[str]]:
 __all__ = [
     "IMPORTED_FROM",
     "FileSource",
+    "FoundArtifacts",
     "ImportReport",
     "SqlSource",
     "import_mlflow",

@@ -949,6 +949,8 @@ def experiment_selection(step: Callable[..., Any]) -> None:
 
     def own_artifact_location() -> Any:
         where = Path("custom-artifacts").resolve()
+        # Carnet only writes under allowed artifact roots; MLflow ignores the setting
+        os.environ["CARNET_ARTIFACT_ROOTS"] = str(where)
         eid = mlflow.create_experiment("own-location", artifact_location=str(where))
         EXPERIMENTS[eid] = "own-location"
         exp = mlflow.get_experiment(eid)

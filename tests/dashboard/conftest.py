@@ -6,11 +6,12 @@ import dataclasses
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from carnet import fluent
+from carnet import Client, fluent
 from carnet.store.engine import dispose_engines
 from tests.dashboard.store_data import StoreInfo, write_store
 
@@ -36,12 +37,16 @@ def store(
 ) -> StoreInfo:
     """A private copy of the test store; the app finds it through CARNET_TRACKING_URI.
 
-    Artifacts stay in the template's folder (the runs record absolute locations);
+    Artifacts stay in the template's folder (the runs record absolute locations),
+    which the copy's dashboard is allowed to read through CARNET_ARTIFACT_ROOTS;
     the dashboard only reads them.
     """
     source = Path(template_store.uri.removeprefix("sqlite:///"))
     shutil.copyfile(source, tmp_path / "carnet.db")
     monkeypatch.setenv("CARNET_TRACKING_URI", uri)
+    location = Client(uri, read_only=True).get_experiment(template_store.experiment_id)
+    experiment_folder = Path(unquote(urlsplit(location.artifact_location).path))
+    monkeypatch.setenv("CARNET_ARTIFACT_ROOTS", str(experiment_folder.parent))
     monkeypatch.delenv("CARNET_UI_PASSWORD", raising=False)
     return dataclasses.replace(template_store, uri=uri)
 

@@ -72,12 +72,13 @@ def test_gc_purges_deleted_experiments_and_frees_the_name(
 
 
 def test_gc_never_removes_a_folder_that_is_not_the_runs_own(
-    client: carnet.Client, tracking: str, tmp_path: object
+    client: carnet.Client, tracking: str, tmp_path: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from pathlib import Path
 
     shared = Path(str(tmp_path)) / "shared"
     shared.mkdir()
+    monkeypatch.setenv("CARNET_ARTIFACT_ROOTS", str(shared))
     (shared / "precious.txt").write_text("keep me")
     exp = client.create_experiment("odd", artifact_location=shared.as_uri())
     rid = _run(client, exp, "r")

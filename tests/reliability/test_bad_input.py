@@ -74,6 +74,7 @@ def namespace(
     prepared: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[dict[str, Any]]:
     monkeypatch.setattr(SqlStore, "heartbeat", lambda self, run_ids: None)
+    monkeypatch.setenv("CARNET_ARTIFACT_ROOT", str(prepared["root"] / "artifacts"))
     uri = prepared["uri"]
     carnet.set_tracking_uri(uri)
     carnet.set_experiment("reliability")

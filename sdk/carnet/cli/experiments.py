@@ -62,7 +62,12 @@ def _parse_tags(pairs: tuple[str, ...]) -> dict[str, str]:
 @experiments.command()
 @db_option
 @click.argument("name")
-@click.option("--artifact-location", default=None, help="Folder for the runs' artifacts.")
+@click.option(
+    "--artifact-location",
+    default=None,
+    help="Folder for the runs' artifacts; it must lie under an allowed artifact root "
+    "(CARNET_ARTIFACT_ROOT, the store's default, or a folder in CARNET_ARTIFACT_ROOTS).",
+)
 @click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE", help="A tag (repeatable).")
 def create(db: str | None, name: str, artifact_location: str | None, tags: tuple[str, ...]) -> None:
     """Create an experiment called NAME."""

@@ -19,7 +19,7 @@ from carnet.cli._common import (
     table,
     to_json,
 )
-from carnet.errors import InvalidInputError
+from carnet.errors import CarnetError, InvalidInputError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -154,8 +154,9 @@ def show(db: str | None, run_id: str, fmt: str) -> None:
     info = run.info
     try:
         artifacts = client.list_artifacts(run_id)
-    except Exception:  # an artifact folder on another machine: show the run anyway
+    except CarnetError as exc:  # refused, or a folder on another machine: show the run anyway
         artifacts = []
+        click.echo(f"warning: artifacts not listed: {exc}", err=True)
     metrics = {}
     for key, value in sorted(run.data.metrics.items()):
         s = run.summaries.get(key)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from carnet.artifact_location import allowed_roots, new_experiment_location
 from carnet.entities import Experiment, LifecycleStage, ViewType
 from carnet.errors import ExperimentExistsError, ExperimentNotFoundError, InvalidInputError
 from carnet.store.base import _CHUNK, StoreBase, _placeholders, now_ms
@@ -22,8 +23,15 @@ class ExperimentStore(StoreBase):
         *,
         experiment_id: int | None = None,
     ) -> str:
-        """A new experiment; ``experiment_id`` is only for MLflow's "Default" (id 0)."""
+        """A new experiment; ``experiment_id`` is only for MLflow's "Default" (id 0).
+
+        An explicit ``artifact_location`` must be a local folder inside an allowed
+        artifact root (see :mod:`carnet.artifact_location`); it is stored normalised.
+        """
         self._writing()
+        if artifact_location:
+            roots = allowed_roots(self.artifact_root, self.uri)
+            artifact_location = new_experiment_location(artifact_location, roots)
         now = now_ms()
         with write_transaction(self.engine) as cur:
             cur.execute(

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from carnet.artifact_location import run_artifact_uri
 from carnet.entities import LifecycleStage, Run, RunData, RunInfo, RunStatus
 from carnet.errors import (
     DeletedError,
@@ -139,7 +140,7 @@ class SqlStore(ExperimentStore, RunReads):
                     f"experiment {experiment_id} is deleted; restore it with "
                     "restore_experiment or log into another experiment."
                 )
-            artifact_uri = f"{row[0].rstrip('/')}/{run_uuid}/artifacts"
+            artifact_uri = run_artifact_uri(row[0], run_uuid)
             cur.execute(
                 self._sql(
                     "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, "
