@@ -110,6 +110,9 @@ def sidebar(uri: str, rows: list[data.ExperimentRow]) -> tuple[tuple[str, ...], 
 def main() -> None:
     st.set_page_config(page_title="Carnet", page_icon="📓", layout="wide")
     if not auth.gate():
+        # Still route (hidden): the page asked for and its query string stay in the URL,
+        # so signing in from a pasted ``/run?run=...`` link lands on that run.
+        st.navigation(pages(), position="hidden")
         return
     state.load_url()
     try:

@@ -7,8 +7,15 @@
   Streamlit's ``st.login`` (OpenID Connect); ``[carnet] allowed_domains`` /
   ``allowed_emails`` narrow who is let in.
 
-The password is compared in constant time and never stored in session state;
-only a salted hash proves that this browser session entered it.
+A sign-in with the password is a token ``<expiry>.<HMAC of the expiry>``, keyed
+by a hash of the password and the server's secret (Streamlit's
+``server.cookieSecret``, random per process unless configured), so it expires
+on its own (12 h by default, ``CARNET_UI_SESSION_HOURS``) and stops working
+when the password changes or the server restarts. ``carnet ui`` hands it to the
+browser as an HttpOnly cookie from its sign-in page (``dashboard/serve.py``);
+this module checks that cookie, and under a plain ``streamlit run`` falls back
+to a form whose sign-in lasts as long as the browser tab. The password itself
+is compared in constant time and never stored.
 """
 
 from __future__ import annotations
@@ -16,26 +23,40 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import secrets as pysecrets
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import streamlit as st
 
 PASSWORD_ENV = "CARNET_UI_PASSWORD"
+SESSION_HOURS_ENV = "CARNET_UI_SESSION_HOURS"
+DEFAULT_SESSION_HOURS = 12.0
+MIN_SESSION_HOURS, MAX_SESSION_HOURS = 0.1, 744.0  # six minutes to a month
+SECRETS_UNREADABLE = "`.streamlit/secrets.toml` could not be read; fix it or remove it."
 _PROOF = "carnet.auth"
-_SALT = pysecrets.token_bytes(16)  # per server process: a restart asks again
+
+
+#: The secrets of a secrets.toml that does not parse: nothing, and a reason to let nobody in.
+_UNREADABLE: Mapping[str, Any] = MappingProxyType({})
 
 
 def _secrets() -> Mapping[str, Any]:
-    """``st.secrets`` when a secrets file exists, else an empty mapping (no error)."""
-    try:
-        if st.secrets.load_if_toml_exists():
-            return st.secrets
-    except Exception:  # a malformed secrets.toml must not lock everyone out silently
-        st.error("`.streamlit/secrets.toml` could not be read; fix it or remove it.")
+    """``st.secrets`` when a secrets file exists, an empty mapping when none does,
+    ``_UNREADABLE`` when one exists but does not parse (Streamlit then only logs it)."""
+    if st.secrets.load_if_toml_exists():
+        return st.secrets
+    files = st.get_option("secrets.files") or []
+    if any(str(f).endswith(".toml") and Path(f).is_file() for f in files):
+        return _UNREADABLE
     return {}
+
+
+def secrets_unreadable() -> bool:
+    """A secrets.toml that does not parse may hold the password: then nobody gets in."""
+    return _secrets() is _UNREADABLE
 
 
 def _carnet_secrets() -> Mapping[str, Any]:
@@ -53,11 +74,68 @@ def configured_password() -> str | None:
 
 
 def oidc_configured() -> bool:
+    """Whether secrets.toml has an ``[auth]`` section (Streamlit's OIDC sign-in)."""
     return "auth" in _secrets()
 
 
-def _proof(password: str) -> str:
-    return hashlib.sha256(_SALT + password.encode("utf-8")).hexdigest()
+def session_seconds() -> int:
+    """How long a sign-in lasts: ``CARNET_UI_SESSION_HOURS`` or ``[carnet] session_hours``.
+
+    A value that is not a number of hours from six minutes to a month is ignored
+    (``carnet ui --session-hours`` refuses it before the server starts).
+    """
+    raw = os.environ.get(SESSION_HOURS_ENV) or _carnet_secrets().get("session_hours")
+    hours = parse_session_hours(raw)
+    return round(3600 * (DEFAULT_SESSION_HOURS if hours is None else hours))
+
+
+def parse_session_hours(raw: object) -> float | None:
+    """Hours from text or a number; None when absent or out of range."""
+    if raw is None or raw == "" or isinstance(raw, bool):
+        return None
+    try:
+        hours = float(raw)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return hours if MIN_SESSION_HOURS <= hours <= MAX_SESSION_HOURS else None
+
+
+def cookie_name() -> str:
+    """The session cookie's name; it carries the port, since a browser sends a host's
+    cookies to every port on it and two dashboards on one machine must not clash."""
+    return f"carnet_session_{st.get_option('server.port')}"
+
+
+def _key(password: str) -> bytes:
+    secret = str(st.get_option("server.cookieSecret")).encode("utf-8")
+    return hmac.new(secret, b"carnet-ui-session\0" + password.encode("utf-8"), "sha256").digest()
+
+
+def _mac(password: str, expiry: str) -> str:
+    return hmac.new(_key(password), expiry.encode("ascii"), "sha256").hexdigest()
+
+
+def issue_token(password: str) -> str:
+    """A sign-in token that expires after :func:`session_seconds`."""
+    expiry = str(int(time.time()) + session_seconds())
+    return f"{expiry}.{_mac(password, expiry)}"
+
+
+def token_valid(token: object, password: str) -> bool:
+    """Whether ``token`` was issued for this password by this server and has not expired.
+
+    An expiry further away than one session from now is refused too, so a
+    lifetime shortened by configuration also shortens tokens already issued.
+    """
+    if not isinstance(token, str) or len(token) > 128:
+        return False
+    expiry, dot, mac = token.partition(".")
+    if not dot or not (expiry.isascii() and expiry.isdigit()) or len(expiry) > 12:
+        return False
+    now = time.time()
+    if not now < int(expiry) <= now + session_seconds():
+        return False
+    return hmac.compare_digest(_mac(password, expiry), mac)
 
 
 def check_password(candidate: str, password: str) -> bool:
@@ -128,7 +206,8 @@ def _oidc_gate() -> bool:
 
 
 def _password_gate(password: str) -> bool:
-    if st.session_state.get(_PROOF) == _proof(password):
+    cookie = st.context.cookies.get(cookie_name())
+    if token_valid(cookie, password) or token_valid(st.session_state.get(_PROOF), password):
         return True
     st.title("Carnet")
     with st.form("login"):
@@ -136,7 +215,7 @@ def _password_gate(password: str) -> bool:
         submitted = st.form_submit_button("Open", type="primary")
     if submitted:
         if check_password(candidate, password):
-            st.session_state[_PROOF] = _proof(password)
+            st.session_state[_PROOF] = issue_token(password)
             st.rerun()
         time.sleep(1.0)  # slows guessing down; the shared password is the only lock
         st.error("Wrong password.")
@@ -145,6 +224,9 @@ def _password_gate(password: str) -> bool:
 
 def gate() -> bool:
     """Render a sign-in form and return False unless this viewer may proceed."""
+    if secrets_unreadable():
+        st.error(SECRETS_UNREADABLE)
+        return False
     if oidc_configured():
         return _oidc_gate()
     password = configured_password()

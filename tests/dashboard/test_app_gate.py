@@ -193,3 +193,31 @@ def test_pages_on_postgresql(pg_uri: str, tmp_path: Path, monkeypatch: pytest.Mo
     at = make_app("run", run=info.script_run_id, rtab="Artifacts")
     no_exceptions(at)
     assert "postgresql+psycopg://" in at.sidebar.text[0].value
+
+
+def test_a_password_change_ends_every_sign_in(
+    store: StoreInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CARNET_UI_PASSWORD", "first")
+    at = fresh().run()
+    at.text_input[0].input("first")
+    at.button[0].click().run()
+    assert any("matching runs" in m.value for m in at.markdown)
+    monkeypatch.setenv("CARNET_UI_PASSWORD", "second")
+    at.run()
+    no_exceptions(at)
+    assert at.text_input[0].label == "Password"
+    assert not at.dataframe
+
+
+def test_a_malformed_secrets_file_lets_nobody_in(
+    store: StoreInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It may hold the password: reading it as "no password" would show every run."""
+    (tmp_path / ".streamlit").mkdir()
+    (tmp_path / ".streamlit" / "secrets.toml").write_text('[carnet]\npassword = "unclosed\n')
+    monkeypatch.chdir(tmp_path)
+    at = fresh().run()
+    no_exceptions(at)
+    assert "could not be read" in at.error[0].value
+    assert not at.dataframe and not at.text_input

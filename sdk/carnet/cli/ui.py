@@ -15,6 +15,7 @@ from carnet.errors import ConfigurationError
 from carnet.uri import resolve_uri
 
 PASSWORD_VAR = "CARNET_UI_PASSWORD"
+SESSION_HOURS_VAR = "CARNET_UI_SESSION_HOURS"
 
 
 def dashboard_app() -> Path:
@@ -34,8 +35,9 @@ def dashboard_app() -> Path:
 def streamlit_command(app: Path, uri: str, host: str, port: int) -> list[str]:
     """The exact command that serves the dashboard (split out so tests can check it).
 
-    ``dashboard.serve`` is ``streamlit`` with the dashboard's imports done before the
-    server listens, so the first visitor does not wait for them.
+    ``dashboard.serve`` is Streamlit's server with the dashboard's imports done
+    before it listens (so the first visitor does not wait for them) and, when a
+    password is set, a sign-in page that keeps a browser signed in with a cookie.
     """
     return [
         sys.executable, "-m", "dashboard.serve", "run", str(app),
@@ -71,12 +73,28 @@ def streamlit_command(app: Path, uri: str, host: str, port: int) -> list[str]:
     f"(passed to the dashboard as ${PASSWORD_VAR}).",
 )
 @click.option(
+    "--session-hours",
+    type=click.FloatRange(0.1, 744),
+    default=None,
+    metavar="HOURS",
+    help=f"How long a password sign-in lasts (default 12, or ${SESSION_HOURS_VAR}).",
+)
+@click.option(
     "--dry-run", is_flag=True, hidden=True, help="Print the command instead of running it."
 )
-def ui(db: str | None, host: str, port: int, password_env: str | None, dry_run: bool) -> None:
+def ui(
+    db: str | None,
+    host: str,
+    port: int,
+    password_env: str | None,
+    session_hours: float | None,
+    dry_run: bool,
+) -> None:
     """Open the dashboard (Streamlit) on a store."""
     uri = resolve_uri(db)
     env = dict(os.environ)
+    if session_hours is not None:
+        env[SESSION_HOURS_VAR] = repr(session_hours)
     if password_env is not None:
         password = os.environ.get(password_env)
         if not password:
