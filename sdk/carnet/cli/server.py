@@ -1,0 +1,159 @@
+"""``carnet server``: MLflow's REST API and the dashboard on one port.
+
+It takes MLflow's flag names too (``--backend-store-uri``,
+``--artifacts-destination``, ``--default-artifact-root``), so a command that
+started ``mlflow server`` starts this one.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import click
+
+from carnet.cli._common import DB_HELP
+from carnet.cli.ui import dashboard_app, redact
+from carnet.errors import ConfigurationError
+from carnet.server.settings import ENV_TOKENS_FILE
+from carnet.uri import resolve_uri
+
+ENV_ARTIFACT_ROOT = "CARNET_ARTIFACT_ROOT"
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def artifact_folder(given: str | None, uri: str) -> Path:
+    """The folder artifacts go to: the option, else $CARNET_ARTIFACT_ROOT, else
+    ``carnet-artifacts`` beside a SQLite store (or in the working directory)."""
+    if given and given.startswith("mlflow-artifacts:"):
+        given = None  # MLflow's name for "the server's own artifact folder"
+    if given:
+        if "://" in given or given.startswith("file:"):
+            parsed = urlparse(given)
+            if parsed.scheme != "file" or parsed.netloc not in ("", "localhost"):
+                raise ConfigurationError(
+                    f"--artifacts {given!r}: Carnet keeps artifacts in a local (or mounted) "
+                    "folder; give a path or a file:// URI."
+                )
+            given = unquote(parsed.path)
+        return Path(given).expanduser().resolve()
+    env = os.environ.get(ENV_ARTIFACT_ROOT)
+    if env:
+        return Path(env).expanduser().resolve()
+    if uri.startswith("sqlite:///"):
+        return Path(uri[len("sqlite:///") :]).parent / "carnet-artifacts"
+    return Path.cwd() / "carnet-artifacts"
+
+
+@click.command()
+@click.option("--db", "--backend-store-uri", "db", default=None, metavar="URI", help=DB_HELP)
+@click.option(
+    "--artifacts",
+    "--artifacts-destination",
+    "--default-artifact-root",
+    "artifacts",
+    default=None,
+    metavar="DIR",
+    help=f"Folder for run artifacts, served to clients (default: ${ENV_ARTIFACT_ROOT}, "
+    "else carnet-artifacts/ beside a SQLite store).",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; 0.0.0.0 serves your network (configure --auth-file).",
+)
+@click.option(
+    "--port", "-p", default=5000, show_default=True, type=click.IntRange(1, 65535), help="Port."
+)
+@click.option(
+    "--workers",
+    "-w",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes; more than one needs PostgreSQL (on SQLite one process writes).",
+)
+@click.option(
+    "--auth-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    envvar=ENV_TOKENS_FILE,
+    help=f"Tokens and users allowed to call the API (TOML, JSON or text; also "
+    f"${ENV_TOKENS_FILE}). Without it anyone who can connect may read and write.",
+)
+@click.option(
+    "--max-upload-mb",
+    default=5120,
+    show_default=True,
+    type=click.IntRange(1, 10**7),
+    help="Largest artifact one upload may carry, in megabytes.",
+)
+@click.option(
+    "--ssl-keyfile", default=None, metavar="FILE", help="TLS private key (with --ssl-certfile)."
+)
+@click.option("--ssl-certfile", default=None, metavar="FILE", help="TLS certificate chain.")
+@click.option(
+    "--access-log/--no-access-log", default=False, show_default=True, help="Log every request."
+)
+def server(
+    db: str | None,
+    artifacts: str | None,
+    host: str,
+    port: int,
+    workers: int,
+    auth_file: Path | None,
+    max_upload_mb: int,
+    ssl_keyfile: str | None,
+    ssl_certfile: str | None,
+    access_log: bool,
+) -> None:
+    """Serve MLflow's REST API and the dashboard on one port.
+
+    Point MLflow's client at it with MLFLOW_TRACKING_URI=http://HOST:PORT.
+    """
+    from carnet.server import ServerSettings, serve
+
+    uri = resolve_uri(db)
+    if workers > 1 and uri.startswith("sqlite:"):
+        raise ConfigurationError(
+            "--workers above 1 needs PostgreSQL: on SQLite one server process is the single "
+            "writer (it orders concurrent writes itself). Use --workers 1, or a "
+            "postgresql+psycopg:// store."
+        )
+    if (ssl_keyfile is None) != (ssl_certfile is None):
+        raise ConfigurationError("give --ssl-keyfile and --ssl-certfile together, or neither.")
+    settings = ServerSettings(
+        uri=uri,
+        artifact_root=artifact_folder(artifacts, uri),
+        dashboard_script=dashboard_app(),
+        auth_file=auth_file.resolve() if auth_file is not None else None,
+        max_upload_bytes=max_upload_mb * 1024 * 1024,
+    )
+    if settings.auth_file is not None:
+        from carnet.server.auth import load
+
+        load(settings.auth_file)  # a file that cannot be used stops us here, in one line
+    elif host not in _LOOPBACK:
+        click.echo(
+            f"note: listening on {host} without --auth-file: anyone who can reach this port "
+            "can read and change every run.",
+            err=True,
+        )
+    scheme = "https" if ssl_certfile else "http"
+    click.echo(
+        f"Carnet server on {scheme}://{host}:{port} (store: {redact(uri)}, artifacts: "
+        f"{settings.artifact_root}); MLflow clients: MLFLOW_TRACKING_URI={scheme}://{host}:{port}"
+    )
+    sys.stdout.flush()
+    serve(
+        settings,
+        host=host,
+        port=port,
+        workers=workers,
+        ssl_keyfile=ssl_keyfile,
+        ssl_certfile=ssl_certfile,
+        access_log=access_log,
+    )

@@ -1,0 +1,80 @@
+"""What a server was started with: the store, the artifact folder, the limits, the auth file.
+
+One frozen record, built once by ``carnet server`` and handed to every part of
+the app. With several worker processes each worker rebuilds it from the
+environment (:meth:`ServerSettings.from_env`), so every worker serves the same
+store the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from carnet.errors import ConfigurationError
+
+#: The environment variable that carries the settings to worker processes.
+ENV_SETTINGS = "CARNET_SERVER_SETTINGS"
+#: The environment variable naming the tokens file (also ``--auth-file``).
+ENV_TOKENS_FILE = "CARNET_SERVER_TOKENS_FILE"
+#: Largest artifact one upload may carry, unless ``--max-upload-mb`` says otherwise.
+DEFAULT_MAX_UPLOAD_BYTES = 5 * 1024**3
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Everything the app needs to know about how it was started."""
+
+    #: The store (a normalised tracking URI).
+    uri: str
+    #: Absolute folder under which new runs keep their artifacts.
+    artifact_root: Path
+    #: The dashboard's Streamlit script, served at ``/``.
+    dashboard_script: Path
+    #: The tokens file, or None for a server that asks nobody for credentials.
+    auth_file: Path | None = None
+    #: Largest artifact upload, in bytes.
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+
+    @property
+    def single_writer(self) -> bool:
+        """On SQLite every write goes through one thread (one writer, no lock contention)."""
+        return self.uri.startswith("sqlite:")
+
+    def to_env(self) -> str:
+        """The settings as text for :data:`ENV_SETTINGS`; the tokens file travels as its path,
+        never its content."""
+        return json.dumps(
+            {
+                "uri": self.uri,
+                "artifact_root": str(self.artifact_root),
+                "dashboard_script": str(self.dashboard_script),
+                "auth_file": None if self.auth_file is None else str(self.auth_file),
+                "max_upload_bytes": self.max_upload_bytes,
+            }
+        )
+
+    @classmethod
+    def from_env(cls) -> ServerSettings:
+        """The settings a worker process was given by the process that started it."""
+        raw = os.environ.get(ENV_SETTINGS)
+        if not raw:
+            raise ConfigurationError(
+                f"{ENV_SETTINGS} is not set; start the server with `carnet server`."
+            )
+        try:
+            data = json.loads(raw)
+            return cls(
+                uri=str(data["uri"]),
+                artifact_root=Path(data["artifact_root"]),
+                dashboard_script=Path(data["dashboard_script"]),
+                auth_file=None if data["auth_file"] is None else Path(data["auth_file"]),
+                max_upload_bytes=int(data["max_upload_bytes"]),
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ConfigurationError(
+                f"{ENV_SETTINGS} is malformed ({type(exc).__name__}); start the server with "
+                "`carnet server` rather than setting it by hand."
+            ) from None
