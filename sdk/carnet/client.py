@@ -32,11 +32,16 @@ from carnet.uri import resolve_uri
 from carnet.validation import (
     MAX_EXPERIMENT_NAME_LENGTH,
     MAX_RUN_NAME_LENGTH,
+    PARENT_RUN_TAG,
+    RUN_NAME_TAG,
     param_value_text,
+    run_tag,
+    run_tags,
     tag_value_text,
     validate_key,
     validate_metric_value,
     validate_name,
+    validate_run_id,
     validate_step,
     validate_timestamp,
 )
@@ -82,12 +87,18 @@ def _view_type(value: ViewType | int | str) -> ViewType:
         raise InvalidValueError(f"run_view_type {value!r} is not 1, 2 or 3.") from None
 
 
+#: A limit at or above this is no limit: no store holds that many rows, and SQL's
+#: LIMIT (a 64-bit integer) could not take it.
+_UNLIMITED = 2**62
+
+
 def _max_results(value: object) -> int | None:
+    """A search's row limit; None (or a number beyond any store's size) means no limit."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise InvalidValueError(f"max_results must be a non-negative integer, got {value!r}.")
-    return value
+    return None if value >= _UNLIMITED else value
 
 
 def _order_by(order_by: object) -> list[str] | None:
@@ -116,6 +127,18 @@ class RunOperations:
 
 
 _BATCH_CLASSES = {"metric": "Metric", "param": "Param", "tag": "RunTag"}
+
+
+def _items(value: Any, kind: str) -> Iterable[Any]:
+    """A log_batch argument: None means none (as MLflow); a str or a dict is a mistake."""
+    if value is None:
+        return ()
+    if isinstance(value, (str, bytes, dict)) or not isinstance(value, Iterable):
+        raise InvalidValueError(
+            f"log_batch {kind}s must be a list of carnet.{_BATCH_CLASSES[kind]} or tuples, "
+            f"got {type(value).__name__}."
+        )
+    return value
 
 
 def _shaped(item: Any, size: int, kind: str, shape: str) -> Any:
@@ -208,7 +231,18 @@ class Client:
 
     def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
         validate_key(key, "tag")
-        self.store.set_experiment_tag(experiment_id, key, tag_value_text(key, value))
+        self.store.set_experiment_tags(experiment_id, {key: tag_value_text(key, value)})
+
+    def set_experiment_tags(self, experiment_id: str, tags: dict[str, Any]) -> None:
+        """Set several experiment tags at once: every tag is checked first, then all are
+        written in one transaction, so a bad tag leaves the experiment as it was."""
+        if not isinstance(tags, dict):
+            raise InvalidValueError(
+                f"tags must be a dict of key -> value, got {type(tags).__name__}; "
+                "e.g. {'team': 'vision'}."
+            )
+        clean = {validate_key(k, "tag"): tag_value_text(k, v) for k, v in tags.items()}
+        self.store.set_experiment_tags(experiment_id, clean)
 
     def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
         self.store.delete_experiment_tag(experiment_id, validate_key(key, "tag"))
@@ -224,15 +258,21 @@ class Client:
         *,
         parent_run_id: str | None = None,
     ) -> Run:
+        """A new RUNNING run; ``parent_run_id`` must name an existing run that is not deleted."""
         from carnet.sysinfo import current_user, generate_run_name
 
-        clean = {validate_key(k, "tag"): tag_value_text(k, v) for k, v in (tags or {}).items()}
+        if tags is not None and not isinstance(tags, dict):
+            raise InvalidValueError(
+                f"tags must be a dict of key -> value, got {type(tags).__name__}; "
+                "e.g. {'team': 'vision'}."
+            )
+        clean = dict(run_tags(tags))
         if run_name is None:
-            run_name = clean.get("mlflow.runName") or generate_run_name()
+            run_name = clean.get(RUN_NAME_TAG) or generate_run_name()
         validate_name(run_name, "run_name", MAX_RUN_NAME_LENGTH)
-        clean["mlflow.runName"] = run_name
+        clean[RUN_NAME_TAG] = run_name
         if parent_run_id is not None:
-            clean["mlflow.parentRunId"] = parent_run_id
+            clean[PARENT_RUN_TAG] = validate_run_id(parent_run_id, "parent_run_id")
         user = clean.get("mlflow.user") or current_user()
         start = _now_ms() if start_time is None else validate_timestamp("start_time", start_time)
         return self.store.create_run(
@@ -291,9 +331,12 @@ class Client:
         tags: Iterable[RunTag | tuple[str, Any]] = (),
         synchronous: bool | None = None,
     ) -> RunOperations | None:
-        """Validate everything, then write it in one transaction (or queue the metrics)."""
+        """Validate everything, then write it in one transaction (or queue the metrics).
+
+        ``None`` for ``metrics``, ``params`` or ``tags`` means none, as in MLflow.
+        """
         points = []
-        for m in metrics:
+        for m in _items(metrics, "metric"):
             key, value, ts, step = _shaped(m, 4, "metric", "(key, value, timestamp, step)")
             key = validate_key(key, "metric")
             points.append(
@@ -306,12 +349,9 @@ class Client:
             )
         clean_params = [
             (validate_key(k, "param"), param_value_text(k, v))
-            for k, v in (_shaped(p, 2, "param", "(key, value)") for p in params)
+            for k, v in (_shaped(p, 2, "param", "(key, value)") for p in _items(params, "param"))
         ]
-        clean_tags = [
-            (validate_key(k, "tag"), tag_value_text(k, v))
-            for k, v in (_shaped(t, 2, "tag", "(key, value)") for t in tags)
-        ]
+        clean_tags = [run_tag(*_shaped(t, 2, "tag", "(key, value)")) for t in _items(tags, "tag")]
         if not isinstance(run_id, str):
             raise InvalidValueError(f"run_id must be a string, got {type(run_id).__name__}.")
         if (synchronous is False or (synchronous is None and async_default())) and points:
@@ -359,8 +399,7 @@ class Client:
         return value
 
     def set_tag(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> None:
-        key = validate_key(key, "tag")
-        self.store.log_batch(run_id, tags=((key, tag_value_text(key, value)),))
+        self.store.log_batch(run_id, tags=(run_tag(key, value),))
 
     def delete_tag(self, run_id: str, key: str) -> None:
         self.store.delete_tag(run_id, validate_key(key, "tag"))
@@ -389,6 +428,10 @@ class Client:
         self.flush()
         if max_points is None:
             return self.store.get_metric_history(run_id, key)
+        if isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 2:
+            raise InvalidValueError(
+                f"max_points must be an integer of at least 2, got {max_points!r}."
+            )
         return self.store.get_metric_history_sampled(run_id, key, max_points)
 
     def list_keys(self, experiment_ids: Sequence[str]) -> dict[str, list[str]]:

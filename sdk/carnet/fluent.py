@@ -31,12 +31,21 @@ from carnet.errors import (
     InvalidValueError,
 )
 from carnet.safe_mode import NullRun, safe
-from carnet.validation import as_dict
+from carnet.validation import (
+    MAX_RUN_NAME_LENGTH,
+    RUN_NAME_TAG,
+    as_dict,
+    run_tags,
+    validate_name,
+    validate_run_id,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
 
 DEFAULT_EXPERIMENT_NAME = "Default"
+#: The tag MLflow keeps a run's description in.
+NOTE_TAG = "mlflow.note.content"
 HEARTBEAT_INTERVAL_S = float(os.environ.get("CARNET_HEARTBEAT_INTERVAL", "10"))
 
 _state_lock = threading.RLock()
@@ -191,8 +200,8 @@ def set_experiment_tag(key: str, value: Any) -> None:
 
 @safe()
 def set_experiment_tags(tags: dict[str, Any]) -> None:
-    for key, value in as_dict(tags, "tags").items():
-        set_experiment_tag(key, value)
+    """Tag the active experiment: every tag is checked first, then all are set at once."""
+    _client().set_experiment_tags(_resolve_experiment_id(None), as_dict(tags, "tags"))
 
 
 @safe()
@@ -280,7 +289,12 @@ def start_run(
     description: str | None = None,
     log_system_metrics: bool | None = None,
 ) -> ActiveRun:
-    """Start a run (or resume ``run_id``) and make it this thread's active run."""
+    """Start a run (or resume ``run_id``) and make it this thread's active run.
+
+    Every argument is checked before anything is written: a bad tag, name,
+    description or parent leaves the store (and the experiment, which may
+    otherwise be created here) untouched.
+    """
     global _last_run_id
     stack = _stack()
     if stack and not nested:
@@ -289,25 +303,33 @@ def start_run(
             "start a child run with start_run(nested=True)."
         )
     client = _client()
+    given = as_dict(tags, "tags")
+    if description is not None:
+        given[NOTE_TAG] = description
+    if run_name is not None:
+        validate_name(run_name, "run_name", MAX_RUN_NAME_LENGTH)
+        given[RUN_NAME_TAG] = run_name
+    clean = dict(run_tags(given))
     if run_id is not None:
         existing = client.get_run(run_id)
         if existing.info.lifecycle_stage == "deleted":
             raise DeletedError(f"run {run_id} is deleted; restore it with restore_run first.")
-        client.update_run(run_id, status="RUNNING")
-        extra = as_dict(tags, "tags")
-        if description is not None:
-            extra["mlflow.note.content"] = description
-        if extra:
-            client.log_batch(run_id, tags=list(extra.items()))
+        client.store.resume_run(run_id, list(clean.items()))
         run = client.get_run(run_id)
     else:
         from carnet.sysinfo import system_tags
 
+        if parent_run_id is not None:
+            validate_run_id(parent_run_id, "parent_run_id")
+            parent_run = client.get_run(parent_run_id)  # must exist before anything is created
+            if parent_run.info.lifecycle_stage == "deleted":
+                raise DeletedError(
+                    f"parent run {parent_run_id} is deleted; restore it with restore_run, or "
+                    "start the child under another run."
+                )
         parent = parent_run_id or (stack[-1].info.run_id if stack else None)
-        all_tags: dict[str, Any] = dict(system_tags())
-        all_tags.update(as_dict(tags, "tags"))
-        if description is not None:
-            all_tags["mlflow.note.content"] = description
+        all_tags = dict(system_tags())
+        all_tags.update(clean)
         run = client.create_run(
             _resolve_experiment_id(experiment_id),
             tags=all_tags,

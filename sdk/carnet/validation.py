@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import numbers
 import re
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from carnet.errors import InvalidKeyError, InvalidValueError
@@ -15,10 +16,17 @@ MAX_TAG_VALUE_LENGTH = 8000
 MAX_RUN_NAME_LENGTH = 250
 MAX_EXPERIMENT_NAME_LENGTH = 500
 MAX_BATCH_ITEMS = 1_000_000
+MAX_RUN_ID_LENGTH = 256
+
+#: The tag that holds a run's name, and the one that links a child run to its parent.
+RUN_NAME_TAG = "mlflow.runName"
+PARENT_RUN_TAG = "mlflow.parentRunId"
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _FLOAT_INT_LIMIT = 2**1023
 _KEY_RE = re.compile(r"^[\w\-./: ]+$")
+#: MLflow's run id rule: a letter or digit, then letters, digits, '_' or '-'.
+_RUN_ID_RE = re.compile(r"[a-zA-Z0-9][\w\-]*", re.ASCII)
 _good_keys: set[str] = set()
 
 
@@ -140,6 +148,7 @@ def param_value_text(key: str, value: object) -> str:
 
 
 def tag_value_text(key: str, value: object) -> str:
+    """Tags are stored as text of at most ``MAX_TAG_VALUE_LENGTH`` characters."""
     text = _no_nul(f"tag {key!r}", value if isinstance(value, str) else str(value))
     if len(text) > MAX_TAG_VALUE_LENGTH:
         raise InvalidValueError(
@@ -147,6 +156,44 @@ def tag_value_text(key: str, value: object) -> str:
             f"{MAX_TAG_VALUE_LENGTH}; log long values as an artifact with log_text."
         )
     return text
+
+
+def run_tag(key: object, value: object) -> tuple[str, str]:
+    """A run tag, checked: the run-name tag obeys the run-name rules, since it renames the run.
+
+    Every way of writing run tags (``create_run``, ``log_batch``, ``set_tag``,
+    resuming a run) goes through here, so a name that ``create_run`` refuses
+    cannot arrive through ``set_tag("mlflow.runName", ...)`` either.
+    """
+    clean_key = validate_key(key, "tag")
+    if clean_key == RUN_NAME_TAG:
+        text = value if isinstance(value, str) else str(value)
+        return clean_key, validate_name(text, "run name", MAX_RUN_NAME_LENGTH)
+    return clean_key, tag_value_text(clean_key, value)
+
+
+def run_tags(tags: Mapping[Any, Any] | Iterable[Any] | None) -> list[tuple[str, str]]:
+    """Run tags from a dict or from (key, value) pairs (``None``: none), all checked first."""
+    if tags is None:
+        return []
+    pairs = tags.items() if isinstance(tags, Mapping) else tags
+    return [run_tag(k, v) for k, v in pairs]
+
+
+def validate_run_id(run_id: object, what: str = "run_id") -> str:
+    """A run id as MLflow writes them (the 32 hex digits Carnet makes are one)."""
+    if not isinstance(run_id, str):
+        raise InvalidValueError(
+            f"{what} must be a run id string such as run.info.run_id, got "
+            f"{type(run_id).__name__} {run_id!r}."
+        )
+    if len(run_id) > MAX_RUN_ID_LENGTH or not _RUN_ID_RE.fullmatch(run_id):
+        shown = run_id if len(run_id) <= 40 else run_id[:40] + "..."
+        raise InvalidValueError(
+            f"{what} {shown!r} is not a run id: run ids are at most {MAX_RUN_ID_LENGTH} "
+            "letters, digits, '_' or '-' (Carnet's are 32 hex digits); pass run.info.run_id."
+        )
+    return run_id
 
 
 def numeric_value(text: str) -> float | None:
@@ -163,6 +210,7 @@ def numeric_value(text: str) -> float | None:
 
 
 def validate_name(name: object, what: str, limit: int) -> str:
+    """Experiment and run names: non-blank text of at most ``limit`` characters."""
     if not isinstance(name, str):
         raise InvalidValueError(f"{what} must be a string, got {type(name).__name__} {name!r}.")
     if not name.strip():
@@ -173,6 +221,7 @@ def validate_name(name: object, what: str, limit: int) -> str:
 
 
 def as_dict(value: Any, what: str) -> dict[Any, Any]:
+    """A dict argument of the fluent API (``None``: empty), refused early if it is not one."""
     if value is None:
         return {}
     if not isinstance(value, dict):

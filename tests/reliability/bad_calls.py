@@ -13,6 +13,7 @@ Names available to the code:
 ``finished_id``     a FINISHED run; ``deleted_id``: a deleted (still RUNNING) run
 ``exp_id``          experiment ``reliability``; ``deleted_exp_id``: deleted experiment ``old``
 ``unknown_id``      32 hex digits that name no run
+``huge_token``      a well-formed page token whose offset (2**70) no search could reach
 ``local_file``      a file that exists; ``tmp``: a temporary folder (absolute path)
 """
 
@@ -116,6 +117,23 @@ BAD_CALLS: list[BadCall] = [
             "InvalidValueError",
             "(key, value) tuple or a carnet.Param",
         ),
+        ('client.log_batch(run_id, metrics="loss")', "InvalidValueError", "must be a list"),
+        ('client.log_batch(run_id, tags={"k": "v"})', "InvalidValueError", "got dict"),
+        (
+            'client.get_metric_history(run_id, "loss", max_points="10")',
+            "InvalidValueError",
+            "max_points must be an integer",
+        ),
+        (
+            "client.search_runs([exp_id], page_token=huge_token)",
+            "InvalidInputError",
+            "invalid page token",
+        ),
+        (
+            "client.search_runs([exp_id], page_token=5)",
+            "InvalidInputError",
+            "invalid page token",
+        ),
     ),
     *_calls(
         "invalid keys",
@@ -161,6 +179,51 @@ BAD_CALLS: list[BadCall] = [
         ),
         ('client.rename_experiment(exp_id, "")', "InvalidValueError", "must not be empty"),
         ("client.get_experiment_by_name(5)", "InvalidValueError", "must be a string"),
+        (
+            'carnet.set_tag("mlflow.runName", "n" * 251)',
+            "InvalidValueError",
+            "over the limit of 250",
+        ),
+        (
+            'client.log_batch(run_id, tags=[("mlflow.runName", "  ")])',
+            "InvalidValueError",
+            "run name must not be empty",
+        ),
+        (
+            'client.create_run(exp_id, tags={"mlflow.runName": "a\\x00b"})',
+            "InvalidValueError",
+            "NUL character",
+        ),
+        (
+            'carnet.start_run(run_id=finished_id, tags="x", nested=True)',
+            "InvalidValueError",
+            "tags must be a dict",
+        ),
+        (
+            'carnet.start_run(run_id=finished_id, tags={"bad;key": 1}, nested=True)',
+            "InvalidKeyError",
+            "contains ';'",
+        ),
+        (
+            'carnet.start_run(run_id=finished_id, description="d" * 8001, nested=True)',
+            "InvalidValueError",
+            "over the limit of 8000",
+        ),
+        (
+            'carnet.start_run(run_id=finished_id, run_name="", nested=True)',
+            "InvalidValueError",
+            "must not be empty",
+        ),
+        (
+            'carnet.set_experiment_tags({"good": "1", "bad;key": "2"})',
+            "InvalidKeyError",
+            "contains ';'",
+        ),
+        (
+            'carnet.set_experiment_tags({"good": "1", "big": "x" * 8001})',
+            "InvalidValueError",
+            "over the limit of 8000",
+        ),
     ),
     *_calls(
         "unknown ids and names",
@@ -201,6 +264,50 @@ BAD_CALLS: list[BadCall] = [
             "no experiment named",
         ),
         ('client.search_runs(["abc"])', "ExperimentNotFoundError", "experiment ids are numbers"),
+        ('client.get_experiment("9" * 30)', "ExperimentNotFoundError", "numbers below 2**31"),
+        ('client.search_runs(["9" * 30])', "ExperimentNotFoundError", "numbers below 2**31"),
+        ("client.create_run(str(2**31))", "ExperimentNotFoundError", "numbers below 2**31"),
+        ('client.delete_experiment("-" + "9" * 20)', "ExperimentNotFoundError", "below 2**31"),
+        (
+            'carnet.set_experiment(experiment_id="9" * 30)',
+            "ExperimentNotFoundError",
+            "search_experiments()",
+        ),
+        (
+            'client.set_experiment_tag(str(2**40), "k", "v")',
+            "ExperimentNotFoundError",
+            "below 2**31",
+        ),
+        (
+            'carnet.search_runs(experiment_ids=["9" * 30])',
+            "ExperimentNotFoundError",
+            "below 2**31",
+        ),
+        (
+            "client.create_run(exp_id, parent_run_id=unknown_id)",
+            "RunNotFoundError",
+            "no parent run with id",
+        ),
+        (
+            "carnet.start_run(parent_run_id=unknown_id, nested=True)",
+            "RunNotFoundError",
+            "no run with id",
+        ),
+        (
+            'client.create_run(exp_id, parent_run_id="x" * 300)',
+            "InvalidValueError",
+            "is not a run id",
+        ),
+        (
+            'client.create_run(exp_id, parent_run_id="a\\x00b")',
+            "InvalidValueError",
+            "is not a run id",
+        ),
+        (
+            "carnet.start_run(parent_run_id=5, nested=True)",
+            "InvalidValueError",
+            "parent_run_id must be a run id string",
+        ),
     ),
     *_calls(
         "finished or deleted runs and experiments",
@@ -230,6 +337,16 @@ BAD_CALLS: list[BadCall] = [
         ),
         ('carnet.set_experiment("old")', "DeletedError", "restore_experiment"),
         ("client.create_run(deleted_exp_id)", "DeletedError", "is deleted"),
+        (
+            "client.create_run(exp_id, parent_run_id=deleted_id)",
+            "DeletedError",
+            "parent run",
+        ),
+        (
+            "carnet.start_run(parent_run_id=deleted_id, nested=True)",
+            "DeletedError",
+            "start the child under another run",
+        ),
     ),
     *_calls(
         "duplicates and immutability",
@@ -315,6 +432,7 @@ BAD_CALLS: list[BadCall] = [
         ('carnet.set_tracking_uri("   ")', "ConfigurationError", "the tracking URI is empty"),
         ("carnet.Client(tmp)", "ConfigurationError", "is a directory"),
         ('carnet.Client(tmp + "/absent.db", read_only=True)', "StoreError", "no Carnet store at"),
+        ('carnet.Client(local_file + "/sub/x.db")', "StoreError", "cannot create the folder"),
         (
             'carnet.Client("postgresql+psycopg://nobody@127.0.0.1:1/none")',
             "StoreError",

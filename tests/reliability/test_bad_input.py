@@ -19,7 +19,7 @@ import pytest
 
 import carnet
 import carnet.errors
-from carnet.store.sql_store import SqlStore
+from carnet.store.sql_store import SqlStore, encode_page_token
 
 from .bad_calls import BAD_CALLS, KNOWN_GAPS, BadCall, markdown_gaps, markdown_table
 from .conftest import dump_store, files_under_root, nan_safe
@@ -58,6 +58,7 @@ def _prepare(uri: str, root: Path) -> dict[str, Any]:
         "exp_id": exp_id,
         "deleted_exp_id": old,
         "unknown_id": "0" * 32,
+        "huge_token": encode_page_token(2**70),
         "local_file": str(local),
         "tmp": str(root),
     }
@@ -128,3 +129,87 @@ def test_the_docs_show_this_table() -> None:
     )
     gaps = re.search(r"<!-- known-gaps:start -->\n(.*?)\n<!-- known-gaps:end -->", text, re.S)
     assert gaps and gaps.group(1) == markdown_gaps(), "paste markdown_gaps() between its markers"
+
+
+# -- what used to leak raw errors or write before failing ---------------------------------
+
+
+def test_none_means_nothing_in_log_batch(client: carnet.Client) -> None:
+    """MLflow's log_batch treats None as an empty list; so does Carnet."""
+    run_id = client.create_run(carnet.set_experiment("none").experiment_id).info.run_id
+    client.log_batch(run_id, metrics=None, params=None, tags=None)  # type: ignore[arg-type]
+    client.log_batch(run_id, metrics=[("m", 1.0, 1, 0)], params=None)  # type: ignore[arg-type]
+    got = client.get_run(run_id).data
+    assert got.metrics == {"m": 1.0} and got.params == {}
+
+
+def test_a_max_results_beyond_any_store_means_no_limit(client: carnet.Client) -> None:
+    exp_id = carnet.set_experiment("many").experiment_id
+    for _ in range(3):
+        client.create_run(exp_id)
+    huge = 10**30
+    runs = client.search_runs([exp_id], max_results=huge)
+    assert len(runs) == 3 and runs.token is None
+    assert len(carnet.search_runs([exp_id], max_results=huge)) == 3
+    assert [e.name for e in client.search_experiments(max_results=huge)] == ["many"]
+    assert len(client.search_runs([exp_id], max_results=2**62 - 1)) == 3
+
+
+def test_renaming_through_the_name_tag_renames_the_run(client: carnet.Client) -> None:
+    run_id = client.create_run(carnet.set_experiment("names").experiment_id).info.run_id
+    client.set_tag(run_id, "mlflow.runName", "n" * 250)
+    client.log_batch(run_id, tags=[("mlflow.runName", "final")])
+    run = client.get_run(run_id)
+    assert run.info.run_name == "final" and run.data.tags["mlflow.runName"] == "final"
+
+
+def test_resuming_a_run_checks_first_then_writes_once(tracking: str) -> None:
+    client = carnet.Client()
+    with carnet.start_run(run_name="first") as run:
+        run_id = run.info.run_id
+    ended = client.get_run(run_id).info.end_time
+    with pytest.raises(carnet.errors.InvalidKeyError):
+        carnet.start_run(run_id=run_id, tags={"ok": "1", "bad;key": "2"})
+    info = client.get_run(run_id).info
+    assert (info.status, info.end_time) == ("FINISHED", ended)
+    assert "ok" not in client.get_run(run_id).data.tags
+    with carnet.start_run(run_id=run_id, tags={"ok": "1"}, run_name="again", description="d"):
+        resumed = client.get_run(run_id)
+        assert (resumed.info.status, resumed.info.end_time) == ("RUNNING", None)
+        assert resumed.info.run_name == "again"
+        assert resumed.data.tags["mlflow.note.content"] == "d" and resumed.data.tags["ok"] == "1"
+    assert client.get_run(run_id).info.status == "FINISHED"
+
+
+def test_a_valid_parent_is_recorded(client: carnet.Client) -> None:
+    exp_id = carnet.set_experiment("family").experiment_id
+    parent = client.create_run(exp_id).info.run_id
+    child = client.create_run(exp_id, parent_run_id=parent)
+    assert child.data.tags["mlflow.parentRunId"] == parent
+    assert client.get_parent_run(child.info.run_id).info.run_id == parent  # type: ignore[union-attr]
+    with carnet.start_run(parent_run_id=parent) as run:
+        assert run.data.tags["mlflow.parentRunId"] == parent
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["runs", "list", "-e", "99999999999999999999999"],
+        ["experiments", "delete", "99999999999999999999999"],
+        ["experiments", "rename", "99999999999999999999999", "x"],
+        ["runs", "list", "-e", "reliability", "--filter", "metrics.x <"],
+        ["experiments", "create", ""],
+    ],
+)
+def test_the_cli_reports_a_carnet_error_in_one_line(uri: str, args: list[str]) -> None:
+    from click.testing import CliRunner
+
+    from carnet.cli import cli
+
+    carnet.Client(uri).create_experiment("reliability")
+    result = CliRunner().invoke(cli, [*args, "--db", uri])
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    assert "Traceback" not in result.output

@@ -33,6 +33,10 @@ from carnet.store.engine import get_engine, sqlite_path
 HEARTBEAT_TIMEOUT_S = float(os.environ.get("CARNET_HEARTBEAT_TIMEOUT", "60"))
 _CHUNK = 4000
 _NAN = float("nan")
+#: Experiment ids are 32-bit on PostgreSQL; beyond this range no experiment can exist.
+_EXPERIMENT_ID_MIN, _EXPERIMENT_ID_MAX = -(2**31), 2**31 - 1
+#: Page tokens carry an offset; ours never come near this, a forged one is refused.
+_MAX_OFFSET = 2**62
 
 MetricPoint = tuple[str, float, int, int]  # key, value, timestamp ms, step
 
@@ -92,13 +96,27 @@ class StoreBase:
 
     @staticmethod
     def _experiment_pk(experiment_id: str | int) -> int:
+        """The integer key of an experiment id, or ExperimentNotFoundError.
+
+        An id too large for the column names no experiment; it is refused here
+        the same way on both backends, before SQLite overflows or PostgreSQL
+        rejects the bound value.
+        """
         try:
-            return int(experiment_id)
+            pk = int(experiment_id)
         except (TypeError, ValueError):
             raise ExperimentNotFoundError(
                 f"no experiment with id {experiment_id!r}: experiment ids are numbers as text, "
                 "e.g. '1'; look one up with get_experiment_by_name."
             ) from None
+        if isinstance(experiment_id, bool) or not (_EXPERIMENT_ID_MIN <= pk <= _EXPERIMENT_ID_MAX):
+            shown = str(experiment_id)
+            shown = shown if len(shown) <= 40 else shown[:40] + "..."
+            raise ExperimentNotFoundError(
+                f"no experiment with id {shown!r}: experiment ids are numbers below 2**31; "
+                "list them with search_experiments() or look one up with get_experiment_by_name."
+            )
+        return pk
 
     def _run_row(self, cur: Any, run_id: str) -> tuple[int, str, str]:
         """(pk, status, lifecycle) of a run, or RunNotFoundError."""
@@ -143,18 +161,22 @@ def _check_run_id(run_id: object) -> None:
 
 
 def encode_page_token(offset: int) -> str:
+    """An opaque token for the next page of a search: the offset it starts at."""
     return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
 
 
 def decode_page_token(token: str | None) -> int:
+    """The offset in a page token a search returned; anything else is InvalidInputError."""
     if not token:
         return 0
     try:
         offset = json.loads(base64.urlsafe_b64decode(token.encode()))["offset"]
-        if not isinstance(offset, int) or offset < 0:
+        if isinstance(offset, bool) or not isinstance(offset, int):
+            raise ValueError
+        if not 0 <= offset < _MAX_OFFSET:
             raise ValueError
         return offset
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         raise InvalidInputError(
             f"invalid page token {token!r}; pass the token a previous search returned."
         ) from None

@@ -77,18 +77,61 @@ class _ThreadWriters:
 _writers: dict[int, _ThreadWriters] = {}
 
 
+def _folder_writable(path: Path) -> bool:
+    return os.access(path.parent, os.W_OK)
+
+
+def read_only_target(path: Path) -> str:
+    """The SQLite URI a read-only connection opens ``path`` with.
+
+    ``mode=ro`` still creates the WAL index (``-shm``) beside the file when no
+    writer has. A viewer that cannot write the folder (a dashboard running as
+    another user) could then not open a store that no one is writing; with no
+    ``-wal`` file there is nothing beyond the main file to read, so such a
+    store opens ``immutable``: no locks and no files of its own. While a writer
+    works, its ``-wal`` and ``-shm`` files are there and plain ``mode=ro``
+    reads through them.
+    """
+    target = f"file:{quote(str(path))}?mode=ro"
+    if not _folder_writable(path) and not path.with_name(path.name + "-wal").exists():
+        target += "&immutable=1"
+    return target
+
+
+def _open_read_only(path: Path, factory: type[sqlite3.Connection]) -> sqlite3.Connection:
+    try:
+        return sqlite3.connect(
+            read_only_target(path),
+            uri=True,
+            timeout=BUSY_TIMEOUT_S,
+            isolation_level=None,
+            check_same_thread=False,
+            factory=factory,
+        )
+    except sqlite3.OperationalError as exc:
+        if _folder_writable(path) or not path.is_file():
+            raise
+        raise StoreError(
+            f"cannot open {path} read-only: {exc}. A writer left a -wal file without its "
+            f"-shm index and this user cannot create one in {path.parent}; let this user "
+            "write the folder, or open the store once as its owner to finish the WAL."
+        ) from None
+
+
 def _connect_sqlite(
     path: Path, read_only: bool, factory: type[sqlite3.Connection] = sqlite3.Connection
 ) -> sqlite3.Connection:
-    target = f"file:{quote(str(path))}?mode=ro" if read_only else f"file:{quote(str(path))}"
-    conn = sqlite3.connect(
-        target,
-        uri=True,
-        timeout=BUSY_TIMEOUT_S,
-        isolation_level=None,
-        check_same_thread=False,
-        factory=factory,
-    )
+    if read_only:
+        conn = _open_read_only(path, factory)
+    else:
+        conn = sqlite3.connect(
+            f"file:{quote(str(path))}",
+            uri=True,
+            timeout=BUSY_TIMEOUT_S,
+            isolation_level=None,
+            check_same_thread=False,
+            factory=factory,
+        )
     conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
     if not read_only:
         deadline = time.monotonic() + BUSY_TIMEOUT_S
@@ -125,6 +168,9 @@ def get_engine(uri: str, *, read_only: bool = False) -> Engine:
     with _engines_lock:
         engine = _engines.get(key)
         if engine is None:
+            path = sqlite_path(uri)
+            if path is not None:
+                refuse_foreign_store(path)
             engine = _make_engine(uri, read_only)
             try:
                 ensure_schema(engine, read_only=read_only)
@@ -161,25 +207,70 @@ def dispose_engines() -> None:
         _writers.clear()
 
 
-def _refuse_mlflow_store(path: Path) -> None:
-    """An MLflow SQLite store is left untouched (no WAL switch): it needs an import."""
+def _sqlite_tables(path: Path) -> set[str] | None:
+    """The tables of an existing, non-empty file (None: nothing there yet), read-only.
+
+    Raises ``sqlite3.DatabaseError`` when SQLite cannot read it.
+    """
     if not path.is_file() or path.stat().st_size == 0:
-        return
-    try:
-        with contextlib.closing(
-            sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
-        ) as conn:
-            names = {
-                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-            }
-    except sqlite3.DatabaseError:
-        return  # not a database at all: the normal open reports it
+        return None
+    with contextlib.closing(
+        sqlite3.connect(read_only_target(path), uri=True, timeout=BUSY_TIMEOUT_S)
+    ) as conn:
+        rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    return {str(r[0]) for r in rows if not str(r[0]).startswith("sqlite_")}
+
+
+def _mlflow_store_error(path: Path, names: set[str]) -> StoreError | None:
     if "carnet_schema" not in names and {"alembic_version", "latest_metrics"} <= names:
-        raise StoreError(
+        return StoreError(
             f"{path} is an MLflow tracking store, which Carnet does not write to. Copy it into "
             f"a Carnet store with `carnet import-mlflow {path}` (it is left untouched), then "
             "track into the Carnet store."
         )
+    return None
+
+
+def _refuse_mlflow_store(path: Path) -> None:
+    """An MLflow SQLite store is left untouched (no WAL switch): it needs an import."""
+    try:
+        names = _sqlite_tables(path)
+    except sqlite3.DatabaseError:
+        return  # not a database at all: the caller's own open reports it
+    error = None if names is None else _mlflow_store_error(path, names)
+    if error is not None:
+        raise error
+
+
+def refuse_foreign_store(path: Path) -> None:
+    """Open only what is, or can become, a Carnet store; leave anything else untouched.
+
+    An absent or empty file, or a SQLite file without tables, becomes a new
+    store. A file SQLite cannot read as a database, an MLflow store, or a
+    database with another application's tables is refused before anything is
+    written to it (no tables, no switch to WAL).
+    """
+    try:
+        names = _sqlite_tables(path)
+    except sqlite3.DatabaseError as exc:
+        if "not a database" not in str(exc):
+            return  # locked, unreadable or damaged: opening it says what is wrong
+        raise StoreError(
+            f"{path} is not a SQLite database, so it cannot be a Carnet store; Carnet left it "
+            "untouched. Point the tracking URI (or --db) at a Carnet store, or name a new "
+            "file to create one."
+        ) from None
+    if not names or "carnet_schema" in names:
+        return
+    error = _mlflow_store_error(path, names)
+    if error is not None:
+        raise error
+    shown = ", ".join(sorted(names)[:5]) + (", ..." if len(names) > 5 else "")
+    raise StoreError(
+        f"{path} is a database of another application (tables: {shown}) without Carnet's "
+        "tables; Carnet left it untouched. Point the tracking URI (or --db) at a new file, "
+        "e.g. carnet.db, or at an existing Carnet store."
+    )
 
 
 def _make_engine(uri: str, read_only: bool) -> Engine:
@@ -194,17 +285,30 @@ def _make_engine(uri: str, read_only: bool) -> Engine:
         if not read_only:
             if path.is_dir():
                 raise ConfigurationError(f"{path} is a directory; name a database file.")
-            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot create the folder {path.parent} for the store: "
+                    f"{exc.strerror or exc}; check the path (or --db / {ENV_URI})."
+                ) from None
+        pooling: dict[str, Any] = {
+            "poolclass": QueuePool,
+            "pool_size": 8,
+            "max_overflow": 32,
+            "pool_timeout": BUSY_TIMEOUT_S,
+        }
+        if read_only and not _folder_writable(path):
+            # Each read decides afresh between immutable and WAL reading (see
+            # read_only_target): a writer may start or stop at any time.
+            pooling = {"poolclass": NullPool}
         engine = create_engine(
             "sqlite://",
             creator=lambda: _connect_sqlite(path, read_only),
-            poolclass=QueuePool,
             # Every transaction here ends in an explicit COMMIT or ROLLBACK (and
             # SQLAlchemy connections roll back their own on close): no reset needed.
             pool_reset_on_return=None,
-            pool_size=8,
-            max_overflow=32,
-            pool_timeout=BUSY_TIMEOUT_S,
+            **pooling,
         )
 
         @event.listens_for(engine, "begin")

@@ -244,16 +244,22 @@ class ExperimentStore(StoreBase):
         )
 
     def set_experiment_tag(self, experiment_id: str | int, key: str, value: str) -> None:
+        """Set one tag (checked by the caller); see :meth:`set_experiment_tags`."""
+        self.set_experiment_tags(experiment_id, {key: value})
+
+    def set_experiment_tags(self, experiment_id: str | int, tags: dict[str, str]) -> None:
+        """Set checked tags in one transaction: all of them are written, or none."""
         self._writing()
         pk = self._experiment_pk(experiment_id)
         with write_transaction(self.engine) as cur:
             cur.execute(self._sql("SELECT 1 FROM experiments WHERE experiment_id = ?"), (pk,))
             if cur.fetchone() is None:
                 raise ExperimentNotFoundError(f"no experiment with id {experiment_id!r}.")
-            cur.execute(
-                self._sql(
-                    "INSERT INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?) "
-                    "ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value"
-                ),
-                (pk, key, value),
-            )
+            if tags:
+                cur.executemany(
+                    self._sql(
+                        "INSERT INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?) "
+                        "ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value"
+                    ),
+                    [(pk, key, value) for key, value in tags.items()],
+                )

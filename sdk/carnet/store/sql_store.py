@@ -23,6 +23,7 @@ from carnet.errors import (
     ExperimentNotFoundError,
     InvalidInputError,
     ParamOverwriteError,
+    RunNotFoundError,
 )
 from carnet.store import history
 from carnet.store.base import (
@@ -37,7 +38,7 @@ from carnet.store.base import (
 from carnet.store.engine import write_transaction
 from carnet.store.experiments import ExperimentStore
 from carnet.store.run_reads import RunReads
-from carnet.validation import numeric_value
+from carnet.validation import RUN_NAME_TAG, numeric_value
 
 __all__ = [
     "HEARTBEAT_TIMEOUT_S",
@@ -118,10 +119,13 @@ class SqlStore(ExperimentStore, RunReads):
         tags: Sequence[tuple[str, str]] = (),
         parent_run_id: str | None = None,
     ) -> Run:
+        """A new RUNNING run; the parent, if any, must exist and not be deleted."""
         self._writing()
         pk = self._experiment_pk(experiment_id)
         run_uuid = uuid.uuid4().hex
         with write_transaction(self.engine) as cur:
+            if parent_run_id is not None:
+                self._check_parent(cur, parent_run_id)
             cur.execute(
                 self._sql(
                     "SELECT artifact_location, lifecycle_stage FROM experiments "
@@ -179,6 +183,35 @@ class SqlStore(ExperimentStore, RunReads):
         )
         return Run(info=info, data=RunData(tags=dict(tags)))
 
+    def _check_parent(self, cur: Any, parent_run_id: str) -> None:
+        cur.execute(
+            self._sql("SELECT lifecycle_stage FROM runs WHERE run_uuid = ?"), (parent_run_id,)
+        )
+        row = cur.fetchone()
+        if row is None:
+            raise RunNotFoundError(
+                f"no parent run with id {parent_run_id!r}; pass the run_id of an existing run "
+                "as parent_run_id (or start the child inside the parent's start_run block)."
+            )
+        if row[0] == LifecycleStage.DELETED:
+            raise DeletedError(
+                f"parent run {parent_run_id} is deleted; restore it with restore_run, or "
+                "start the child under another run."
+            )
+
+    def _write_tags(self, cur: Any, pk: int, tags: Sequence[tuple[str, str]]) -> None:
+        """Upsert checked run tags; the run-name tag also renames the run, as in MLflow."""
+        cur.executemany(
+            self._sql(
+                "INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?) "
+                "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value"
+            ),
+            [(pk, k, v) for k, v in tags],
+        )
+        names = [v for k, v in tags if k == RUN_NAME_TAG]
+        if names:
+            cur.execute(self._sql("UPDATE runs SET name = ? WHERE id = ?"), (names[-1], pk))
+
     def log_batch(
         self,
         run_id: str,
@@ -188,22 +221,12 @@ class SqlStore(ExperimentStore, RunReads):
     ) -> None:
         """The one write primitive: all of it commits, or none of it does."""
         self._writing()
-        sql = self._sql
         with write_transaction(self.engine) as cur:
             pk = self._active_run_pk(cur, run_id)
             if params:
                 self._insert_params(cur, pk, run_id, params)
             if tags:
-                cur.executemany(
-                    sql(
-                        "INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?) "
-                        "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value"
-                    ),
-                    [(pk, k, v) for k, v in tags],
-                )
-                names = [v for k, v in tags if k == "mlflow.runName"]
-                if names:  # the tag and the run's name are one thing, as in MLflow
-                    cur.execute(sql("UPDATE runs SET name = ? WHERE id = ?"), (names[-1], pk))
+                self._write_tags(cur, pk, tags)
             if metrics:
                 self._insert_metrics(cur, pk, metrics)
 
@@ -326,14 +349,26 @@ class SqlStore(ExperimentStore, RunReads):
                     (status, end_time, pk),
                 )
             if run_name is not None:
-                cur.execute(self._sql("UPDATE runs SET name = ? WHERE id = ?"), (run_name, pk))
-                cur.execute(
-                    self._sql(
-                        "INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?) "
-                        "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value"
-                    ),
-                    (pk, "mlflow.runName", run_name),
-                )
+                self._write_tags(cur, pk, [(RUN_NAME_TAG, run_name)])
+
+    def resume_run(self, run_id: str, tags: Sequence[tuple[str, str]] = ()) -> None:
+        """Make a run RUNNING again (no end time) and add checked tags, in one transaction.
+
+        A deleted run is refused before anything changes.
+        """
+        self._writing()
+        with write_transaction(self.engine) as cur:
+            pk, _, stage = self._run_row(cur, run_id)
+            if stage == LifecycleStage.DELETED:
+                raise DeletedError(f"run {run_id} is deleted; restore it with restore_run first.")
+            cur.execute(
+                self._sql(
+                    "UPDATE runs SET status = ?, end_time = NULL, heartbeat_time = ? WHERE id = ?"
+                ),
+                (RunStatus.RUNNING.value, now_ms(), pk),
+            )
+            if tags:
+                self._write_tags(cur, pk, tags)
 
     def _set_lifecycle(self, run_id: str, stage: str) -> None:
         self._writing()
