@@ -22,7 +22,7 @@ import pytest
 import carnet
 import carnet.store.sql_store  # loads every store module that holds the timeout
 
-from .conftest import finish, start_worker, wait_for_file, worker_env
+from .conftest import WORKERS, finish, start_worker, wait_for_file, worker_env
 
 FAST_HEARTBEAT = {"CARNET_HEARTBEAT_INTERVAL": "0.5", "CARNET_HEARTBEAT_TIMEOUT": "3"}
 #: Buffered points stay queued until something flushes them on purpose.
@@ -140,6 +140,33 @@ def test_sigterm_and_sigint_flush_buffered_points_and_end_killed(
     history = client.get_metric_history(run_id, "buffered")
     assert [m.value for m in history] == [float(s) for s in range(points)]
     assert run.data.metrics == {"sync": 1.0, "buffered": float(points - 1)}
+
+
+def test_a_worker_started_with_sigint_ignored_still_stops_on_sigint(
+    uri: str, tmp_path: Path
+) -> None:
+    """As under `make test &` or nohup: the worker inherits SIGINT ignored and must take it
+    back, or every SIGINT test here would wait for it in vain."""
+    marker = tmp_path / "queued"
+    args = {"uri": uri, "marker": str(marker), "points": 500, "with_block": True, "then": "wait"}
+    ignoring = (
+        "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+        "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", ignoring, str(WORKERS), "buffered", json.dumps(args)],
+        env=worker_env(**NEVER_FLUSH),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for_file(marker, proc)
+    proc.send_signal(signal.SIGINT)
+    code, _, err = finish(proc, timeout=30)
+    assert code in (-signal.SIGINT, 1, 130), err
+    run = carnet.Client(uri).get_run(marker.read_text())
+    assert run.info.status == "KILLED"
+    assert len(carnet.Client(uri).get_metric_history(run.info.run_id, "buffered")) == 500
 
 
 @pytest.mark.parametrize("with_block", [True, False], ids=["with-block", "plain"])

@@ -12,6 +12,7 @@ the test gives the process.
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import time
 import traceback
@@ -242,6 +243,11 @@ ROLES = {
 
 
 def main() -> None:
+    # Set our own dispositions: a test run started as a background job (`make test &`,
+    # nohup, some CI runners) hands its children SIGINT ignored, and the tests that
+    # interrupt a worker would wait for it forever.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     role, args = sys.argv[1], json.loads(sys.argv[2])
     try:
         result = ROLES[role](args)
