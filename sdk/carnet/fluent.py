@@ -11,6 +11,8 @@ failures into logged warnings when safe mode is on (see carnet.safe_mode).
 from __future__ import annotations
 
 import atexit
+import functools
+import logging
 import os
 import signal
 import sys
@@ -18,7 +20,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 from carnet import uri as uri_config
 from carnet.client import Client, RunOperations, _now_ms
@@ -42,6 +44,8 @@ from carnet.validation import (
 
 if TYPE_CHECKING:
     import pandas as pd
+
+logger = logging.getLogger("carnet")
 
 DEFAULT_EXPERIMENT_NAME = "Default"
 #: The tag MLflow keeps a run's description in.
@@ -346,14 +350,20 @@ def start_run(
 
 
 def _end(run_id: str, status: str, exc: BaseException | None = None) -> None:
-    """End ``run_id`` (which must be on this thread's stack) and everything above it."""
+    """End ``run_id`` (which must be on this thread's stack) and everything above it.
+
+    A run whose ending fails (its buffered points or its status could not be
+    written) stays on the stack and active, so the call can be retried and the
+    exit hook still ends it.
+    """
     stack = _stack()
     ids = [r.info.run_id for r in stack]
     if run_id not in ids:
         return  # already ended, e.g. by end_run() inside the with-block
     while stack:
-        top = stack.pop()
+        top = stack[-1]
         _terminate(top.info.run_id, status, exc)
+        stack.pop()
         if top.info.run_id == run_id:
             break
 
@@ -362,19 +372,27 @@ def _terminate(run_id: str, status: str, exc: BaseException | None = None) -> No
     global _last_run_id
     with _state_lock:
         client = _live.pop(run_id, None)
-        _last_run_id = run_id  # MLflow's last_active_run is the run that ended last
-    if client is None:
+    if client is None:  # another thread, or this process's exit hook, ended it already
+        _last_run_id = run_id
         return
-    if exc is not None and status == RunStatus.FAILED.value:
-        message = f"{type(exc).__name__}: {exc}"
-        client.log_batch(
-            run_id,
-            tags=[
-                ("carnet.error.type", type(exc).__name__),
-                ("carnet.error.message", message[:8000]),
-            ],
-        )
-    client.set_terminated(run_id, status)
+    try:
+        client.flush()
+        if exc is not None and status == RunStatus.FAILED.value:
+            message = f"{type(exc).__name__}: {exc}"
+            client.log_batch(
+                run_id,
+                tags=[
+                    ("carnet.error.type", type(exc).__name__),
+                    ("carnet.error.message", message[:8000]),
+                ],
+            )
+        client.set_terminated(run_id, status)
+    except BaseException:
+        with _state_lock:
+            _live[run_id] = client
+        raise
+    with _state_lock:
+        _last_run_id = run_id  # MLflow's last_active_run is the run that ended last
 
 
 _safe_end = safe()(_end)  # a with-block's exit obeys safe mode like end_run does
@@ -608,9 +626,15 @@ def search_runs(
 
 # -- process hooks: heartbeat, signals, exit ---------------------------------------------
 
+#: The pid whose heartbeat thread runs (a forked child starts its own).
+_heartbeat_pid: int | None = None
+_heartbeat_stop = threading.Event()
+#: Codes passed to sys.exit: a bare start_run() ends KILLED at exit after a non-zero one.
+_exit_codes: list[object] = []
+
 
 def _heartbeat_loop() -> None:
-    stop = threading.Event()
+    stop = _heartbeat_stop
     while not stop.wait(HEARTBEAT_INTERVAL_S):
         with _state_lock:
             by_client: dict[int, tuple[Client, list[str]]] = {}
@@ -623,48 +647,79 @@ def _heartbeat_loop() -> None:
                 pass
 
 
+def _flush_writers() -> None:
+    """Write every buffered point of the process, spooling what the store refuses."""
+    writer = sys.modules.get("carnet.store.writer")
+    if writer is not None:  # never loaded: nothing was buffered
+        writer.flush_all()
+
+
 def _end_all(status: str, exc: BaseException | None = None) -> None:
-    """End every active run of the process (all threads), writing buffered points first."""
+    """End every active run of the process (all threads), writing buffered points first.
+
+    Used when the process ends: a run that cannot be ended is reported, not raised.
+    """
+    _flush_writers()
     with _state_lock:
         live = list(_live.items())
-    for run_id, client in reversed(live):
-        try:
-            client.flush()
-        except Exception:
-            pass
+    for run_id, _client in reversed(live):
         try:
             _terminate(run_id, status, exc)
-        except Exception:
-            pass
+        except Exception as error:
+            logger.error("carnet: run %s could not be ended %s: %s", run_id, status, error)
     _stack().clear()
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
+    writer = sys.modules.get("carnet.store.writer")
+    if writer is not None and writer.defer_if_draining(signum):
+        return  # re-sent when this thread's write ends
     _end_all(RunStatus.KILLED.value)
     signal.signal(signum, signal.SIG_DFL)
     os.kill(os.getpid(), signum)
 
 
 def _at_exit() -> None:
+    _heartbeat_stop.set()
     last = _last_exception[-1] if _last_exception else None
     if last is None:
-        status = RunStatus.FINISHED.value
+        code = _exit_codes[-1] if _exit_codes else None
+        status = RunStatus.FINISHED if code in (0, None) else RunStatus.KILLED
     elif isinstance(last, KeyboardInterrupt):
-        status = RunStatus.KILLED.value
+        status = RunStatus.KILLED
     else:
-        status = RunStatus.FAILED.value
-    _end_all(status, last)
+        status = RunStatus.FAILED
+    _end_all(status.value, last)
+
+
+def _start_heartbeat() -> None:
+    global _heartbeat_pid
+    pid = os.getpid()
+    if _heartbeat_pid == pid:
+        return
+    with _state_lock:
+        if _heartbeat_pid == pid:
+            return
+        _heartbeat_pid = pid
+    threading.Thread(target=_heartbeat_loop, name="carnet-heartbeat", daemon=True).start()
 
 
 def _install_hooks() -> None:
+    """Heartbeat, exit and SIGTERM hooks, once per process.
+
+    SIGTERM gets a handler only where it has the default disposition (or the
+    buffered writer's flush-only one): a SIGTERM the parent process ignored
+    stays ignored. SIGINT is left to Python: KeyboardInterrupt where it is
+    enabled, nothing where the process inherited it ignored.
+    """
     global _hooks_installed
+    _start_heartbeat()
     if _hooks_installed:
         return
     with _state_lock:
         if _hooks_installed:
             return
         _hooks_installed = True
-    threading.Thread(target=_heartbeat_loop, name="carnet-heartbeat", daemon=True).start()
     atexit.register(_at_exit)
     previous_hook = sys.excepthook
 
@@ -673,12 +728,35 @@ def _install_hooks() -> None:
         previous_hook(t, v, tb)
 
     sys.excepthook = _record
+    real_exit = sys.exit
+
+    @functools.wraps(real_exit)
+    def _exit(status: str | int | None = None, /) -> NoReturn:
+        _exit_codes.append(status)
+        real_exit(status)
+
+    sys.exit = _exit
     if threading.current_thread() is threading.main_thread():
+        writer = sys.modules.get("carnet.store.writer")
+        replaceable = [signal.SIG_DFL, None]
+        if writer is not None:
+            replaceable.append(writer.flush_on_signal)
         try:
-            if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+            if signal.getsignal(signal.SIGTERM) in replaceable:
                 signal.signal(signal.SIGTERM, _on_sigterm)
         except ValueError:  # not the main interpreter
             pass
+
+
+def _after_fork_in_child() -> None:
+    """A forked child neither ends nor beats for its parent's runs (it may log to them)."""
+    global _state_lock
+    _state_lock = threading.RLock()
+    _live.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _reset_for_tests() -> None:

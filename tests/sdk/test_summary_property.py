@@ -23,9 +23,11 @@ import math
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import create_engine, text
 
 import carnet
 from carnet.store import history
+from carnet.store.engine import dispose_engines
 from carnet.store.maintenance import check_store
 
 Point = tuple[str, float, int, int]  # key, value, timestamp, step
@@ -40,9 +42,7 @@ SETTINGS = settings(
 values = st.sampled_from(
     [math.nan, math.inf, -math.inf, 0.0, -0.0, 1.0, -1.0, 2.5, 1e308]
 ) | st.floats(allow_nan=True, allow_infinity=True)
-points = st.tuples(
-    st.sampled_from(["a", "b", "c"]), values, st.integers(0, 3), st.integers(-2, 4)
-)
+points = st.tuples(st.sampled_from(["a", "b", "c"]), values, st.integers(0, 3), st.integers(-2, 4))
 #: One write: a single point (log_metric) or a batch (log_batch) of any keys.
 writes = st.lists(st.lists(points, min_size=1, max_size=30), min_size=1, max_size=10)
 
@@ -132,3 +132,27 @@ def test_nan_loses_a_tie_of_step_and_timestamp(tracking: str, client: carnet.Cli
     assert summaries["y"].last == -1.0
     assert summaries["z"].last == -2.0
     assert [s.count for s in (summaries["x"], summaries["y"], summaries["z"])] == [2, 2, 3]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "UPDATE metric_summaries SET is_nan = TRUE WHERE key = 'x'",  # a number flagged NaN
+        "UPDATE metric_summaries SET value = NULL WHERE key = 'x'",  # a number lost
+        # NaN kept as a value (PostgreSQL's float NaN; on SQLite the text 'NaN')
+        "UPDATE metric_summaries SET value = 'NaN' WHERE key = 'n'",
+    ],
+)
+def test_db_check_reports_a_last_value_that_disagrees_with_its_nan_flag(
+    tracking: str, client: carnet.Client, damage: str
+) -> None:
+    run_id = client.create_run(carnet.set_experiment("flags").experiment_id).info.run_id
+    client.log_batch(run_id, metrics=[("x", 1.0, 5, 0), ("n", math.nan, 5, 0)])
+    assert check_store(tracking).ok
+    dispose_engines()
+    engine = create_engine(tracking)
+    with engine.begin() as conn:
+        conn.execute(text(damage))
+    engine.dispose()
+    report = check_store(tracking)
+    assert report.summary_mismatches == 1, report.format()

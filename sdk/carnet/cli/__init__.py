@@ -48,7 +48,7 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from carnet.cli import db, experiments, export, gc, import_mlflow, runs, server, ui
+    from carnet.cli import db, experiments, export, gc, import_mlflow, replay, runs, server, ui
 
     for command in (
         ui.ui,
@@ -58,6 +58,7 @@ def _register() -> None:
         gc.gc,
         db.db,
         import_mlflow.import_mlflow,
+        replay.replay,
         server.server,
     ):
         cli.add_command(command)

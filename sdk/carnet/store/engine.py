@@ -10,6 +10,7 @@ store line up instead of corrupting it.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import sqlite3
@@ -207,6 +208,29 @@ def dispose_engines() -> None:
         _writers.clear()
 
 
+def close_at_exit() -> None:
+    """Close this process's connections and fold each SQLite WAL back into its file.
+
+    Registered when this module is imported, so it runs after the exit hooks
+    that write buffered points and end runs (``atexit`` runs in reverse order).
+    Until a checkpoint, committed data may live only in ``<file>-wal``: a plain
+    copy of the database file would miss it. Best effort: a checkpoint waits at
+    most a second for other processes' readers, and a failure is ignored.
+    """
+    paths = {writers.path for writers in _writers.values()}
+    dispose_engines()
+    for path in paths:
+        with contextlib.suppress(sqlite3.Error):
+            conn = sqlite3.connect(
+                f"file:{quote(str(path))}?mode=rw", uri=True, timeout=1.0, isolation_level=None
+            )
+            with contextlib.closing(conn):
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+atexit.register(close_at_exit)
+
+
 def _sqlite_tables(path: Path) -> set[str] | None:
     """The tables of an existing, non-empty file (None: nothing there yet), read-only.
 
@@ -346,8 +370,8 @@ def _store_error(engine: Engine, exc: BaseException) -> StoreError:
     hint = ""
     if "locked" in text or "busy" in text:
         hint = (
-            f"; another process held the write lock for over {BUSY_TIMEOUT_S:.0f} s — "
-            "retry, or log with synchronous=False to batch writes"
+            f"; another process held the write lock for over {BUSY_TIMEOUT_S:g} s — "
+            "retry when it is done (a long transaction in another program, a backup)"
         )
     elif "readonly" in text or "read-only" in text or "read only" in text:
         hint = "; the store is read-only here (file permissions or a read-only client)"

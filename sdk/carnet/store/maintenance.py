@@ -42,7 +42,9 @@ _PARENTS: dict[str, tuple[str, str, str]] = {
 }
 
 #: (run, key) pairs whose summary count or last step disagrees with the history
-#: (its tail rows and packed chunks together), and chunks whose size is not 24 bytes a point.
+#: (its tail rows and packed chunks together), summaries whose last value and NaN flag
+#: disagree (a NaN last value is NULL with is_nan set), and chunks whose size is not
+#: 24 bytes a point.
 _SUMMARY_DRIFT = """
 SELECT count(*) FROM (
     SELECT h.run_id, h.key FROM (
@@ -59,6 +61,9 @@ SELECT count(*) FROM (
     SELECT s.run_id, s.key FROM metric_summaries s
     WHERE NOT EXISTS (SELECT 1 FROM metrics m WHERE m.run_id = s.run_id AND m.key = s.key)
     AND NOT EXISTS (SELECT 1 FROM metric_chunks c WHERE c.run_id = s.run_id AND c.key = s.key)
+    UNION ALL
+    SELECT run_id, key FROM metric_summaries
+    WHERE (is_nan AND value IS NOT NULL) OR (NOT is_nan AND value IS NULL)
     UNION ALL
     SELECT run_id, key FROM metric_chunks WHERE length(data) <> 24 * n
 ) drift

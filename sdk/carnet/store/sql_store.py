@@ -81,8 +81,17 @@ ON CONFLICT (run_id, key) DO UPDATE SET
 def summarize(points: Iterable[MetricPoint]) -> dict[str, list[Any]]:
     """Fold a batch into one summary row per key: last, min, max, count.
 
-    "Last" is the greatest (step, timestamp, value), as MLflow's latest metric;
-    a NaN loses a tie. ``_SUMMARY_UPSERT`` applies the same rule in SQL.
+    "Last" is the greatest (step, timestamp, value), MLflow's latest-metric
+    rule, with NaN ranked below every number (-inf included): at the same step
+    and timestamp a number beats a NaN, whichever came first. It is thus the
+    last point of ``get_metric_history``, which orders NaN first. (MLflow
+    stores a NaN as 0 with an ``is_nan`` flag, so there a NaN ranks as 0 and
+    beats a negative value logged at the same instant.) ``count`` counts NaN
+    points; ``min`` and ``max`` skip them and stay None when every point is
+    NaN. In the table a NaN last value is NULL with ``is_nan`` set, so no
+    comparison (``metrics.k > 0``) matches it; on PostgreSQL a stored NaN
+    would compare greater than every number. ``_SUMMARY_UPSERT`` applies the
+    same rules in SQL.
     """
     out: dict[str, list[Any]] = {}
     for key, value, ts, step in points:
