@@ -63,6 +63,8 @@ class R:
     heartbeat: int | None = None
     deleted: bool = False
     name: str | None = None
+    #: Start in milliseconds, for runs written through the SDK (``start`` is then unused).
+    start_ms: int | None = None
 
 
 def _p(alpha: str | None, l1: str | None, **more: str) -> dict[str, str]:

@@ -1,21 +1,53 @@
-"""A plain-Python reading of the filter semantics, to check the SQL against.
+"""A plain-Python reading of the filter and sort semantics, to check the SQL against.
 
-It evaluates the checked AST (``parse_filter``) over the fixture sweep's
-in-memory definition, written independently of the compiler: no SQL, no
-shared helpers besides the parser.
+It evaluates the checked AST (``parse_filter``) over runs described in memory
+(the fixture sweep, or runs a test wrote through the SDK), written
+independently of the compiler and the store: no SQL and no production helper
+besides the parser. Even the number a param's text spells is worked out here
+(:func:`param_number`), by its own grammar, rather than by the store's code.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
-from carnet.query.nodes import And, Comparison, Kind, Node, Not, Op, Or
-from carnet.validation import numeric_value
+from carnet.query.nodes import Aggregate, And, Comparison, Kind, Node, Not, Op, Or, OrderKey
+from carnet.query.parser import parse_order_clause
+from carnet.query.validate import check_order_key
 
 from .conftest import NOW, RUNS, TIMEOUT, R, ms, run_uuid
+
+#: A param's text is a number when it is a float in Python's literal syntax: digits
+#: (of any script) with single '_' between them, an optional point and exponent,
+#: a sign, or inf/infinity; spaces around it are ignored. NaN is not a number (it
+#: could never compare), and neither is text longer than 64 characters.
+_DIGITS = r"\d(?:_?\d)*"
+_DECIMAL = re.compile(rf"[+-]?(?:(?:{_DIGITS})?\.{_DIGITS}|{_DIGITS}\.?)(?:[eE][+-]?{_DIGITS})?")
+_INFINITY = re.compile(r"([+-]?)(?:inf|infinity)", re.IGNORECASE)
+MAX_NUMBER_TEXT = 64
+
+
+def param_number(text: str) -> float | None:
+    """The number a param's text spells, or None when it spells none."""
+    if not text or len(text) > MAX_NUMBER_TEXT:
+        return None
+    body = text.strip()
+    infinity = _INFINITY.fullmatch(body)
+    if infinity is not None:
+        return -math.inf if infinity.group(1) == "-" else math.inf
+    if _DECIMAL.fullmatch(body) is None:
+        return None
+    ascii_text = "".join(
+        str(unicodedata.decimal(c)) if c.isdecimal() else c for c in body if c != "_"
+    )
+    return float(Decimal(ascii_text))
+
 
 _CMP: dict[Op, Callable[[Any, Any], bool]] = {
     Op.EQ: lambda a, b: a == b,
@@ -56,7 +88,7 @@ def _metric(run: R, key: str, agg: str) -> tuple[bool, float | None]:
 
 
 def _attribute(run: R, key: str) -> str | float | None:
-    start = ms(run.start)
+    start = ms(run.start) if run.start_ms is None else run.start_ms
     end = None if run.duration_s is None else start + run.duration_s * 1000
     status = run.status
     if status == "RUNNING" and (run.heartbeat or start) < NOW - TIMEOUT:
@@ -95,7 +127,7 @@ def _comparison(c: Comparison, run: R) -> bool:
     elif f.kind is Kind.PARAM:
         present = f.key in run.params
         text = run.params.get(f.key)
-        num = numeric_value(text) if text is not None else None
+        num = param_number(text) if text is not None else None
     elif f.kind is Kind.TAG:
         present = f.key in run.tags
         text = run.tags.get(f.key)
@@ -129,3 +161,66 @@ def matches(node: Node | None, run: R) -> bool:
 def expected(node: Node | None) -> set[str]:
     """Labels of the active runs of both experiments that ``node`` matches."""
     return {r.label for r in RUNS if not r.deleted and matches(node, r)}
+
+
+# -- sorting --------------------------------------------------------------------------
+#: What one key contributes to a run's place: a rank (0 a value, 1 NaN, text where a
+#: number sorts or no value, 2 key missing), always ascending, then values in the
+#: asked direction.
+Place = tuple[int, tuple[Any, ...]]
+
+
+def _place(run: R, key: OrderKey) -> Place:
+    f = key.field
+    if f.kind is Kind.METRIC:
+        if f.key not in run.metrics:
+            return 2, ()
+        if f.aggregate is Aggregate.COUNT:
+            return 0, (float(len(run.metrics[f.key])),)
+        agg = f.aggregate.value if f.aggregate else "last"
+        _, value = _metric(run, f.key, agg)
+        return (1, ()) if value is None else (0, (value,))
+    if f.kind is Kind.PARAM:
+        if f.key not in run.params:
+            return 2, ()
+        text = run.params[f.key]
+        number = param_number(text)
+        return (1, (text,)) if number is None else (0, (number, text))
+    if f.kind is Kind.TAG:
+        return (1, ()) if f.key not in run.tags else (0, (run.tags[f.key],))
+    attribute = _attribute(run, f.key)
+    return (1, ()) if attribute is None else (0, (attribute,))
+
+
+def _cmp(a: Any, b: Any) -> int:
+    return int(a > b) - int(a < b)
+
+
+def ordered(runs: Sequence[R], clauses: Sequence[str], pk: Mapping[str, int]) -> list[str]:
+    """Labels of ``runs`` in ``order_by`` order: every clause is applied, repeats
+    included; ties go to the newest run, then to the greatest ``pk``."""
+    keys = [check_order_key(parse_order_clause(c), "run") for c in clauses]
+    by_start = any(k.field.kind is Kind.ATTRIBUTE and k.field.key == "start_time" for k in keys)
+
+    def compare(a: R, b: R) -> int:
+        for key in keys:
+            (rank_a, values_a), (rank_b, values_b) = _place(a, key), _place(b, key)
+            if rank_a != rank_b:
+                return rank_a - rank_b
+            for x, y in zip(values_a, values_b, strict=True):
+                order = _cmp(x, y)
+                if order:
+                    return -order if key.descending else order
+        if not by_start:
+            order = _cmp(_attribute(b, "start_time"), _attribute(a, "start_time"))
+            if order:
+                return order
+        return _cmp(pk[b.label], pk[a.label])
+
+    return [r.label for r in sorted(runs, key=functools.cmp_to_key(compare))]
+
+
+def sweep_order(clauses: Sequence[str], node: Node | None = None) -> list[str]:
+    """The fixture sweep's active matching runs in ``order_by`` order."""
+    pk = {r.label: i for i, r in enumerate(RUNS, 1)}
+    return ordered([r for r in RUNS if not r.deleted and matches(node, r)], clauses, pk)

@@ -12,13 +12,16 @@ Three properties, on SQLite and (when configured) PostgreSQL:
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from carnet.errors import FilterError
-from carnet.query import order, parse_filter
+from carnet.query import order, parse_filter, parse_order_by
+from carnet.query.nodes import Aggregate, Kind, OrderKey
+from carnet.query.validate import MAX_ORDER_KEYS
 
 from . import oracle
 from .conftest import Store
@@ -203,26 +206,32 @@ FILTERS = st.recursive(
     ),
     max_leaves=6,
 )
-ORDER_KEYS = st.sampled_from(
-    [
-        "metrics.MSE",
-        "metrics.R2",
-        "metrics.loss",
-        "metrics.loss.min",
-        "params.alpha",
-        "params.l1_ratio",
-        "tags.fold",
-        "tags.team",
-        "attributes.duration",
-        "attributes.status",
-        "run_name",
-        "start_time",
-        "metrics.nope",
-    ]
-)
-ORDERS = st.lists(
-    st.tuples(ORDER_KEYS, st.sampled_from(["", " ASC", " DESC"])).map("".join), max_size=3
-)
+SORT_KEYS = [
+    "metrics.MSE",
+    "metrics.R2",
+    "metrics.loss",
+    "metrics.loss.min",
+    "params.alpha",
+    "params.l1_ratio",
+    "tags.fold",
+    "tags.team",
+    "attributes.duration",
+    "attributes.status",
+    "run_name",
+    "start_time",
+    "metrics.nope",
+]
+DIRECTIONS = st.sampled_from(["", " ASC", " DESC"])
+ORDERS = st.lists(st.tuples(st.sampled_from(SORT_KEYS), DIRECTIONS).map("".join), max_size=3)
+#: Keys whose text order is the same in every collation (tags.team and run_name mix
+#: case and punctuation), plus spellings that name a key already in the list.
+ORACLE_SORT_KEYS = [k for k in SORT_KEYS if k not in ("tags.team", "run_name")] + [
+    "metrics.loss.last",
+    "metrics.loss.max",
+    "metrics.loss.count",
+    "created",
+    "param.alpha",
+]
 
 
 @FUZZ
@@ -259,3 +268,36 @@ def test_pages_agree_with_one_full_sort(
     finally:
         order.WINDOW_MIN, order.WINDOW_FACTOR = saved
     assert page == whole[offset : offset + limit]
+
+
+@FUZZ
+@given(
+    text=st.one_of(st.none(), FILTERS),
+    order_by=st.lists(st.tuples(st.sampled_from(ORACLE_SORT_KEYS), DIRECTIONS).map("".join)),
+    limit=st.integers(0, 12),
+    offset=st.integers(0, 12),
+)
+def test_sorted_like_the_oracle(
+    store: Store, text: str | None, order_by: list[str], limit: int, offset: int
+) -> None:
+    """Any list of clauses, repeats and aliases included, sorts as the oracle applies every
+    clause in turn; past ten different keys it is a FilterError instead."""
+    distinct = {(k.field.kind, k.field.key, k.field.aggregate) for k in _keys(order_by)}
+    if len(distinct) > MAX_ORDER_KEYS:
+        with pytest.raises(FilterError, match="at most 10 different keys"):
+            store.search(text, order_by)
+        return
+    want = oracle.sweep_order(order_by, parse_filter(text))
+    assert store.search(text, order_by) == want
+    assert store.search(text, order_by, limit=limit, offset=offset) == want[offset : offset + limit]
+
+
+def _keys(clauses: list[str]) -> list[OrderKey]:
+    """Each clause on its own, spelled out: a plain metric is its ``.last``."""
+    keys = []
+    for clause in clauses:
+        key = parse_order_by([clause])[0]
+        if key.field.kind is Kind.METRIC and key.field.aggregate is None:
+            key = replace(key, field=replace(key.field, aggregate=Aggregate.LAST))
+        keys.append(key)
+    return keys

@@ -21,10 +21,16 @@ from carnet.entities import LifecycleStage, ViewType
 from carnet.errors import FilterError, InvalidInputError
 from carnet.query.compile import RunContext, compile_filter
 from carnet.query.experiments import apply_experiment_order, compile_experiment_filter
-from carnet.query.nodes import Node, OrderKey
+from carnet.query.nodes import Aggregate, Kind, Node, OrderKey
 from carnet.query.order import index_walk_search, page, simple_search, use_index_walk
 from carnet.query.parser import parse_filter_syntax, parse_order_clause
-from carnet.query.validate import Entity, check_filter, check_order_key
+from carnet.query.validate import (
+    MAX_ORDER_KEYS,
+    Entity,
+    check_filter,
+    check_order_key,
+    sort_identity,
+)
 from carnet.store.schema import experiments, runs
 
 __all__ = [
@@ -50,21 +56,41 @@ def parse_filter(text: str | None, *, entity: Entity = "run") -> Node | None:
 
 
 def parse_order_by(clauses: Sequence[str] | None, *, entity: Entity = "run") -> list[OrderKey]:
-    """Parse and check ``order_by`` clauses such as ``["metrics.MSE ASC", "start_time"]``."""
+    """Parse and check ``order_by`` clauses such as ``["metrics.MSE ASC", "start_time"]``.
+
+    A key named again (in either direction) is dropped: the first clause already
+    decided every order the repeat could. At most ``MAX_ORDER_KEYS`` distinct keys
+    remain, which keeps the sort's SQL far from SQLite's limits.
+    """
     if clauses is None:
         return []
     if isinstance(clauses, str):
         raise FilterError(
             f"order_by must be a list of clauses, got the string {clauses!r}; write [{clauses!r}]"
         )
-    keys = []
+    keys: list[OrderKey] = []
+    seen_text: set[str] = set()
+    seen_keys: set[tuple[Kind, str, Aggregate | None]] = set()
     for i, clause in enumerate(clauses):
         if not isinstance(clause, str):
             raise FilterError(
                 f"order_by clause {i + 1} must be a string such as "
                 f"'metrics.MSE DESC', got {type(clause).__name__}"
             )
-        keys.append(check_order_key(parse_order_clause(clause), entity))
+        if clause in seen_text:
+            continue
+        seen_text.add(clause)
+        key = check_order_key(parse_order_clause(clause), entity)
+        if sort_identity(key) in seen_keys:
+            continue
+        seen_keys.add(sort_identity(key))
+        if len(keys) == MAX_ORDER_KEYS:
+            raise FilterError(
+                f"order_by sorts by at most {MAX_ORDER_KEYS} different keys, and clause "
+                f"{i + 1} ({clause!r}) is key {MAX_ORDER_KEYS + 1}; keep the first "
+                f"{MAX_ORDER_KEYS} (each later key only breaks ties left by all before it)"
+            )
+        keys.append(key)
     return keys
 
 

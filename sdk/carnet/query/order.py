@@ -89,19 +89,25 @@ def sort_columns(
 def _join_keys(
     source: FromClause, keys: Sequence[OrderKey], lead: FromClause | None = None
 ) -> tuple[FromClause, list[FromClause | None]]:
-    """LEFT JOIN each key's row; ``lead`` (already joined) stands in for the first key."""
+    """LEFT JOIN each key's row once (``metrics.loss`` and ``metrics.loss.min`` read the
+    same summary row); ``lead`` (already joined) stands in for the first key's row."""
     aliases: list[FromClause | None] = []
-    for i, key in enumerate(keys):
-        if i == 0 and lead is not None:
-            aliases.append(lead)
-        elif key.field.kind is Kind.ATTRIBUTE:
+    joined: dict[tuple[Kind, str], FromClause] = {}
+    if lead is not None and keys:
+        joined[keys[0].field.kind, keys[0].field.key] = lead
+    for key in keys:
+        field = key.field
+        if field.kind is Kind.ATTRIBUTE:
             aliases.append(None)
-        else:
-            alias = table_for(key.field.kind).alias(f"order_{i}")
+            continue
+        alias = joined.get((field.kind, field.key))
+        if alias is None:
+            alias = table_for(field.kind).alias(f"order_{len(joined)}")
             source = source.outerjoin(
-                alias, and_(alias.c.run_id == runs.c.id, alias.c.key == text(key.field.key))
+                alias, and_(alias.c.run_id == runs.c.id, alias.c.key == text(field.key))
             )
-            aliases.append(alias)
+            joined[field.kind, field.key] = alias
+        aliases.append(alias)
     return source, aliases
 
 

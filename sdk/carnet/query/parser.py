@@ -24,6 +24,7 @@ import re
 from collections.abc import Callable
 from typing import NoReturn
 
+from carnet.errors import FilterError
 from carnet.query.nodes import (
     LISTS,
     NULLS,
@@ -62,7 +63,9 @@ _BARE = re.compile(r"[\w\-/:]+")
 _WORD = re.compile(r"\w+")
 _OPERATORS = "=, !=, <, <=, >, >=, LIKE, ILIKE, IN, NOT IN, IS NULL, IS NOT NULL"
 
-#: Limits that keep a pasted monster from reaching the database's own limits.
+#: Limits that keep a pasted monster from reaching the database's own limits or
+#: Python's recursion limit (``validate`` bounds the nesting of the logic itself).
+MAX_LENGTH = 1_000_000
 MAX_DEPTH = 50
 MAX_COMPARISONS = 200
 MAX_VALUES = 10_000
@@ -343,7 +346,12 @@ class _Parser:
 
 
 def _check_text(text: str, what: str) -> None:
-    """Refuse characters no database driver would accept, before they reach one."""
+    """Refuse text too long to be a query, and characters no database driver would accept."""
+    if len(text) > MAX_LENGTH:
+        raise FilterError(
+            f"invalid {what}: {len(text):,} characters, over the limit of {MAX_LENGTH:,}; "
+            "shorten it (a long IN list can often be a range or a LIKE pattern)"
+        )
     if "\x00" in text:
         raise error_at(text, text.index("\x00"), "NUL characters are not allowed", what=what)
     try:

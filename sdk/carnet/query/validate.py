@@ -10,6 +10,7 @@ translates.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Literal
@@ -20,6 +21,7 @@ from carnet.query.nodes import (
     NULLS,
     ORDERING,
     PATTERN,
+    Aggregate,
     And,
     Comparison,
     Field,
@@ -67,6 +69,14 @@ EXPERIMENT_ATTRIBUTES: dict[str, tuple[str, Type]] = {
 }
 RUN_NAME_TAG = "mlflow.runName"
 MAX_PATTERN = 10_000
+#: Different keys one ``order_by`` may sort by. Each adds a join and up to three ORDER BY
+#: terms; SQLite 3.40 crashes the process once a LEFT JOIN meets 64 ORDER BY terms
+#: (21 params or 31 metrics), and 10 keys stay at 32.
+MAX_ORDER_KEYS = 10
+#: How deep the logic may nest. Each level is a parenthesised group in the SQL, and
+#: SQLite 3.40's parser overflows its stack at about 26 levels (an IN over a param
+#: in an alternating AND/OR chain, inside the paged search's CTE): 10 leaves room.
+MAX_NESTING = 10
 
 _TEXT_OPS = {Op.EQ, Op.NE, *PATTERN, *LISTS, *NULLS}
 _NUMBER_OPS = {Op.EQ, Op.NE, *ORDERING, *LISTS, *NULLS}
@@ -124,16 +134,34 @@ def resolve_field(field: Field, source: str, entity: Entity, what: str) -> tuple
 
 
 def check_filter(node: Node, source: str, entity: Entity) -> Node:
-    """Check every comparison of ``node``; return the tree with normalised literals."""
+    """Check every comparison of ``node`` and how deep its logic nests; return the tree
+    with normalised literals and with an AND inside an AND (an OR inside an OR) merged."""
+    return _check_node(node, source, entity, 0)
+
+
+def _merged(items: Sequence[Node], kind: type[And] | type[Or]) -> tuple[Node, ...]:
+    """``a AND (b AND c)`` is ``a AND b AND c``: the same SQL, one level less."""
+    out: list[Node] = []
+    for item in items:
+        out.extend(_merged(item.items, kind) if isinstance(item, kind) else (item,))
+    return tuple(out)
+
+
+def _check_node(node: Node, source: str, entity: Entity, depth: int) -> Node:
     if isinstance(node, Comparison):
         return _check_comparison(node, source, entity)
+    if depth >= MAX_NESTING:
+        raise error_at(
+            source,
+            node.start,
+            f"the logic nests deeper than {MAX_NESTING} levels (each NOT, and each AND "
+            "inside an OR or OR inside an AND, is a level); simplify the filter, for "
+            "example with IN for ORs over one key or by removing double NOTs",
+        )
     if isinstance(node, Not):
-        return replace(node, item=check_filter(node.item, source, entity))
-    if isinstance(node, And):
-        return replace(node, items=tuple(check_filter(n, source, entity) for n in node.items))
-    if isinstance(node, Or):
-        return replace(node, items=tuple(check_filter(n, source, entity) for n in node.items))
-    raise AssertionError(node)
+        return replace(node, item=_check_node(node.item, source, entity, depth + 1))
+    items = _merged(node.items, type(node))
+    return replace(node, items=tuple(_check_node(n, source, entity, depth + 1) for n in items))
 
 
 def check_order_key(key: OrderKey, entity: Entity) -> OrderKey:
@@ -148,6 +176,14 @@ def check_order_key(key: OrderKey, entity: Entity) -> OrderKey:
             what=what,
         )
     return replace(key, field=field)
+
+
+def sort_identity(key: OrderKey) -> tuple[Kind, str, Aggregate | None]:
+    """What a sort key reads, whatever its spelling or direction: a metric's ``.last``
+    is its plain value, ``created`` is ``start_time``, ``tags.mlflow.runName`` the name."""
+    field = key.field
+    aggregate = None if field.aggregate is Aggregate.LAST else field.aggregate
+    return field.kind, field.key, aggregate
 
 
 def _describe(field: Field, kind: Type) -> str:
