@@ -199,6 +199,7 @@ def test_a_valid_parent_is_recorded(client: carnet.Client) -> None:
         ["experiments", "rename", "99999999999999999999999", "x"],
         ["runs", "list", "-e", "reliability", "--filter", "metrics.x <"],
         ["experiments", "create", ""],
+        ["gc", "--experiment-ids", "99999999999999999999999", "--dry-run"],
     ],
 )
 def test_the_cli_reports_a_carnet_error_in_one_line(uri: str, args: list[str]) -> None:

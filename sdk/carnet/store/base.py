@@ -33,8 +33,8 @@ from carnet.store.engine import get_engine, sqlite_path
 HEARTBEAT_TIMEOUT_S = float(os.environ.get("CARNET_HEARTBEAT_TIMEOUT", "60"))
 _CHUNK = 4000
 _NAN = float("nan")
-#: Experiment ids are 32-bit on PostgreSQL; beyond this range no experiment can exist.
-_EXPERIMENT_ID_MIN, _EXPERIMENT_ID_MAX = -(2**31), 2**31 - 1
+#: Experiment ids are 32-bit on PostgreSQL; outside this range no experiment can exist.
+EXPERIMENT_ID_RANGE = range(-(2**31), 2**31)
 #: Page tokens carry an offset; ours never come near this, a forged one is refused.
 _MAX_OFFSET = 2**62
 
@@ -109,7 +109,7 @@ class StoreBase:
                 f"no experiment with id {experiment_id!r}: experiment ids are numbers as text, "
                 "e.g. '1'; look one up with get_experiment_by_name."
             ) from None
-        if isinstance(experiment_id, bool) or not (_EXPERIMENT_ID_MIN <= pk <= _EXPERIMENT_ID_MAX):
+        if isinstance(experiment_id, bool) or pk not in EXPERIMENT_ID_RANGE:
             shown = str(experiment_id)
             shown = shown if len(shown) <= 40 else shown[:40] + "..."
             raise ExperimentNotFoundError(

@@ -24,6 +24,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from carnet.entities import LifecycleStage
 from carnet.errors import InvalidInputError
 from carnet.store import schema
+from carnet.store.base import EXPERIMENT_ID_RANGE
 from carnet.store.engine import get_engine, write_transaction
 
 BATCH = 500
@@ -74,13 +75,20 @@ def _doomed(
 
 
 def _experiment_pks(experiment_ids: Sequence[str]) -> list[int]:
-    try:
-        return [int(e) for e in experiment_ids]
-    except ValueError:
-        raise InvalidInputError(
-            f"experiment ids are numbers, got {list(experiment_ids)!r}; see 'carnet experiments "
-            "list --all'."
-        ) from None
+    """Experiment ids as keys; text that names no possible experiment is refused."""
+    pks = []
+    for ident in experiment_ids:
+        try:
+            pk: int | None = int(ident)
+        except ValueError:
+            pk = None
+        if pk is None or pk not in EXPERIMENT_ID_RANGE:
+            raise InvalidInputError(
+                f"experiment ids are numbers below 2**31, got {list(experiment_ids)!r}; see "
+                "'carnet experiments list --all'."
+            )
+        pks.append(pk)
+    return pks
 
 
 def collect_garbage(
