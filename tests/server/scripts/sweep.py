@@ -13,15 +13,12 @@ import tempfile
 import threading
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import mlflow  # noqa: E402
-import pandas as pd  # noqa: E402
-from mlflow import MlflowClient  # noqa: E402
-from mlflow.entities import ViewType  # noqa: E402
-from mlflow.exceptions import MlflowException  # noqa: E402
+import matplotlib.pyplot as plt  # the runner sets MPLBACKEND=Agg: no display needed
+import mlflow
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.entities import ViewType
+from mlflow.exceptions import MlflowException
 
 BIG_FILE_BYTES = 9 * 1024 * 1024  # above the server's in-memory download size
 out: dict[str, object] = {}
