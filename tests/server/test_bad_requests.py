@@ -327,6 +327,35 @@ def test_good_requests_still_succeed(server: Server, run: dict[str, str]) -> Non
     _ok(server, "POST", f"{API}/runs/log-batch", {"run_id": run["run_id"], "metrics": [metric]})
     history = _ok(server, "GET", f"{API}/metrics/get-history?run_id={run['run_id']}&metric_key=m")
     assert history == {"metrics": [{"key": "m", "value": "NaN", "timestamp": 5, "step": 3}]}
+    points = [{"key": "s", "value": v, "timestamp": 1, "step": v} for v in range(10)]
+    _ok(server, "POST", f"{API}/runs/log-batch", {"run_id": run["run_id"], "metrics": points})
+    sampled = _ok(
+        server,
+        "GET",
+        f"{API}/metrics/get-history-bulk-interval?run_ids={run['run_id']}&metric_key=s&max_results=3",
+    )
+    assert [m["step"] for m in sampled["metrics"]] == [0, 3, 6, 9]
+    assert {m["run_id"] for m in sampled["metrics"]} == {run["run_id"]}
+    page = _ok(
+        server,
+        "GET",
+        f"{API}/metrics/get-history?run_id={run['run_id']}&metric_key=s&max_results=4",
+    )
+    assert [m["step"] for m in page["metrics"]] == [0, 1, 2, 3]
+    token = page["next_page_token"]
+    rest = _ok(
+        server,
+        "GET",
+        f"{API}/metrics/get-history?run_id={run['run_id']}&metric_key=s&max_results=8&page_token={token}",
+    )
+    assert [m["step"] for m in rest["metrics"]] == [
+        4,
+        5,
+        6,
+        7,
+        8,
+        9,
+    ] and "next_page_token" not in rest
     found = _ok(server, "POST", f"{API}/runs/search", {"experiment_ids": [run["experiment_id"]]})
     assert [r["info"]["run_id"] for r in found["runs"]] == [run["run_id"]]
     assert found["runs"][0]["data"]["params"] == [{"key": "lr", "value": "0.1"}]

@@ -100,7 +100,19 @@ def test_search_experiments(sweep: dict[str, Any], store: carnet.Client) -> None
     assert sweep["all_experiments"] == ["Default", "swap-2", "sweep"]
     assert sweep["experiment_tags"] == {"owner": "ana"}
     names = sorted(e.name for e in store.search_experiments(ViewType.ALL))
-    assert names == ["Default", "swap-2", "sweep"]
+    assert names == ["Default", "scratch-renamed", "swap-2", "sweep"]
+
+
+def test_experiment_and_run_housekeeping(sweep: dict[str, Any], store: carnet.Client) -> None:
+    assert sweep["scratch_deleted"] == "deleted"
+    assert "scratch-renamed" not in sweep["active_names"]
+    assert sweep["scratch"] == ["scratch-renamed", "active", {"b": "2"}]
+    experiment = store.get_experiment_by_name("scratch-renamed")
+    assert experiment is not None and experiment.tags == {"b": "2"}
+    assert sweep["chore"] == ["chore-renamed", "KILLED", True, ["keep"]]
+    (chore,) = store.search_runs([experiment.experiment_id])
+    assert (chore.info.run_name, chore.info.status) == ("chore-renamed", "KILLED")
+    assert "temp" not in chore.data.tags
 
 
 def test_metric_history_keeps_nan_and_infinities(

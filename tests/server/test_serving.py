@@ -35,6 +35,7 @@ def test_api_routes_come_before_streamlits_catch_all(server: Server) -> None:
     assert found.status == 200 and found.headers["content-type"] == "application/json"
     assert [e["name"] for e in found.json()["experiments"]] == ["Default"]
     assert b"<html" in call(server, "GET", "/runs").body.lower()  # a dashboard page
+    assert '"GET /health' not in server.log_text()  # no access log unless --access-log
 
 
 @pytest.fixture

@@ -130,6 +130,9 @@ def create_app(settings: ServerSettings, state: ServerState | None = None) -> An
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
+        # Here, after uvicorn has configured its loggers: Streamlit gives uvicorn's access
+        # log a handler of its own, so uvicorn's access_log=False alone does not silence it.
+        logging.getLogger("uvicorn.access").disabled = not settings.access_log
         warm_up()
         try:
             yield
@@ -199,7 +202,6 @@ def serve(
     workers: int = 1,
     ssl_keyfile: str | None = None,
     ssl_certfile: str | None = None,
-    access_log: bool = False,
 ) -> None:
     """Run the server until it is stopped (Ctrl+C or SIGTERM)."""
     import uvicorn
@@ -212,7 +214,7 @@ def serve(
         "port": port,
         "ssl_keyfile": ssl_keyfile,
         "ssl_certfile": ssl_certfile,
-        "access_log": access_log,
+        "access_log": settings.access_log,
         "log_level": "info",
         "timeout_graceful_shutdown": 10,
     }

@@ -37,6 +37,8 @@ class ServerSettings:
     auth_file: Path | None = None
     #: Largest artifact upload, in bytes.
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    #: Log a line per request.
+    access_log: bool = False
 
     @property
     def single_writer(self) -> bool:
@@ -53,6 +55,7 @@ class ServerSettings:
                 "dashboard_script": str(self.dashboard_script),
                 "auth_file": None if self.auth_file is None else str(self.auth_file),
                 "max_upload_bytes": self.max_upload_bytes,
+                "access_log": self.access_log,
             }
         )
 
@@ -72,6 +75,7 @@ class ServerSettings:
                 dashboard_script=Path(data["dashboard_script"]),
                 auth_file=None if data["auth_file"] is None else Path(data["auth_file"]),
                 max_upload_bytes=int(data["max_upload_bytes"]),
+                access_log=bool(data["access_log"]),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise ConfigurationError(

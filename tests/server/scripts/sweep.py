@@ -100,6 +100,29 @@ out["special_history"] = [
     repr(m.value) for m in client.get_metric_history(special.info.run_id, "weird")
 ]
 
+# -- experiment and run housekeeping --------------------------------------------------------
+scratch = client.create_experiment("scratch", tags={"a": "1"})
+client.set_experiment_tag(scratch, "b", "2")
+client.delete_experiment_tag(scratch, "a")
+client.rename_experiment(scratch, "scratch-renamed")
+client.delete_experiment(scratch)
+out["scratch_deleted"] = client.get_experiment(scratch).lifecycle_stage
+out["active_names"] = sorted(e.name for e in client.search_experiments())
+client.restore_experiment(scratch)
+restored = client.get_experiment(scratch)
+out["scratch"] = [restored.name, restored.lifecycle_stage, restored.tags]
+chore = client.create_run(scratch, run_name="chore", tags={"temp": "x", "keep": "y"})
+client.delete_tag(chore.info.run_id, "temp")
+client.update_run(chore.info.run_id, name="chore-renamed")
+client.set_terminated(chore.info.run_id, status="KILLED")
+chore_after = client.get_run(chore.info.run_id)
+out["chore"] = [
+    chore_after.info.run_name,
+    chore_after.info.status,
+    chore_after.info.end_time is not None,
+    sorted(k for k in chore_after.data.tags if not k.startswith("mlflow.")),
+]
+
 # -- delete and restore ---------------------------------------------------------------------
 victim = first
 client.delete_run(victim)
