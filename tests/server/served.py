@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -42,6 +43,12 @@ class Server:
     artifacts: Path
     folder: Path
     log: Path
+    #: The certificate to trust when the server speaks HTTPS.
+    ca: Path | None = None
+
+    def context(self) -> ssl.SSLContext | None:
+        """What urllib needs to trust the server's certificate (None for plain HTTP)."""
+        return None if self.ca is None else ssl.create_default_context(cafile=str(self.ca))
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -50,14 +57,16 @@ class Server:
         return self.log.read_text(errors="replace")
 
 
-def _wait_healthy(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+def _wait_healthy(
+    base: str, proc: subprocess.Popen[bytes], log: Path, context: ssl.SSLContext | None
+) -> None:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise AssertionError(f"carnet server exited with {proc.returncode}:\n{log.read_text()}")
         with (
             contextlib.suppress(OSError),
-            urllib.request.urlopen(f"{base}/health", timeout=2) as response,
+            urllib.request.urlopen(f"{base}/health", timeout=2, context=context) as response,
         ):
             if response.read() == b"OK":
                 return
@@ -73,10 +82,12 @@ def carnet_server(
     args: tuple[str, ...] = (),
     env: Mapping[str, str] | None = None,
     mlflow_flags: bool = False,
+    ca: Path | None = None,
 ) -> Iterator[Server]:
     """Run ``carnet server`` on a store in ``folder`` (or ``uri``) until the block ends.
 
-    ``mlflow_flags`` spells the store and artifact options as MLflow's server does.
+    ``mlflow_flags`` spells the store and artifact options as MLflow's server does;
+    ``ca`` is the certificate to trust when ``args`` make it serve HTTPS.
     """
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -97,10 +108,11 @@ def carnet_server(
             command, stdout=out, stderr=subprocess.STDOUT, env=child_env, cwd=folder,
             start_new_session=True,
         )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
+    base = f"{'https' if ca else 'http'}://127.0.0.1:{port}"
+    running = Server(base=base, uri=store, artifacts=artifacts, folder=folder, log=log, ca=ca)
     try:
-        _wait_healthy(base, proc, log)
-        yield Server(base=base, uri=store, artifacts=artifacts, folder=folder, log=log)
+        _wait_healthy(base, proc, log, running.context())
+        yield running
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
@@ -141,7 +153,7 @@ def call(
     for key, value in (headers or {}).items():
         request.add_header(key, value)
     try:
-        with urllib.request.urlopen(request, timeout=120) as response:
+        with urllib.request.urlopen(request, timeout=120, context=server.context()) as response:
             return Answer(response.status, dict(response.headers), response.read())
     except urllib.error.HTTPError as exc:
         return Answer(exc.code, dict(exc.headers), exc.read())
