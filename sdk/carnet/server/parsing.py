@@ -238,8 +238,6 @@ class Fields:
             if required:
                 raise _missing(self._path(name))
             return []
-        if isinstance(value, str) and not self._query:
-            raise _wrong(self._path(name), value, "a list of strings")
         if not isinstance(value, list):
             raise _wrong(self._path(name), value, "a list of strings")
         for i, item in enumerate(value):

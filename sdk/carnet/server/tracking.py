@@ -440,7 +440,7 @@ async def list_artifacts(f: Fields, ctx: Context) -> dict[str, Any]:
     run_id = f.run_id()
     path = checked_path(f.string("path") or "")
     run = await ctx.read(lambda: ctx.client.get_run(run_id))
-    files = await ctx.read(lambda: ctx.client.list_artifacts(run_id, path or None))
+    files = await ctx.files(lambda: ctx.client.list_artifacts(run_id, path or None))
     out: dict[str, Any] = {"root_uri": wire.run_location(run.info.experiment_id, run_id)}
     if files:
         out["files"] = [wire.file_info(info, info.path) for info in files]
