@@ -131,6 +131,7 @@ def server(
         dashboard_script=dashboard_app(),
         auth_file=auth_file.resolve() if auth_file is not None else None,
         max_upload_bytes=max_upload_mb * 1024 * 1024,
+        access_log=access_log,
     )
     if settings.auth_file is not None:
         from carnet.server.auth import load
@@ -155,5 +156,4 @@ def server(
         workers=workers,
         ssl_keyfile=ssl_keyfile,
         ssl_certfile=ssl_certfile,
-        access_log=access_log,
     )
