@@ -190,10 +190,10 @@ def measure(variant: str, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _explain(client: Any, eid: str, query: str) -> str:
-    """EXPLAIN QUERY PLAN of the search SELECT, when carnet.query offers it."""
+    """EXPLAIN QUERY PLAN of the search SELECT, when the store offers it."""
     try:
         from carnet.entities import ViewType
-        from carnet.query import build_run_search, explain
+        from carnet.store.sql_search import build_run_search, explain
         from carnet.store.sql_store import HEARTBEAT_TIMEOUT_S, now_ms
 
         stmt = build_run_search(
@@ -207,4 +207,4 @@ def _explain(client: Any, eid: str, query: str) -> str:
         )
         return str(explain(stmt, client.store.engine))
     except (ImportError, TypeError, AttributeError) as exc:
-        return f"(no plan: carnet.query.explain unavailable here: {exc})"
+        return f"(no plan: carnet.store.sql_search.explain unavailable here: {exc})"

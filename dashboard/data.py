@@ -169,7 +169,7 @@ def run(uri: str, v: Version, run_id: str) -> carnet.Run:
 @st.cache_data(show_spinner=False, ttl=_TTL, max_entries=64)
 def children(uri: str, v: Version, experiment_id: str, run_id: str) -> pd.DataFrame:
     """Runs whose parent is ``run_id`` (nested runs: a search's trials, CV folds)."""
-    flt = f"tags.{frames.quote_key('mlflow.parentRunId')} = {frames.quote_text(run_id)}"
+    flt = f"{frames.column_ref('tags.mlflow.parentRunId')} = {frames.quote_text(run_id)}"
     return frames.with_duration(
         client(uri).search_runs_frame([experiment_id], flt, order_by=["start_time ASC"])
     )

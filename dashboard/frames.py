@@ -14,6 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from carnet import query
+from carnet.errors import FilterError
+
 GROUPS = ("attributes", "metrics", "params", "tags")
 PREFIX = {"metrics": "metrics.", "params": "params.", "tags": "tags."}
 # Attributes a user may show in the table, in display order. "duration" is derived.
@@ -31,8 +34,6 @@ ATTRIBUTES = (
 )
 DEFAULT_ATTRIBUTES = ("run_name", "status", "start_time", "duration")
 SYSTEM_TAG_PREFIXES = ("mlflow.", "carnet.")
-_ORDER = re.compile(r"^\s*(?P<col>.+?)(?:\s+(?P<dir>asc|desc))?\s*$", re.I | re.S)
-_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LOWER_IS_BETTER = re.compile(
     r"(loss|err|mse|mae|rmse|mape|perplex|cost|regret|time|latency)", re.I
 )
@@ -202,65 +203,50 @@ def run_labels(frame: pd.DataFrame) -> pd.Series:
     return names.where(~dup, names + " · " + ids).astype(str)
 
 
-def quote_key(key: str) -> str:
-    """A key as the filter parser reads it: bare when a plain word, else back-ticked
-    (so dots, spaces and dashes in it survive)."""
-    if _PLAIN_KEY.match(key):
-        return key
-    return "`" + key.replace("`", "``") + "`"
-
-
 def quote_text(text: str) -> str:
     """A filter string literal (a doubled quote stands for itself)."""
-    return "'" + text.replace("'", "''") + "'"
+    return query.quote_string(text)
 
 
 def column_ref(column: str) -> str:
     """``metrics.val loss`` -> ``metrics.`val loss``` for filters and order_by."""
     group = group_of(column)
     if group in PREFIX:
-        return PREFIX[group] + quote_key(key_of(column))
+        return query.quote_key(group, key_of(column))
     return column
 
 
 def split_clauses(text: str) -> list[str]:
-    """``a ASC, b DESC`` -> two clauses (commas inside quotes or back-ticks stay)."""
-    out: list[str] = []
-    current: list[str] = []
-    quote = ""
-    for char in text:
-        if quote:
-            quote = "" if char == quote else quote
-        elif char in "`'\"":
-            quote = char
-        elif char == ",":
-            out.append("".join(current).strip())
-            current = []
-            continue
-        current.append(char)
-    out.append("".join(current).strip())
-    return [c for c in out if c]
+    """``a ASC, b DESC`` -> two clauses (commas inside quotes or back-ticks stay).
+
+    Text the language cannot split stays one clause, so the search reports what is
+    wrong with it where search errors are shown.
+    """
+    try:
+        return query.split_order_by(text)
+    except FilterError:
+        return [text.strip()] if text.strip() else []
 
 
 def parse_order(clause: str) -> tuple[str, bool] | None:
-    """``metrics.`val loss` DESC`` -> (``metrics.val loss``, False); None if unreadable."""
-    match = _ORDER.match(clause)
-    if match is None:
+    """``metrics.`val loss` DESC`` -> (``metrics.val loss``, False): the column a clause
+    sorts by and whether ascending; None when it is unreadable or sorts by something no
+    column holds (a metric's min, max or count)."""
+    try:
+        (key,) = query.parse_order_by([clause])
+    except FilterError:
         return None
-    column = match["col"].strip()
-    if column.lower().startswith("attributes."):
-        column = column[len("attributes.") :]
-    for prefix in PREFIX.values():
-        if column.lower().startswith(prefix):
-            key = column[len(prefix) :]
-            if len(key) >= 2 and key[0] == key[-1] and key[0] in '`"':
-                key = key[1:-1].replace(key[0] * 2, key[0])
-            column = prefix + key
-    return column, (match["dir"] or "ASC").upper() == "ASC"
+    field = key.field
+    if field.kind is query.Kind.ATTRIBUTE:
+        return field.key, not key.descending
+    if field.aggregate not in (None, query.Aggregate.LAST):
+        return None
+    return PREFIX[field.kind.value] + field.key, not key.descending
 
 
 def order_clause(column: str, ascending: bool) -> str:
-    return f"{column_ref(column)} {'ASC' if ascending else 'DESC'}"
+    """The ``order_by`` clause that sorts by a table column."""
+    return query.format_order_clause(column_ref(column), ascending)
 
 
 def to_csv(frame: pd.DataFrame) -> bytes:

@@ -15,7 +15,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from carnet.errors import FilterError
+from carnet.query import Kind, filter_keys, quote_key
 from dashboard import data, frames, state
+from dashboard.shared_keys import FILTER
 
 CTX = "carnet.ctx"
 RUN_PAGE = "app_pages/run.py"
@@ -41,9 +44,6 @@ STATUS_ICONS = {
     "CRASHED": "✗",
 }
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=^&\"'@])")
-_KEY_REF = re.compile(
-    r"\b(metrics|params|tags)\.(`(?:[^`]|``)+`|\"(?:[^\"]|\"\")+\"|[\w.\-/:]+)", re.IGNORECASE
-)
 QUERY_EXAMPLES = (
     ("metrics.MSE < 3000", "a metric's last value"),
     ("params.alpha < 0.05 and params.l1_ratio = '1.0'", "params compare as numbers or text"),
@@ -129,30 +129,33 @@ def query_bar(keys: frames.Keys) -> str:
     with left:
         text = st.text_input(
             "Filter runs",
-            key=state.seed("q", state.get("q")),
+            key=state.seed(FILTER.name, FILTER.read()),
             placeholder="for example: metrics.MSE < 3000 and params.l1_ratio = '1.0'",
             help="Carnet's filter language; press Enter to apply. Open Examples for more.",
         )
     with right:
         query_help(keys)
     query = (text or "").strip()
-    state.put("q", query)
+    FILTER.write(query)
     return query
 
 
 def unknown_keys(query: str, keys: frames.Keys) -> list[tuple[str, list[str]]]:
-    """Keys named in ``query`` that no run has, each with close matches."""
+    """Keys named in ``query`` that no run has, each with close matches (as written in a
+    filter). ``metrics.loss.min`` names the metric ``loss``, as in the search itself."""
+    try:
+        named = filter_keys(query)
+    except FilterError:
+        return []
     out = []
-    for group, raw in _KEY_REF.findall(query):
-        group = group.lower()
-        key = raw[1:-1].replace(raw[0] * 2, raw[0]) if raw[0] in '`"' else raw
-        known = list(getattr(keys, group))
+    for kind, key in named:
+        if kind is Kind.ATTRIBUTE:
+            continue
+        known = list(getattr(keys, kind.value))
         if key in known:
             continue
-        if group == "metrics" and "." in key and key.rsplit(".", 1)[0] in known:
-            continue  # an aggregate such as metrics.loss.min
         close = difflib.get_close_matches(key, known, n=3, cutoff=0.5)
-        out.append((f"{group}.{key}", [f"{group}.{c}" for c in close]))
+        out.append((quote_key(kind.value, key), [quote_key(kind.value, c) for c in close]))
     return out
 
 

@@ -26,9 +26,9 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.sql import Select
 
 from carnet.entities import ViewType
-from carnet.query import build_experiment_search, build_run_search, count_runs
 from carnet.store import schema
 from carnet.store.engine import get_engine
+from carnet.store.sql_search import build_experiment_search, build_run_search, count_runs
 from carnet.validation import numeric_value
 
 PG_URL = os.environ.get("CARNET_TEST_POSTGRES_URL")

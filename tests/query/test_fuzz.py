@@ -19,9 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from carnet.errors import FilterError
-from carnet.query import order, parse_filter, parse_order_by
+from carnet.query import parse_filter, parse_order_by
 from carnet.query.nodes import Aggregate, Kind, OrderKey
 from carnet.query.validate import MAX_ORDER_KEYS
+from carnet.store.sql_search import run_order
 
 from . import oracle
 from .conftest import Store
@@ -260,13 +261,13 @@ def test_pages_agree_with_one_full_sort(
 ) -> None:
     whole = store.search(text, order_by)
     assert set(whole) == oracle.expected(parse_filter(text))
-    saved = order.WINDOW_MIN, order.WINDOW_FACTOR
+    saved = run_order.WINDOW_MIN, run_order.WINDOW_FACTOR
     if window is not None:  # a window smaller than the sweep exercises its cut-off
-        order.WINDOW_MIN, order.WINDOW_FACTOR = window, 1
+        run_order.WINDOW_MIN, run_order.WINDOW_FACTOR = window, 1
     try:
         page = store.search(text, order_by, limit=limit, offset=offset)
     finally:
-        order.WINDOW_MIN, order.WINDOW_FACTOR = saved
+        run_order.WINDOW_MIN, run_order.WINDOW_FACTOR = saved
     assert page == whole[offset : offset + limit]
 
 

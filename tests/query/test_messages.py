@@ -6,8 +6,9 @@ import pytest
 
 from carnet.entities import ViewType
 from carnet.errors import FilterError
-from carnet.query import explain, parse_filter, parse_order_by
+from carnet.query import parse_filter, parse_order_by
 from carnet.query.nodes import Aggregate, And, Comparison, Kind, Not, Op, Or
+from carnet.store.sql_search import explain
 
 from .conftest import NOW, TIMEOUT, Store
 
@@ -135,7 +136,7 @@ def test_explain(store: Store) -> None:
 
 
 def test_status_sees_crashed_runs_through_now(store: Store) -> None:
-    from carnet.query import build_run_search
+    from carnet.store.sql_search import build_run_search
 
     later = build_run_search(
         experiment_ids=[1],

@@ -6,7 +6,8 @@ import pytest
 
 from carnet.entities import ViewType
 from carnet.errors import FilterError, InvalidInputError
-from carnet.query import order, parse_order_by
+from carnet.query import parse_order_by
+from carnet.store.sql_search import run_order
 
 from .conftest import Store
 
@@ -63,8 +64,8 @@ def test_pages_with_a_tiny_index_window(
     store: Store, monkeypatch: pytest.MonkeyPatch, order_by: list[str], expected: list[str]
 ) -> None:
     """The index walk stops at its window's last value (ties included) or falls back."""
-    monkeypatch.setattr(order, "WINDOW_MIN", 1)
-    monkeypatch.setattr(order, "WINDOW_FACTOR", 1)
+    monkeypatch.setattr(run_order, "WINDOW_MIN", 1)
+    monkeypatch.setattr(run_order, "WINDOW_FACTOR", 1)
     for limit in (1, 2, 3, 6):
         for offset in (0, 1, 5):
             page = store.search(order_by=order_by, limit=limit, offset=offset)

@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from carnet.entities import ViewType
 from carnet.errors import FilterError
-from carnet.query import build_experiment_search, build_run_search, count_runs
+from carnet.store.sql_search import build_experiment_search, build_run_search, count_runs
 
 from .conftest import NOW, TIMEOUT, Store
 from .test_filter_table import MATCHES

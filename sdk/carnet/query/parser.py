@@ -387,3 +387,32 @@ def parse_order_clause(clause: str) -> OrderKey:
             )
         parser.fail(pos, f"expected ASC, DESC or the end of the clause, found {parser.found()}")
     return OrderKey(field, direction == "desc", clause)
+
+
+def split_order_by(text: str) -> list[str]:
+    """The clauses of an ``order_by`` kept as one comma-separated text, as the parser reads them.
+
+    A URL or a command line holds ``metrics.`a,b` ASC, start_time`` as one string;
+    commas inside quotes or back-ticks belong to a key, so only the parser can tell
+    where one clause ends. Empty text has no clauses; text that is not a list of
+    clauses raises FilterError with a caret.
+    """
+    what = "order_by"
+    _check_text(text, what)
+    parser = _Parser(text, what)
+    clauses: list[str] = []
+    if parser.at_end():
+        return clauses
+    while True:
+        start = parser.ws()
+        parser.parse_field("at the start of a clause")
+        end = parser.pos
+        if parser.keyword("asc", "desc") is not None:
+            end = parser.pos
+        clauses.append(text[start:end])
+        pos = parser.ws()
+        if pos >= len(text):
+            return clauses
+        if text[pos] != ",":
+            parser.fail(pos, f"expected ASC, DESC, ',' or the end, found {parser.found()}")
+        parser.pos += 1

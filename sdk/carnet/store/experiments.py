@@ -10,6 +10,7 @@ from carnet.entities import Experiment, LifecycleStage, ViewType
 from carnet.errors import ExperimentExistsError, ExperimentNotFoundError, InvalidInputError
 from carnet.store.base import _CHUNK, StoreBase, _placeholders, now_ms
 from carnet.store.engine import read_cursor, write_transaction
+from carnet.store.sql_search import build_experiment_search
 
 
 class ExperimentStore(StoreBase):
@@ -170,8 +171,6 @@ class ExperimentStore(StoreBase):
         order_by: Sequence[str] | None = None,
         offset: int = 0,
     ) -> list[Experiment]:
-        from carnet.query import build_experiment_search
-
         select = build_experiment_search(
             filter_string=filter_string,
             order_by=order_by,

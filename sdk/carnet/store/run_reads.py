@@ -13,7 +13,7 @@ from typing import Any
 
 from carnet.entities import Metric, MetricSummary, Run, RunData, RunInfo, ViewType
 from carnet.errors import InvalidInputError, RunNotFoundError
-from carnet.store import history
+from carnet.store import history, sql_search
 from carnet.store.base import (
     _CHUNK,
     _NAN,
@@ -358,9 +358,7 @@ class RunReads(StoreBase):
         order_by: Sequence[str] | None = None,
         offset: int = 0,
     ) -> list[int]:
-        from carnet.query import build_run_search
-
-        select = build_run_search(
+        select = sql_search.build_run_search(
             experiment_ids=[self._experiment_pk(e) for e in experiment_ids],
             filter_string=filter_string,
             order_by=order_by,
@@ -379,9 +377,7 @@ class RunReads(StoreBase):
         filter_string: str | None = None,
         view_type: ViewType = ViewType.ACTIVE_ONLY,
     ) -> int:
-        from carnet.query import count_runs
-
-        select = count_runs(
+        select = sql_search.count_runs(
             experiment_ids=[self._experiment_pk(e) for e in experiment_ids],
             filter_string=filter_string,
             view_type=view_type,

@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, Table, and_, not_, or_, select
 
-from carnet.query.compile import predicate, text
 from carnet.query.nodes import NEGATED, And, Comparison, Kind, Node, Not, Op, OrderKey
 from carnet.store import schema
+from carnet.store.sql_search.run_filter import predicate, text
 
 experiments: Table = schema.experiments
 experiment_tags: Table = schema.experiment_tags

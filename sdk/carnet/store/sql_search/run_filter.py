@@ -4,7 +4,7 @@ Each comparison on a metric, param or tag becomes a correlated ``EXISTS
 (SELECT 1 FROM <table> WHERE run_id = runs.id AND key = :k AND <predicate>)``:
 one primary-key probe per candidate run, which lets the database stop early
 when the runs arrive in the wanted order (newest first, or walking a metric's
-index, see ``order``) instead of materialising every match first. EXISTS is
+index, see ``run_order``) instead of materialising every match first. EXISTS is
 always TRUE or FALSE, never NULL, which makes NOT behave: a run lacking the
 key fails ``k != v`` and therefore passes ``NOT k != v``. Negated operators
 (``!=``, ``NOT IN``, ``NOT LIKE``) mean "has the key and the positive form does
@@ -31,7 +31,6 @@ from sqlalchemy import (
     or_,
 )
 
-from carnet.query.like import like
 from carnet.query.nodes import (
     NEGATED,
     Aggregate,
@@ -45,6 +44,7 @@ from carnet.query.nodes import (
 )
 from carnet.store import schema
 from carnet.store.schema import effective_status
+from carnet.store.sql_search.like import like
 
 # Typed handles on the store's tables (schema.py exports them untyped).
 runs: Table = schema.runs

@@ -35,7 +35,8 @@ from sqlalchemy import (
     union_all,
 )
 
-from carnet.query.compile import (
+from carnet.query.nodes import Aggregate, Field, Kind, OrderKey
+from carnet.store.sql_search.run_filter import (
     NULLABLE,
     RunContext,
     attribute_column,
@@ -45,7 +46,6 @@ from carnet.query.compile import (
     table_for,
     text,
 )
-from carnet.query.nodes import Aggregate, Field, Kind, OrderKey
 
 #: The index walk visits at most max(WINDOW_MIN, WINDOW_FACTOR * (offset + limit)) entries:
 #: a filter that keeps at least 1 run in WINDOW_FACTOR finds its page there.

@@ -1,0 +1,21 @@
+"""The SQL of a search: a checked filter AST and order_by keys -> bound SQLAlchemy statements.
+
+The filter language (``carnet.query``) turns text into a checked AST; this
+package compiles that AST over the store's tables, one concern per module:
+
+- ``run_filter``: a run filter -> a WHERE condition (correlated EXISTS probes);
+- ``like``: LIKE that is case-sensitive on SQLite too;
+- ``run_order``: sorting with missing values last, paging, the index walk;
+- ``experiment_filter``: experiment filters and their order;
+- ``statements``: the SELECTs the store runs (ids only, filtered, sorted, paged);
+- ``explain``: the database's plan for one of them.
+"""
+
+from carnet.store.sql_search.explain import explain
+from carnet.store.sql_search.statements import (
+    build_experiment_search,
+    build_run_search,
+    count_runs,
+)
+
+__all__ = ["build_experiment_search", "build_run_search", "count_runs", "explain"]
