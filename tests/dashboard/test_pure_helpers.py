@@ -121,6 +121,40 @@ def test_unknown_keys_suggestions() -> None:
     assert unknown_keys("metrics.`loss` < 1", keys) == []
 
 
+def test_unknown_keys_read_the_filter_as_the_search_does() -> None:
+    keys = frames.Keys(("MSE", "loss"), ("alpha",), ("team",))
+    # A back-ticked name is a metric of that name, never an aggregate of another.
+    assert unknown_keys("metrics.`loss.min` < 1", keys) == [
+        ("metrics.`loss.min`", ["metrics.loss"])
+    ]
+    assert unknown_keys("metric.MES < 1 or tag.teem = 'a'", keys) == [
+        ("metrics.MES", ["metrics.MSE"]),
+        ("tags.teem", ["tags.team"]),
+    ]
+    assert unknown_keys("metrics.MSE <", keys) == []  # a bad filter is reported elsewhere
+
+
+def test_keys_with_quotes_and_back_ticks_sort_and_filter_as_themselves() -> None:
+    from carnet.query import parse_filter, parse_order_by
+
+    for column in ("metrics.a`b", 'params.x "y" `z`', "tags.it's, here"):
+        clause = frames.order_clause(column, False)
+        assert frames.split_clauses(clause + ", start_time") == [clause, "start_time"]
+        assert frames.parse_order(clause) == (column, False)
+        (key,) = parse_order_by([clause])
+        assert key.field.key == frames.key_of(column)
+        assert parse_filter(f"{frames.column_ref(column)} IS NULL") is not None
+
+
+def test_a_sort_by_a_metric_aggregate_is_not_mistaken_for_a_column() -> None:
+    assert frames.parse_order("metrics.loss.min DESC") is None
+    assert frames.parse_order("metrics.loss.last DESC") == ("metrics.loss", False)
+    assert frames.parse_order("metrics.`loss.min` DESC") == ("metrics.loss.min", False)
+    assert frames.parse_order("tags.mlflow.runName") == ("run_name", True)
+    assert frames.parse_order("metrics.MSE UP") is None
+    assert frames.split_clauses("metrics.MSE UP") == ["metrics.MSE UP"]  # the search says why
+
+
 # -- state ------------------------------------------------------------------------------
 
 
