@@ -35,6 +35,7 @@ WORKLOADS = [
     ("h", "dashboard", "dashboard runs page script time"),
     ("i", "concurrent_logging", "concurrent logging from several processes"),
     ("j", "memory", "peak memory of a large buffered run"),
+    ("k", "server", "carnet server against mlflow server, one MLflow client"),
 ]
 
 
@@ -84,6 +85,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         ("proc-runs", "(i) runs per process (200)"),
         ("run-points", "(i) synchronous metric points per run (50)"),
         ("memory-points", "(j) buffered points (1,000,000)"),
+        ("server-runs", "(k) runs logged, then searched, through each server (300)"),
+        ("server-search-samples", "(k) timed searches per repetition (10)"),
+        ("server-writers", "(k) parallel log_batch writer processes (4)"),
+        ("server-batches", "(k) log_batch requests of 500 metrics per writer (50)"),
+        ("server-history-points", "(k) history length read through each server (100,000)"),
     ]:
         sizes.add_argument(f"--{name}", type=int, help=help_text)
     return p.parse_args(argv)
@@ -95,7 +101,7 @@ def selected(only: list[str]) -> list[tuple[str, str, str]]:
         return WORKLOADS
     unknown = wanted - {k for k, _, _ in WORKLOADS} - {m for _, m, _ in WORKLOADS}
     if unknown:
-        raise SystemExit(f"unknown workload(s) {sorted(unknown)}; choose from a-j or their names")
+        raise SystemExit(f"unknown workload(s) {sorted(unknown)}; choose from a-k or their names")
     return [w for w in WORKLOADS if w[0] in wanted or w[1] in wanted]
 
 

@@ -56,6 +56,12 @@ class Config:
     run_points: int = 50
     # (j) memory
     memory_points: int = 1_000_000
+    # (k) carnet server against mlflow server, one MLflow client driving both
+    server_runs: int = 300
+    server_search_samples: int = 10
+    server_writers: int = 4
+    server_batches: int = 50
+    server_history_points: int = 100_000
 
     def tmp_dir(self) -> Path:
         """Scratch space on the repo's disk (not tmpfs), so commits cost what they cost users."""
@@ -92,6 +98,10 @@ QUICK = {
     "proc_runs": 20,
     "run_points": 20,
     "memory_points": 50_000,
+    "server_runs": 50,
+    "server_search_samples": 3,
+    "server_batches": 5,
+    "server_history_points": 10_000,
 }
 
 

@@ -22,12 +22,16 @@ REQUIREMENTS = ["mlflow>=3,<4", "scikit-learn"]
 
 
 def python() -> Path:
-    return VENV / "bin" / "python"
+    """MLflow's interpreter: ``$CARNET_MLFLOW_PYTHON`` when set (as in the tests), else the venv."""
+    given = os.environ.get("CARNET_MLFLOW_PYTHON")
+    return Path(given) if given else VENV / "bin" / "python"
 
 
 def ensure(*, quiet: bool = True) -> Path:
     """Create the MLflow environment if it is missing; return its python."""
     exe = python()
+    if os.environ.get("CARNET_MLFLOW_PYTHON"):
+        return exe
     stamp = VENV / ".installed"
     if stamp.exists() and exe.exists():
         return exe
