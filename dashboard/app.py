@@ -20,6 +20,7 @@ import streamlit as st  # noqa: E402
 from carnet.errors import CarnetError  # noqa: E402
 from carnet.uri import resolve_uri  # noqa: E402
 from dashboard import auth, data, state, ui  # noqa: E402
+from dashboard.shared_keys import EXPERIMENTS, LIVE, ROUTER_KEYS, RUN  # noqa: E402
 
 PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
 LIVE_SECONDS = 3
@@ -34,6 +35,7 @@ def store_argument(argv: list[str]) -> str | None:
 
 
 def pages() -> list[st.Page]:
+    """The three pages, in the order of the top bar; the runs page is the default."""
     return [
         st.Page(
             PAGES_DIR / "runs.py",
@@ -53,7 +55,7 @@ def pages() -> list[st.Page]:
 
 
 def resolve_experiments(tokens: list[str], rows: list[data.ExperimentRow]) -> list[str]:
-    """Experiment ids from the URL's ``exp``: ids or names (the demo prints names)."""
+    """Experiment ids from the URL's experiments: ids or names (the demo prints names)."""
     by_id = {r.experiment_id: r for r in rows}
     by_name = {r.name: r for r in rows}
     out: list[str] = []
@@ -65,8 +67,8 @@ def resolve_experiments(tokens: list[str], rows: list[data.ExperimentRow]) -> li
 
 
 def run_experiment(uri: str, rows: list[data.ExperimentRow]) -> list[str]:
-    """A link to a run without ``exp`` opens that run's experiment in the sidebar."""
-    run_id = state.get("run")
+    """A link to a run without experiments opens that run's experiment in the sidebar."""
+    run_id = RUN.read()
     if not run_id:
         return []
     try:
@@ -82,32 +84,34 @@ def sidebar(uri: str, rows: list[data.ExperimentRow]) -> tuple[tuple[str, ...], 
         st.caption("Store (read-only)")
         st.text(ui.redact(uri))
         labels = {r.experiment_id: f"{r.name} · {r.runs} runs" for r in rows}
-        wanted = resolve_experiments(state.get_list("exp"), rows)
-        if state.get_list("exp") and not wanted:
+        asked = list(EXPERIMENTS.read())
+        wanted = resolve_experiments(asked, rows)
+        if asked and not wanted:
             st.warning("The link names experiments this store does not have.")
         default = wanted or run_experiment(uri, rows) or ([rows[0].experiment_id] if rows else [])
-        key = state.widget_key("exp")
+        key = state.widget_key(EXPERIMENTS.name)
         if key in st.session_state and not set(st.session_state[key]) <= set(labels):
             del st.session_state[key]  # an experiment was deleted meanwhile
         chosen = st.multiselect(
             "Experiments",
             options=list(labels),
             format_func=lambda eid: labels.get(eid, eid),
-            key=state.seed("exp", default),
+            key=state.seed(EXPERIMENTS.name, default),
             placeholder="Choose experiments",
             help="Most recently used first. Type to search.",
         )
-        state.put("exp", chosen)
+        EXPERIMENTS.write(chosen)
         live = st.toggle(
             "Live refresh",
-            key=state.seed("live", state.get_bool("live")),
+            key=state.seed(LIVE.name, LIVE.read()),
             help=f"Re-read the store every {LIVE_SECONDS} s so running runs update in place.",
         )
-        state.put("live", live, default=False)
+        LIVE.write(live)
     return tuple(chosen), live
 
 
 def main() -> None:
+    """One run of the app: gate, store, sidebar, then the page, then the URL."""
     st.set_page_config(page_title="Carnet", page_icon="📓", layout="wide")
     if not auth.gate():
         # Still route (hidden): the page asked for and its query string stay in the URL,
@@ -115,6 +119,7 @@ def main() -> None:
         st.navigation(pages(), position="hidden")
         return
     state.load_url()
+    state.adopt(ROUTER_KEYS)
     try:
         uri = resolve_uri(store_argument(sys.argv[1:]))
     except CarnetError as exc:
@@ -131,7 +136,7 @@ def main() -> None:
         return
     exp_ids, live = sidebar(uri, rows)
     ui.set_context(ui.Context(uri=uri, exp_ids=exp_ids, experiments=tuple(rows), live=live))
-    state.on_page(navigation.url_path or "runs")
+    state.on_page(navigation.url_path or "runs", keep=ROUTER_KEYS)
     try:
         navigation.run()
     except data.READ_ERRORS as exc:
@@ -140,7 +145,7 @@ def main() -> None:
             "Reload the page; if it persists, check the store with `carnet db check`."
         )
         return
-    state.sync_url(navigation.url_path)
+    state.sync_url()
 
 
 if __name__ == "__main__":  # `streamlit run` executes this file as __main__

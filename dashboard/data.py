@@ -61,6 +61,8 @@ def version(uri: str) -> Version:
 
 @dataclass(frozen=True)
 class ExperimentRow:
+    """An experiment as the sidebar lists it: name, run count and when it was last used."""
+
     experiment_id: str
     name: str
     runs: int
@@ -85,6 +87,7 @@ def experiments(uri: str, v: Version) -> list[ExperimentRow]:
 
 @st.cache_data(show_spinner=False, ttl=_TTL, max_entries=256)
 def count(uri: str, v: Version, exp_ids: tuple[str, ...], query: str) -> int:
+    """How many runs match ``query``, counted in the database (no rows read)."""
     return client(uri).count_runs(list(exp_ids), query)
 
 
@@ -163,6 +166,7 @@ def keys(uri: str, v: Version, exp_ids: tuple[str, ...]) -> frames.Keys:
 
 @st.cache_data(show_spinner=False, ttl=_TTL, max_entries=256)
 def run(uri: str, v: Version, run_id: str) -> carnet.Run:
+    """One run, cached on the store version so reruns of the run page cost no query."""
     return client(uri).get_run(run_id)
 
 

@@ -152,7 +152,8 @@ def delete_runs(experiment: str) -> int:
 def dashboard_link(base: str, experiment: str, query: str, sort: str) -> str:
     """A dashboard URL opening the experiment with this query and sort order.
 
-    Parameter names: ``exp`` (experiment name), ``q`` (filter), ``sort`` (order_by).
+    Parameter names (docs/dashboard.md lists them all): ``experiments`` (an
+    experiment's name works as well as its id), ``filter`` and ``sort`` (order_by).
     """
-    params = {"exp": experiment, "q": query, "sort": sort}
+    params = {"experiments": experiment, "filter": query, "sort": sort}
     return f"{base.rstrip('/')}/?{urlencode(params, quote_via=quote)}"

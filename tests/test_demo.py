@@ -98,16 +98,16 @@ def test_printed_link_shows_the_best_run_first(
     url = urlsplit(line.removeprefix("see it: "))
     assert (url.scheme, url.netloc) == ("http", "localhost:8501")
     query = {k: v[0] for k, v in parse_qs(url.query).items()}
-    assert query["exp"] == "diabetes-elasticnet"
-    shown = runs_of(query["exp"], filter_string=query["q"], order_by=[query["sort"]])
+    assert query["experiments"] == "diabetes-elasticnet"
+    shown = runs_of(query["experiments"], filter_string=query["filter"], order_by=[query["sort"]])
     assert shown.iloc[0]["run_id"] == best.run_id
     assert len(shown) == 30  # the winning l1_ratio's alpha curve
 
 
 def test_dashboard_link_quotes_the_query() -> None:
     link = dashboard_link("http://host:8501/", "my exp", "params.a = 'x&y'", "metrics.MSE ASC")
-    assert link.startswith("http://host:8501/?exp=my%20exp&q=")
-    assert parse_qs(urlsplit(link).query)["q"] == ["params.a = 'x&y'"]
+    assert link.startswith("http://host:8501/?experiments=my%20exp&filter=")
+    assert parse_qs(urlsplit(link).query)["filter"] == ["params.a = 'x&y'"]
 
 
 def test_stepwise_logs_loss_curves(uri: str) -> None:

@@ -11,25 +11,76 @@ import pandas as pd
 import streamlit as st
 
 import carnet
-from dashboard import analysis, charts, data, frames, state, ui
+from dashboard import analysis, charts, data, frames, shared_keys, state, ui
+from dashboard.shared_keys import BEST_BY, BEST_IS, CURVE_X, SELECTED, SMOOTHING, SORT
+from dashboard.state import UrlKey
 
 TABS = ("Scatter", "Parallel coordinates", "Heat map", "Box plot", "Curves", "Importance")
 MAX_CURVE_RUNS = 20
 MAX_BOX_CATEGORIES = 30
 
+# This page's URL keys (the short names in aliases are what older links carry). Chart
+# choices hold column names (``params.alpha``, ``metrics.MSE``); their defaults come
+# from the runs shown, so they are declared empty here.
+TAB = UrlKey("tab", TABS[0], str)
+"""The open tab, by its title."""
+SCATTER_X = UrlKey("scatter_x", "", str, aliases=("sx",))
+SCATTER_Y = UrlKey("scatter_y", "", str, aliases=("sy",))
+SCATTER_COLOR = UrlKey("scatter_color", "", str, aliases=("sc",))
+SCATTER_LOG_X = UrlKey("scatter_log_x", False, state.flag, aliases=("slx",))
+SCATTER_LOG_Y = UrlKey("scatter_log_y", False, state.flag, aliases=("sly",))
+PARALLEL_AXES = UrlKey[tuple[str, ...]](
+    "parallel_axes", (), state.words, aliases=("pc",), many=True
+)
+PARALLEL_COLOR = UrlKey("parallel_color", "", str, aliases=("pcc",))
+HEATMAP_X = UrlKey("heatmap_x", "", str, aliases=("hx",))
+HEATMAP_Y = UrlKey("heatmap_y", "", str, aliases=("hy",))
+HEATMAP_METRIC = UrlKey("heatmap_metric", "", str, aliases=("hm",))
+BOX_BY = UrlKey("box_by", "", str, aliases=("bx",))
+"""The categorical param whose values make the boxes."""
+BOX_METRIC = UrlKey("box_metric", "", str, aliases=("bm",))
+CURVE_METRIC = UrlKey("curve_metric", "", str, aliases=("cm",))
+"""A metric key (``loss``, without ``metrics.``)."""
+CURVE_LOG_Y = UrlKey("curve_log_y", False, state.flag, aliases=("clog",))
+IMPORTANCE_METRIC = UrlKey("importance_metric", "", str, aliases=("im",))
+"""A metric key (``MSE``, without ``metrics.``)."""
+URL_KEYS = (
+    *shared_keys.EVERY_PAGE,
+    TAB,
+    SCATTER_X,
+    SCATTER_Y,
+    SCATTER_COLOR,
+    SCATTER_LOG_X,
+    SCATTER_LOG_Y,
+    PARALLEL_AXES,
+    PARALLEL_COLOR,
+    HEATMAP_X,
+    HEATMAP_Y,
+    HEATMAP_METRIC,
+    BOX_BY,
+    BOX_METRIC,
+    CURVE_METRIC,
+    CURVE_X,
+    SMOOTHING,
+    CURVE_LOG_Y,
+    IMPORTANCE_METRIC,
+    BEST_BY,
+    BEST_IS,
+)
+
 
 def runs_to_compare(ctx: ui.Context, query: str) -> pd.DataFrame | None:
     """The selected runs, else the matching ones (capped); None after a filter error."""
     v = ctx.version
-    order = tuple(frames.split_clauses(state.get("sort")))
-    selected = tuple(state.get_list("sel"))
+    order = tuple(frames.split_clauses(SORT.read()))
+    selected = SELECTED.read()
     try:
         if selected:
             frame = data.runs_by_id(ctx.uri, v, ctx.exp_ids, selected)
             left, right = st.columns([4, 1], vertical_alignment="center")
             left.markdown(f"Comparing **{len(frame)}** selected runs.")
             right.button(
-                "Compare all matching runs", on_click=state.clear_selection, type="tertiary"
+                "Compare all matching runs", on_click=shared_keys.clear_selection, type="tertiary"
             )
             return frame
         n = data.count(ctx.uri, v, ctx.exp_ids, query)
@@ -49,14 +100,15 @@ def best_metric(keys: frames.Keys) -> tuple[str | None, bool]:
     """The metric the runs page ranks by (so both pages agree on "best")."""
     if not keys.metrics:
         return None, True
-    metric = state.get("best")
+    metric = BEST_BY.read()
     metric = metric if metric in keys.metrics else keys.metrics[0]
-    direction = state.get("dir")
+    direction = BEST_IS.read()
     lower = frames.lower_is_better(metric) if direction == "" else direction != "max"
     return metric, lower
 
 
 def best_id(frame: pd.DataFrame, metric: str | None, lower: bool) -> str | None:
+    """The run to mark on the scatter: best by ``metric`` among the runs compared."""
     col = "metrics." + metric if metric else ""
     if not col or col not in frame.columns or frame[col].isna().all():
         return None
@@ -66,6 +118,7 @@ def best_id(frame: pd.DataFrame, metric: str | None, lower: bool) -> str | None:
 
 
 def show(chart: charts.AnyChart, key: str | None = None) -> object:
+    """Draw a chart full width; with ``key``, rerun on a rectangle drawn on it."""
     if key is None:
         return st.altair_chart(chart, width="stretch")
     return st.altair_chart(
@@ -74,15 +127,16 @@ def show(chart: charts.AnyChart, key: str | None = None) -> object:
 
 
 def scatter_tab(frame: pd.DataFrame, keys: frames.Keys) -> None:
+    """Any key against a metric, coloured by a third; the rectangle lists its runs."""
     metric, lower = best_metric(keys)
     numeric_cols = keys.columns("params") + keys.columns("metrics")
     metric_cols = keys.columns("metrics")
     c = st.columns([3, 3, 3, 1, 1], vertical_alignment="bottom")
     with c[0]:
-        x = ui.select("sx", "x", numeric_cols, numeric_cols[0], format_func=frames.label)
+        x = ui.select(SCATTER_X.name, "x", numeric_cols, numeric_cols[0], format_func=frames.label)
     with c[1]:
         y = ui.select(
-            "sy",
+            SCATTER_Y.name,
             "y (metric)",
             metric_cols,
             "metrics." + metric if metric else metric_cols[0],
@@ -90,7 +144,7 @@ def scatter_tab(frame: pd.DataFrame, keys: frames.Keys) -> None:
         )
     with c[2]:
         color = ui.select(
-            "sc",
+            SCATTER_COLOR.name,
             "colour by",
             ["", *numeric_cols],
             "",
@@ -99,9 +153,11 @@ def scatter_tab(frame: pd.DataFrame, keys: frames.Keys) -> None:
     x_values = frames.numeric(frame[x]) if x in frame.columns else None
     y_values = frames.numeric(frame[y]) if y in frame.columns else None
     with c[3]:
-        log_x = ui.toggle("slx", "log x", x_values is not None and frames.spans_decades(x_values))
+        wide_x = x_values is not None and frames.spans_decades(x_values)
+        log_x = ui.toggle(SCATTER_LOG_X.name, "log x", wide_x)
     with c[4]:
-        log_y = ui.toggle("sly", "log y", y_values is not None and frames.spans_decades(y_values))
+        wide_y = y_values is not None and frames.spans_decades(y_values)
+        log_y = ui.toggle(SCATTER_LOG_Y.name, "log y", wide_y)
     chart = charts.scatter(
         frame,
         x,
@@ -129,7 +185,7 @@ def scatter_tab(frame: pd.DataFrame, keys: frames.Keys) -> None:
         st.button(
             "Compare only these runs",
             on_click=state.put,
-            args=("sel", brushed["run_id"].astype(str).tolist()),
+            args=(SELECTED.name, brushed["run_id"].astype(str).tolist()),
         )
 
 
@@ -158,15 +214,18 @@ def brushed_runs(frame: pd.DataFrame, x: str, y: str, event: object) -> pd.DataF
 
 
 def parallel_tab(frame: pd.DataFrame, keys: frames.Keys) -> None:
+    """One line per run across chosen params and a metric."""
     metric, _ = best_metric(keys)
     options = keys.columns("params") + keys.columns("metrics")
     default = keys.columns("params")[:6] + (["metrics." + metric] if metric else [])
     c = st.columns([4, 2], vertical_alignment="bottom")
     with c[0]:
-        dims = ui.multiselect("pc", "Axes", options, default, format_func=frames.label)
+        dims = ui.multiselect(
+            PARALLEL_AXES.name, "Axes", options, default, format_func=frames.label
+        )
     with c[1]:
         color = ui.select(
-            "pcc",
+            PARALLEL_COLOR.name,
             "colour by",
             keys.columns("metrics") or [""],
             "metrics." + metric if metric else "",
@@ -182,6 +241,7 @@ def grid_params(frame: pd.DataFrame, keys: frames.Keys) -> list[str]:
 
 
 def heatmap_tab(frame: pd.DataFrame, keys: frames.Keys) -> None:
+    """The best value of a metric in each cell of two params (a sweep's grid)."""
     params = grid_params(frame, keys)
     metric, lower = best_metric(keys)
     if len(params) < 2 or not keys.metrics:
@@ -189,10 +249,10 @@ def heatmap_tab(frame: pd.DataFrame, keys: frames.Keys) -> None:
         return
     c = st.columns(3)
     with c[0]:
-        x = ui.select("hx", "x", params, params[0], format_func=frames.label)
+        x = ui.select(HEATMAP_X.name, "x", params, params[0], format_func=frames.label)
     with c[1]:
         y = ui.select(
-            "hy",
+            HEATMAP_Y.name,
             "y",
             [p for p in params if p != x],
             params[1] if params[1] != x else params[0],
@@ -200,7 +260,7 @@ def heatmap_tab(frame: pd.DataFrame, keys: frames.Keys) -> None:
         )
     with c[2]:
         m = ui.select(
-            "hm",
+            HEATMAP_METRIC.name,
             "metric",
             keys.columns("metrics"),
             "metrics." + str(metric),
@@ -215,6 +275,7 @@ def heatmap_tab(frame: pd.DataFrame, keys: frames.Keys) -> None:
 
 
 def box_tab(frame: pd.DataFrame, keys: frames.Keys) -> None:
+    """A metric's spread for each value of a categorical param."""
     categorical = sorted(
         (
             c
@@ -229,10 +290,12 @@ def box_tab(frame: pd.DataFrame, keys: frames.Keys) -> None:
         return
     c = st.columns(2)
     with c[0]:
-        cat = ui.select("bx", "group by", categorical, categorical[0], format_func=frames.label)
+        cat = ui.select(
+            BOX_BY.name, "group by", categorical, categorical[0], format_func=frames.label
+        )
     with c[1]:
         m = ui.select(
-            "bm",
+            BOX_METRIC.name,
             "metric",
             keys.columns("metrics"),
             "metrics." + str(metric),
@@ -242,6 +305,7 @@ def box_tab(frame: pd.DataFrame, keys: frames.Keys) -> None:
 
 
 def curves_tab(frame: pd.DataFrame, keys: frames.Keys) -> None:
+    """Metric histories of the first runs, refreshed alone on live refresh."""
     if not keys.metrics:
         st.info("These runs have no metrics.")
         return
@@ -253,7 +317,7 @@ def curves_tab(frame: pd.DataFrame, keys: frames.Keys) -> None:
     c = st.columns([3, 2, 3, 1], vertical_alignment="bottom")
     with c[0]:
         key = ui.select(
-            "cm",
+            CURVE_METRIC.name,
             "metric",
             options,
             stepped[0] if stepped else metric,
@@ -261,20 +325,24 @@ def curves_tab(frame: pd.DataFrame, keys: frames.Keys) -> None:
         )
     with c[1]:
         x = ui.select(
-            "cx", "x axis", list(charts.X_AXES), "step", format_func=lambda a: charts.X_AXES[a][1]
+            CURVE_X.name,
+            "x axis",
+            list(charts.X_AXES),
+            CURVE_X.default,
+            format_func=lambda a: charts.X_AXES[a][1],
         )
     with c[2]:
         smoothing = ui.slider(
-            "csm",
+            SMOOTHING.name,
             "smoothing",
             0.0,
             0.99,
-            0.0,
+            SMOOTHING.default,
             0.01,
             help="Exponential moving average, as in TensorBoard.",
         )
     with c[3]:
-        log_y = ui.toggle("clog", "log y")
+        log_y = ui.toggle(CURVE_LOG_Y.name, "log y")
     if len(frame) > MAX_CURVE_RUNS:
         st.caption(f"The first {MAX_CURVE_RUNS} runs (select runs on the Runs page to choose).")
     every = 3 if ctx.live else None
@@ -299,11 +367,12 @@ def curves_tab(frame: pd.DataFrame, keys: frames.Keys) -> None:
 
 
 def importance_tab(frame: pd.DataFrame, keys: frames.Keys) -> None:
+    """Which params matter for a metric: rank correlation and a small forest."""
     metric, _ = best_metric(keys)
     if not keys.metrics or not keys.params:
         st.info("Parameter importance needs params and a metric.")
         return
-    m = ui.select("im", "metric", list(keys.metrics), metric)
+    m = ui.select(IMPORTANCE_METRIC.name, "metric", list(keys.metrics), metric)
     table = cached_importance(frame, tuple(keys.columns("params")), "metrics." + m)
     show(charts.importance(table, m))
     if not table.empty:
@@ -324,6 +393,7 @@ def importance_tab(frame: pd.DataFrame, keys: frames.Keys) -> None:
 
 @st.cache_data(show_spinner="Fitting a small random forest…", max_entries=32)
 def cached_importance(frame: pd.DataFrame, params: tuple[str, ...], metric: str) -> pd.DataFrame:
+    """Importance fitted once per set of runs (the forest takes a moment)."""
     return analysis.param_importance(frame, list(params), metric)
 
 
@@ -338,6 +408,8 @@ RENDERERS = {
 
 
 def render() -> None:
+    """The page: the filter, the runs compared, and the open tab's chart."""
+    state.use(URL_KEYS)
     ctx = ui.context()
     if not ctx.exp_ids:
         st.info("Choose one or more experiments in the sidebar.")
@@ -353,14 +425,15 @@ def render() -> None:
         ui.explain_empty(query, keys_all)
         return
     keys = frames.keys_of(frame)
-    tab = state.get("tab", TABS[0])
-    state.seed("tab", tab if tab in TABS else TABS[0])
-    containers = st.tabs(list(TABS), key=state.widget_key("tab"), on_change="rerun")
+    tab = TAB.read()
+    containers = st.tabs(
+        list(TABS), key=state.seed(TAB.name, tab if tab in TABS else TAB.default), on_change="rerun"
+    )
     for name, container in zip(TABS, containers, strict=True):
         if container.open:
             with container:
                 RENDERERS[name](frame, keys)
-            state.put("tab", name, default=TABS[0])
+            TAB.write(name)
 
 
 if __name__ == "__main__":  # Streamlit runs a page as __main__; tests import it

@@ -22,9 +22,17 @@ import streamlit as st
 import carnet
 from carnet.entities import FileInfo
 from carnet.errors import ArtifactLocationError, ArtifactNotFoundError, ArtifactPathError
-from dashboard import charts, data, frames, state, ui
+from dashboard import charts, data, frames, shared_keys, state, ui
+from dashboard.shared_keys import CURVE_X, FILTER, RUN, SMOOTHING, SORT
+from dashboard.state import UrlKey
 
 TABS = ("Overview", "Metrics", "Params & tags", "Artifacts", "System")
+# This page's URL keys (the short names in aliases are what older links carry).
+RUN_TAB = UrlKey("run_tab", TABS[0], str, aliases=("rtab",))
+"""The open tab, by its title (``tab`` is the compare page's)."""
+CURVES = UrlKey[tuple[str, ...]]("curves", (), state.words, aliases=("rm",), many=True)
+"""The metric keys drawn as curves (default: the first few logged at several steps)."""
+URL_KEYS = (*shared_keys.EVERY_PAGE, RUN, RUN_TAB, CURVES, CURVE_X, SMOOTHING)
 PREVIEW_BYTES = 2_000_000
 TEXT_SUFFIXES = {
     ".txt": None,
@@ -74,8 +82,8 @@ def pick_run(ctx: ui.Context) -> str | None:
             ctx.uri,
             ctx.version,
             ctx.exp_ids,
-            state.get("q"),
-            tuple(frames.split_clauses(state.get("sort"))),
+            FILTER.read(),
+            tuple(frames.split_clauses(SORT.read())),
             0,
             1000,
         )
@@ -92,6 +100,7 @@ def pick_run(ctx: ui.Context) -> str | None:
 
 
 def header(run: carnet.Run, ctx: ui.Context) -> None:
+    """Name, id, experiment, status, start, duration and user: what a glance needs."""
     info = run.info
     st.title(ui.escape_md(info.run_name or info.run_id))
     exp = {e.experiment_id: e.name for e in ctx.experiments}.get(
@@ -118,6 +127,7 @@ def header(run: carnet.Run, ctx: ui.Context) -> None:
 
 
 def duration_text(seconds: float | None) -> str:
+    """A duration people read at a glance: seconds, minutes or hours."""
     if seconds is None:
         return "—"
     if seconds < 60:
@@ -128,6 +138,7 @@ def duration_text(seconds: float | None) -> str:
 
 
 def overview(run: carnet.Run, ctx: ui.Context) -> None:
+    """The first tab: error and note, params and metrics, family, how to reproduce."""
     tags = run.data.tags
     error_type = tags.get("carnet.error.type")
     if error_type:
@@ -150,6 +161,7 @@ def overview(run: carnet.Run, ctx: ui.Context) -> None:
 
 
 def params_table(run: carnet.Run) -> None:
+    """The run's params as a table of text (values are never rendered as markup)."""
     if not run.data.params:
         st.caption("No params logged.")
         return
@@ -158,6 +170,7 @@ def params_table(run: carnet.Run) -> None:
 
 
 def summary_table(run: carnet.Run) -> None:
+    """Last, min, max and point count per metric, read from the summary (no history)."""
     if not run.summaries:
         st.caption("No metrics logged.")
         return
@@ -243,6 +256,7 @@ def reproduce(tags: dict[str, str]) -> None:
 
 
 def metrics_tab(run: carnet.Run, ctx: ui.Context) -> None:
+    """Chosen metric curves, refreshed alone while the run is running."""
     keys = sorted(run.summaries)
     if not keys:
         st.caption("No metrics logged.")
@@ -250,13 +264,17 @@ def metrics_tab(run: carnet.Run, ctx: ui.Context) -> None:
     stepped = [k for k in keys if run.summaries[k].count > 1] or keys
     c = st.columns([4, 2, 2], vertical_alignment="bottom")
     with c[0]:
-        chosen = ui.multiselect("rm", "Curves", keys, stepped[:4])
+        chosen = ui.multiselect(CURVES.name, "Curves", keys, stepped[:4])
     with c[1]:
         x = ui.select(
-            "cx", "x axis", list(charts.X_AXES), "step", format_func=lambda a: charts.X_AXES[a][1]
+            CURVE_X.name,
+            "x axis",
+            list(charts.X_AXES),
+            CURVE_X.default,
+            format_func=lambda a: charts.X_AXES[a][1],
         )
     with c[2]:
-        smoothing = ui.slider("csm", "smoothing", 0.0, 0.99, 0.0, 0.01)
+        smoothing = ui.slider(SMOOTHING.name, "smoothing", 0.0, 0.99, SMOOTHING.default, 0.01)
     run_id = run.info.run_id
     label = frames.run_labels(
         pd.DataFrame({"run_id": [run_id], "run_name": [run.info.run_name]})
@@ -282,6 +300,7 @@ def metrics_tab(run: carnet.Run, ctx: ui.Context) -> None:
 
 
 def tags_tab(run: carnet.Run) -> None:
+    """Params, then the user's tags apart from the system tags Carnet and MLflow set."""
     params_table(run)
     tags = run.data.tags
     user = {k: v for k, v in tags.items() if not frames.is_system_tag(k)}
@@ -299,6 +318,7 @@ def tags_tab(run: carnet.Run) -> None:
 
 
 def system_tab(run: carnet.Run) -> None:
+    """The source and environment captured at start, and where the artifacts are."""
     tags = run.data.tags
     rows = [(name, tags[key]) for name, key in SYSTEM_TAGS if tags.get(key)]
     if not rows:
@@ -314,6 +334,7 @@ def system_tab(run: carnet.Run) -> None:
 
 
 def artifacts_tab(run: carnet.Run, ctx: ui.Context) -> None:
+    """The run's files with a preview of one, unless its location is refused."""
     try:
         data.artifact_path(ctx.uri, run.info.run_id, "")
     except ArtifactLocationError:
@@ -353,6 +374,7 @@ def read_artifact(uri: str, run_id: str, path: str) -> bytes | None:
 
 
 def preview(run_id: str, info: FileInfo, ctx: ui.Context) -> None:
+    """Download for any file; an inline view of text, JSON, CSV and images up to a size."""
     client = data.client(ctx.uri)
     name = PurePosixPath(info.path).name
 
@@ -403,24 +425,29 @@ def show_image(content: bytes) -> None:
 
 
 def render() -> None:
+    """The page: the run from the URL (or a choice of one), then the open tab."""
+    state.use(URL_KEYS)
     ctx = ui.context()
-    run_id = state.get("run") or pick_run(ctx)
+    run_id = RUN.read() or pick_run(ctx)
     if not run_id:
-        state.sync_url("run")
         return
-    state.put("run", run_id)
+    RUN.write(run_id)
     try:
         run = data.run(ctx.uri, ctx.version, run_id)
     except carnet.NotFoundError:
         st.error(f"No run with id {ui.escape_md(run_id)} in this store.")
         return
     header(run, ctx)
-    state.seed("rtab", state.get("rtab", TABS[0]) if state.get("rtab") in TABS else TABS[0])
-    containers = st.tabs(list(TABS), key=state.widget_key("rtab"), on_change="rerun")
+    tab = RUN_TAB.read()
+    containers = st.tabs(
+        list(TABS),
+        key=state.seed(RUN_TAB.name, tab if tab in TABS else RUN_TAB.default),
+        on_change="rerun",
+    )
     for name, container in zip(TABS, containers, strict=True):
         if not container.open:
             continue
-        state.put("rtab", name, default=TABS[0])
+        RUN_TAB.write(name)
         with container:
             if name == "Overview":
                 overview(run, ctx)

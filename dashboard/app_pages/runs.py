@@ -13,17 +13,41 @@ import pandas as pd
 import streamlit as st
 
 import carnet
-from dashboard import data, frames, state, ui
+from dashboard import data, frames, shared_keys, state, ui
+from dashboard.shared_keys import BEST_BY, BEST_IS, SELECTED, SORT
+from dashboard.state import UrlKey
 
 PAGE_SIZES = (25, 50, 100, 250, 500)
 DEFAULT_PAGE_SIZE = 50
 DEFAULT_SORT = ("start_time", False)
 SORT_ATTRIBUTES = ("start_time", "end_time", "duration", "run_name", "status", "user_id")
 
+# This page's URL keys (the short names in aliases are what older links carry).
+COLUMN_GROUPS = tuple("columns." + group for group in frames.GROUPS)
+COLUMNS = UrlKey[tuple[str, ...]](
+    "columns", (), state.words, aliases=("cols",), many=True, widgets=COLUMN_GROUPS
+)
+"""The columns shown (default: every metric and param and the user's tags)."""
+ONLY_DIFFERING = UrlKey("only_differing", False, state.flag, aliases=("diff",))
+"""Hide params, metrics and tags that are the same in every row shown."""
+TABLE_PAGE = UrlKey("page", 1, int, aliases=("pg",))
+"""The table page shown, from 1."""
+PER_PAGE = UrlKey("per_page", DEFAULT_PAGE_SIZE, int, aliases=("n",))
+"""Rows per table page, one of PAGE_SIZES."""
+URL_KEYS = (
+    *shared_keys.EVERY_PAGE,
+    BEST_BY,
+    BEST_IS,
+    COLUMNS,
+    ONLY_DIFFERING,
+    TABLE_PAGE,
+    PER_PAGE,
+)
+
 
 def sort_controls(keys: frames.Keys) -> tuple[str, ...]:
     """Sort column and direction; returns the ``order_by`` clauses (empty: newest first)."""
-    clauses = frames.split_clauses(state.get("sort"))
+    clauses = frames.split_clauses(SORT.read())
     first = frames.parse_order(clauses[0]) if clauses else None
     column, ascending = first or DEFAULT_SORT
     options = list(SORT_ATTRIBUTES) + keys.columns("metrics") + keys.columns("params")
@@ -57,14 +81,14 @@ def sort_controls(keys: frames.Keys) -> tuple[str, ...]:
         order = tuple(clauses)  # keep tie-breakers a pasted link may carry
     else:
         order = () if (chosen, asc) == DEFAULT_SORT else (frames.order_clause(chosen, asc),)
-    state.put("sort", ", ".join(order))
+    SORT.write(", ".join(order))
     return order
 
 
 def column_chooser(keys: frames.Keys) -> list[str]:
     """Which columns the table shows, chosen by group in a popover."""
     default = frames.default_columns(keys)
-    saved = state.get_list("cols")
+    saved = list(COLUMNS.read())
     chosen_before = saved or default
     picked: list[str] = []
     with st.popover("Columns", icon=":material/view_column:"):
@@ -74,7 +98,7 @@ def column_chooser(keys: frames.Keys) -> list[str]:
                 options = [c for c in frames.ATTRIBUTES]
             if not options:
                 continue
-            key = "cols." + group
+            key = "columns." + group
             state.seed(key, [c for c in chosen_before if c in options])
             picked += st.multiselect(
                 group.capitalize(),
@@ -82,7 +106,7 @@ def column_chooser(keys: frames.Keys) -> list[str]:
                 key=state.widget_key(key),
                 format_func=frames.label,
             )
-    state.put("cols", picked if picked != default else [])
+    COLUMNS.write(picked if picked != default else [])
     return picked
 
 
@@ -96,26 +120,26 @@ def best_controls(keys: frames.Keys, order: tuple[str, ...]) -> tuple[str | None
         if sorted_by and sorted_by[0].startswith("metrics.")
         else keys.metrics[0]
     )
-    metric = state.get("best", guess)
+    metric = BEST_BY.read(guess)
     if metric not in keys.metrics:
         metric = guess if guess in keys.metrics else keys.metrics[0]
     left, right = st.columns([3, 2], vertical_alignment="bottom")
     with left:
-        state.seed("best", metric)
-        chosen = st.selectbox("Best run by", list(keys.metrics), key=state.widget_key("best"))
+        chosen = st.selectbox(
+            "Best run by", list(keys.metrics), key=state.seed(BEST_BY.name, metric)
+        )
     default_dir = "min" if frames.lower_is_better(chosen) else "max"
     with right:
-        state.seed("dir", state.get("dir", default_dir))
         direction = st.segmented_control(
             "Best is",
             ["min", "max"],
-            key=state.widget_key("dir"),
+            key=state.seed(BEST_IS.name, BEST_IS.read(default_dir)),
             required=True,
             format_func=lambda d: "min" if d == "min" else "max",
             label_visibility="hidden",
         )
-    state.put("best", chosen)
-    state.put("dir", direction, default=default_dir)
+    BEST_BY.write(chosen)
+    BEST_IS.write(direction, default=default_dir)
     return chosen, direction != "max"
 
 
@@ -147,20 +171,22 @@ def best_card(best: pd.DataFrame, metric: str, lower: bool, keys: frames.Keys) -
 
 
 def table_signature(*parts: object) -> str:
+    """A short text that changes when any part does: part of the table's widget key."""
     return str(abs(hash(parts)))
 
 
 def update_selection(page_ids: list[str], picked_rows: list[int]) -> list[str]:
     """Merge this page's picks into the selection kept for every page of the table."""
-    selected = state.get_list("sel")
+    selected = list(SELECTED.read())
     on_page = set(page_ids)
     picked = [page_ids[i] for i in picked_rows if 0 <= i < len(page_ids)]
     merged = [r for r in selected if r not in on_page] + picked
-    state.put("sel", merged)
+    SELECTED.write(merged)
     return merged
 
 
 def export_button(ctx: ui.Context, query: str, order: tuple[str, ...], columns: list[str]) -> None:
+    """CSV of every matching run, built only when clicked (not on every rerun)."""
     uri, exp_ids = ctx.uri, ctx.exp_ids
 
     def build() -> bytes:  # runs on click, in its own thread: no cache, no st.*
@@ -187,23 +213,23 @@ def results(query: str, order: tuple[str, ...], best_metric: str | None, lower: 
         n = data.count(ctx.uri, v, ctx.exp_ids, query)
     except carnet.FilterError as exc:
         ui.filter_error(exc)
-        state.sync_url(current_page())
+        state.sync_url()
         return
-    size = state.get_int("n", DEFAULT_PAGE_SIZE)
+    size = PER_PAGE.read()
     size = size if size in PAGE_SIZES else DEFAULT_PAGE_SIZE
     pages = max(1, math.ceil(n / size))
     signature = table_signature(ctx.exp_ids, query, order, size)
     if st.session_state.get("runs.sig") != signature:
         if "runs.sig" in st.session_state:
-            state.put("pg", 1, default=1)
-        state.reset_widget("pg")
+            TABLE_PAGE.write(1)
+        state.reset_widget(TABLE_PAGE.name)
         st.session_state["runs.sig"] = signature
-    current = min(max(1, state.get_int("pg", 1)), pages)
+    current = min(max(1, TABLE_PAGE.read()), pages)
     try:
         frame = data.page(ctx.uri, v, ctx.exp_ids, query, order, (current - 1) * size, size)
     except carnet.FilterError as exc:
         ui.filter_error(exc, what="sort order")
-        state.sync_url(current_page())
+        state.sync_url()
         return
     best_id = None
     if best_metric is not None:
@@ -217,10 +243,10 @@ def results(query: str, order: tuple[str, ...], best_metric: str | None, lower: 
     with bar[2]:
         diff = st.toggle(
             "Only columns that differ",
-            key=state.seed("diff", False),
+            key=state.seed(ONLY_DIFFERING.name, ONLY_DIFFERING.read()),
             help="Hide params, metrics and tags that are the same in every row shown.",
         )
-        state.put("diff", diff, default=False)
+        ONLY_DIFFERING.write(diff)
     if n == 0:
         ui.explain_empty(query, keys)
     shown = [c for c in columns if c in frame.columns or c == "duration"]
@@ -230,9 +256,10 @@ def results(query: str, order: tuple[str, ...], best_metric: str | None, lower: 
         shown = [c for c in shown if c not in fixed or c in varying]
     table = ui.display_frame(frame, shown, best_id)
     page_ids = frame["run_id"].astype(str).tolist() if len(frame) else []
-    selected = set(state.get_list("sel"))
+    selected = set(SELECTED.read())
     default_rows = [i for i, r in enumerate(page_ids) if r in selected]
-    key = "runs.table." + table_signature(signature, current, state.selection_generation())
+    generation = shared_keys.selection_generation()
+    key = "runs.table." + table_signature(signature, current, generation)
     styled = (
         table.style.apply(
             lambda row: [
@@ -262,19 +289,18 @@ def results(query: str, order: tuple[str, ...], best_metric: str | None, lower: 
         if pages > 1:
             # No seeding here: st.pagination always has a default (the page to show).
             page_no = st.pagination(
-                pages, default=current, key=state.widget_key("pg"), max_visible_pages=7
+                pages, default=current, key=state.widget_key(TABLE_PAGE.name), max_visible_pages=7
             )
-            state.put("pg", page_no, default=1)
+            TABLE_PAGE.write(page_no)
     with bottom[1]:
-        state.seed("n", size)
         new_size = st.selectbox(
             "Rows per page",
             PAGE_SIZES,
-            key=state.widget_key("n"),
+            key=state.seed(PER_PAGE.name, size),
             label_visibility="collapsed",
             format_func=lambda s: f"{s} rows per page",
         )
-        state.put("n", new_size, default=DEFAULT_PAGE_SIZE)
+        PER_PAGE.write(new_size)
     with bottom[2]:
         if selection:
             st.page_link(
@@ -288,16 +314,16 @@ def results(query: str, order: tuple[str, ...], best_metric: str | None, lower: 
         export_button(ctx, query, order, shown)
     if selection:
         st.button(
-            f"Clear selection ({len(selection)})", on_click=state.clear_selection, type="tertiary"
+            f"Clear selection ({len(selection)})",
+            on_click=shared_keys.clear_selection,
+            type="tertiary",
         )
-    state.sync_url(current_page())
-
-
-def current_page() -> str:
-    return "runs"
+    state.sync_url()
 
 
 def render() -> None:
+    """The page: filter, sort and best-run controls above the live results."""
+    state.use(URL_KEYS)
     ctx = ui.context()
     if not ctx.exp_ids:
         st.info("Choose one or more experiments in the sidebar.")

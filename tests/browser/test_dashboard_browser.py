@@ -142,7 +142,7 @@ def test_find_the_best_run_compare_and_open_it(
     # The link the demo prints: experiment by name, sorted by MSE. Timed twice: the
     # server's first session (it imports pandas, Altair ... on first use), then a new
     # browser session on the warm server (what every later visitor gets).
-    link = f"{served.base}/?exp={quote(served.experiment)}&sort={quote('metrics.MSE ASC')}"
+    link = f"{served.base}/?experiments={quote(served.experiment)}&sort={quote('metrics.MSE ASC')}"
     for visit in ("first session after start", "new session, warm server"):
         start = time.monotonic()
         page.goto(link)
@@ -158,7 +158,7 @@ def test_find_the_best_run_compare_and_open_it(
     expect(count).to_have_text("30 matching runs of 331", timeout=20_000)
     expect(page.get_by_text("best MSE (lowest)")).to_be_visible()
     expect(page.get_by_test_id("stMetricValue").first).to_have_text("2921.77")
-    expect(page).to_have_url(re.compile(r"q=params\.l1_ratio"))
+    expect(page).to_have_url(re.compile(r"filter=params\.l1_ratio"))
     query.blur()
     save(page, tmp_path, "runs.png")
 
@@ -168,14 +168,14 @@ def test_find_the_best_run_compare_and_open_it(
     assert box is not None
     page.mouse.click(box["x"] + 15, box["y"] + 35 + 17)
     expect(page.get_by_text("Compare 1 selected")).to_be_visible(timeout=20_000)
-    expect(page).to_have_url(re.compile(r"sel=[0-9a-f]{32}"))
+    expect(page).to_have_url(re.compile(r"selected=[0-9a-f]{32}"))
 
     # The top navigation keeps the query and the selection.
     page.get_by_role("link", name="Compare", exact=True).click()
     expect(page.get_by_text("Comparing 1 selected runs.")).to_be_visible(timeout=20_000)
     page.get_by_role("button", name="Compare all matching runs").click()
     expect(page.get_by_text("Comparing all 30 matching runs")).to_be_visible(timeout=20_000)
-    expect(page).to_have_url(re.compile(r"/compare\?.*q=params\.l1_ratio"))
+    expect(page).to_have_url(re.compile(r"/compare\?.*filter=params\.l1_ratio"))
 
     # Drag a rectangle on the scatter: the runs inside it are listed.
     chart = page.locator(".vega-embed").first
@@ -189,10 +189,13 @@ def test_find_the_best_run_compare_and_open_it(
     page.mouse.up()
     expect(page.get_by_text("runs in the rectangle")).to_be_visible(timeout=20_000)
 
-    # A fresh link to the heat map of the whole sweep (what the README shows).
+    # A fresh link to the heat map of the whole sweep, written with the older short
+    # key names: it opens, and the address bar is rewritten with the new names.
     heat = f"{served.base}/compare?exp={quote(served.experiment)}&tab={quote('Heat map')}"
     page.goto(heat + "&hx=params.alpha&hy=params.l1_ratio&hm=metrics.MSE")
     expect(page.locator(".vega-embed").first).to_be_visible(timeout=30_000)
+    expect(page).to_have_url(re.compile(r"heatmap_x=params\.alpha.*heatmap_metric=metrics\.MSE"))
+    assert "hx=" not in page.url and "exp=" not in page.url
     save(page, tmp_path, "compare.png")
 
     # The hostile run name is a heading's text, and nothing ran.

@@ -70,7 +70,7 @@ def test_sign_in_from_a_link_keeps_the_link_and_the_session(
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    link = f"{served.base}/run?run={served.run_id}&rtab={quote('Params & tags')}"
+    link = f"{served.base}/run?run={served.run_id}&run_tab={quote('Params & tags')}"
 
     page.goto(link)
     expect(page).to_have_url(re.compile(r"/carnet/sign-in\?next="))
@@ -84,7 +84,7 @@ def test_sign_in_from_a_link_keeps_the_link_and_the_session(
     page.get_by_role("button", name="Open").click()
     expect(page.locator("h1").first).to_have_text(RUN_NAME, timeout=30_000)
     expect(page).to_have_url(re.compile(rf"/run\?.*run={served.run_id}"))
-    expect(page).to_have_url(re.compile(r"rtab=Params"))
+    expect(page).to_have_url(re.compile(r"run_tab=Params"))
     assert "/carnet/sign-in" not in page.url
 
     (cookie,) = [c for c in context.cookies() if c["name"] == served.cookie_name]
@@ -126,12 +126,12 @@ def test_the_in_page_form_also_keeps_the_link(browser: object, uri: str, tmp_pat
     run_id = write_runs(uri)
     with streamlit_run(uri, tmp_path, password=PASSWORD) as (base, _log):
         page = browser.new_page()  # type: ignore[attr-defined]
-        page.goto(f"{base}/run?run={run_id}&rtab={quote('Params & tags')}")
+        page.goto(f"{base}/run?run={run_id}&run_tab={quote('Params & tags')}")
         password = page.get_by_label("Password", exact=True)
         expect(password).to_be_visible(timeout=30_000)
         password.fill(PASSWORD)
         page.get_by_role("button", name="Open").click()
         expect(page.locator("h1").first).to_have_text(RUN_NAME, timeout=30_000)
         expect(page).to_have_url(re.compile(rf"/run\?.*run={run_id}"))
-        expect(page).to_have_url(re.compile(r"rtab=Params"))
+        expect(page).to_have_url(re.compile(r"run_tab=Params"))
         page.close()

@@ -183,14 +183,14 @@ def test_pages_on_postgresql(pg_uri: str, tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("CARNET_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
     info = write_store(pg_uri, tmp_path / "scratch")
     monkeypatch.setenv("CARNET_TRACKING_URI", pg_uri)
-    at = make_app(q="params.l1_ratio = '1.0'", sort="metrics.MSE ASC", best="MSE")
+    at = make_app(filter="params.l1_ratio = '1.0'", sort="metrics.MSE ASC", best_by="MSE")
     no_exceptions(at)
     assert any(m.value == f"**4** matching runs of {info.runs}" for m in at.markdown)
     assert at.metric[0].value == "3000"
     at = make_app("compare", tab="Heat map")
     no_exceptions(at)
     assert at.get("vega_lite_chart")
-    at = make_app("run", run=info.script_run_id, rtab="Artifacts")
+    at = make_app("run", run=info.script_run_id, run_tab="Artifacts")
     no_exceptions(at)
     assert "postgresql+psycopg://" in at.sidebar.text[0].value
 

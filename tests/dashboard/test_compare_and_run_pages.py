@@ -49,7 +49,7 @@ def test_every_compare_tab_draws_a_chart(app: MakeApp, tab: str) -> None:
 
 
 def test_compare_uses_the_selection_when_there_is_one(app: MakeApp, store: StoreInfo) -> None:
-    at = app("compare", sel=f"{store.best_run_id},{store.script_run_id}")
+    at = app("compare", selected=f"{store.best_run_id},{store.script_run_id}")
     no_exceptions(at)
     assert "Comparing **2** selected runs." in all_text(at)
     names = {n for df in chart_data(at).values() if "run" in df for n in df["run"]}
@@ -58,28 +58,30 @@ def test_compare_uses_the_selection_when_there_is_one(app: MakeApp, store: Store
 
 def test_compare_follows_the_query_of_the_runs_page(app: MakeApp, store: StoreInfo) -> None:
     at = app()
-    at.text_input(key="w.q").input("params.l1_ratio = '0.5'").run()
+    at.text_input(key="w.filter").input("params.l1_ratio = '0.5'").run()
     at.switch_page("app_pages/compare.py").run()
     no_exceptions(at)
-    assert at.text_input(key="w.q").value == "params.l1_ratio = '0.5'"
+    assert at.text_input(key="w.filter").value == "params.l1_ratio = '0.5'"
     assert "Comparing all **5** matching runs." in all_text(at)
-    assert at.query_params["q"] == "params.l1_ratio = '0.5'"
+    assert at.query_params["filter"] == "params.l1_ratio = '0.5'"
 
 
 def test_chart_choices_live_in_the_url(app: MakeApp) -> None:
-    at = app("compare", sx="params.alpha", sy="metrics.r2", slx="1")
+    at = app("compare", scatter_x="params.alpha", scatter_y="metrics.r2", scatter_log_x="1")
     no_exceptions(at)
-    assert at.selectbox(key="w.sx").value == "params.alpha"
-    assert at.toggle(key="w.slx").value is True
+    assert at.selectbox(key="w.scatter_x").value == "params.alpha"
+    assert at.toggle(key="w.scatter_log_x").value is True
     spec = charts(at)[0]
     layer = spec["layer"][0] if "layer" in spec else spec
     assert layer["encoding"]["x"]["scale"]["type"] == "log"
-    at.selectbox(key="w.sy").set_value("metrics.loss").run()
-    assert at.query_params["sy"] == "metrics.loss"
+    at.selectbox(key="w.scatter_y").set_value("metrics.loss").run()
+    assert at.query_params["scatter_y"] == "metrics.loss"
 
 
 def test_heat_map_marks_the_tutorial_best_cell(app: MakeApp) -> None:
-    at = app("compare", tab="Heat map", hx="params.alpha", hy="params.l1_ratio", hm="metrics.MSE")
+    at = app(  # older links' short names for heatmap_x, heatmap_y and heatmap_metric
+        "compare", tab="Heat map", hx="params.alpha", hy="params.l1_ratio", hm="metrics.MSE"
+    )
     no_exceptions(at)
     boxed = charts(at)[0]["layer"][1]
     best = chart_data(at)[boxed["data"]["name"]]
@@ -87,7 +89,7 @@ def test_heat_map_marks_the_tutorial_best_cell(app: MakeApp) -> None:
 
 
 def test_curves_draw_the_loss_history(app: MakeApp, store: StoreInfo) -> None:
-    at = app("compare", tab="Curves", cm="loss", csm="0.5")
+    at = app("compare", tab="Curves", curve_metric="loss", smoothing="0.5")
     no_exceptions(at)
     curves = pd.concat(chart_data(at).values())
     assert set(curves["step"]) == set(range(20))
@@ -96,7 +98,7 @@ def test_curves_draw_the_loss_history(app: MakeApp, store: StoreInfo) -> None:
 
 
 def test_a_bad_query_on_compare_is_inline(app: MakeApp) -> None:
-    at = app("compare", q="params.alpha <<< 1")
+    at = app("compare", filter="params.alpha <<< 1")
     no_exceptions(at)
     assert "does not parse" in at.error[0].value
     assert not charts(at)
@@ -118,13 +120,13 @@ def test_run_page_shows_everything_as_text(app: MakeApp, store: StoreInfo) -> No
 
 
 def test_run_page_tabs(app: MakeApp, store: StoreInfo) -> None:
-    at = app("run", run=store.best_run_id, rtab="Metrics")
+    at = app("run", run=store.best_run_id, rtab="Metrics")  # run_tab's older name
     no_exceptions(at)
     assert charts(at), "no metric curves"
-    at = app("run", run=store.best_run_id, rtab="Params & tags")
+    at = app("run", run=store.best_run_id, run_tab="Params & tags")
     tags = [d.value for d in at.dataframe if "tag" in d.value.columns]
     assert any("team" in t["tag"].tolist() for t in tags)
-    at = app("run", run=store.best_run_id, rtab="System")
+    at = app("run", run=store.best_run_id, run_tab="System")
     no_exceptions(at)
     system = next(d.value for d in at.dataframe if "captured at start" in d.value.columns)
     assert "command" in system["captured at start"].tolist()
@@ -141,7 +143,7 @@ def test_run_page_tabs(app: MakeApp, store: StoreInfo) -> None:
     ],
 )
 def test_artifact_previews(app: MakeApp, store: StoreInfo, path: str, kind: str) -> None:
-    at = app("run", run=store.script_run_id, rtab="Artifacts")
+    at = app("run", run=store.script_run_id, run_tab="Artifacts")
     no_exceptions(at)
     at.selectbox(key="run.artifact").set_value(path).run()
     no_exceptions(at)
@@ -209,7 +211,7 @@ def test_a_run_link_opens_its_experiment(app: MakeApp, store: StoreInfo) -> None
     import carnet
 
     older = carnet.Client(store.uri).search_runs_frame([store.other_id])["run_id"].iloc[0]
-    at = make_app("run", run=older)  # no exp in the link; not the most recent experiment
+    at = make_app("run", run=older)  # no experiments in the link; not the most recent experiment
     no_exceptions(at)
-    assert at.multiselect(key="w.exp").value == [store.other_id]
+    assert at.multiselect(key="w.experiments").value == [store.other_id]
     assert at.title[0].value == "other\\-run"

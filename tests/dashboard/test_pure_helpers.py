@@ -158,9 +158,13 @@ def test_a_sort_by_a_metric_aggregate_is_not_mistaken_for_a_column() -> None:
 # -- state ------------------------------------------------------------------------------
 
 
-def test_url_view_joins_repeated_list_params() -> None:
-    view = state.url_view({"exp": ["1", "2"], "q": ["a", "b"], "sel": ["x"], "empty": []})
-    assert view == {"exp": "1,2", "q": "b", "sel": "x"}
+def test_repeated_url_params_join_only_for_list_keys() -> None:
+    listed = state.UrlKey[tuple[str, ...]]("experiments", (), state.words, many=True)
+    single = state.UrlKey("filter", "", str)
+    assert listed.text_of(["1", "2"]) == "1,2" and single.text_of(["a", "b"]) == "b"
+    assert listed.text_of([]) == single.text_of([]) == ""
+    assert state.words(" a, ,b ,") == ("a", "b")
+    assert state.flag("On") and state.flag("1") and not state.flag("0") and not state.flag("")
     assert state.text_of(True) == "1" and state.text_of(["a", "b"]) == "a,b"
 
 
