@@ -143,12 +143,11 @@ def best(
     uri: str, v: Version, exp_ids: tuple[str, ...], query: str, metric: str, lower: bool
 ) -> pd.DataFrame:
     """The matching run with the lowest (or highest) value of ``metric``: 0 or 1 rows."""
-    direction = "ASC" if lower else "DESC"
     frame = client(uri).search_runs_frame(
         list(exp_ids),
         query,
         max_results=1,
-        order_by=[f"{frames.column_ref('metrics.' + metric)} {direction}"],
+        order_by=[frames.order_clause("metrics." + metric, lower)],
     )
     if len(frame) and pd.isna(frame.get("metrics." + metric, pd.Series([np.nan])).iloc[0]):
         return frame.iloc[0:0]
