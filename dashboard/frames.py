@@ -55,6 +55,7 @@ class Keys:
         return [PREFIX[group] + k for k in getattr(self, group)]
 
     def merged(self, other: Keys) -> Keys:
+        """The keys of both sets, each group sorted."""
         return Keys(
             tuple(sorted(set(self.metrics) | set(other.metrics))),
             tuple(sorted(set(self.params) | set(other.params))),
@@ -76,6 +77,7 @@ def keys_of(frame: pd.DataFrame) -> Keys:
 
 
 def group_of(column: str) -> str:
+    """Which group a frame column belongs to (``metrics.MSE`` -> ``metrics``)."""
     for group, prefix in PREFIX.items():
         if column.startswith(prefix):
             return group
@@ -100,6 +102,7 @@ def label(column: str) -> str:
 
 
 def is_system_tag(key: str) -> bool:
+    """Tags the tracker writes itself (``mlflow.*``, ``carnet.*``), hidden by default."""
     return key.startswith(SYSTEM_TAG_PREFIXES)
 
 

@@ -33,6 +33,8 @@ class Aggregate(enum.Enum):
 
 
 class Op(enum.Enum):
+    """A comparison operator, spelled as the filter text spells it."""
+
     EQ = "="
     NE = "!="
     LT = "<"
@@ -87,11 +89,14 @@ class Value:
 
     @property
     def is_string(self) -> bool:
+        """Whether the literal was quoted text (else a number)."""
         return isinstance(self.value, str)
 
 
 @dataclass(frozen=True)
 class Comparison:
+    """``key op value(s)``: the leaf of a filter, with where its operator starts."""
+
     field: Field
     op: Op
     values: tuple[Value, ...]
@@ -102,6 +107,8 @@ class Comparison:
 
 @dataclass(frozen=True)
 class And:
+    """Every item holds."""
+
     items: tuple[Node, ...]
     start: int
     end: int
@@ -109,6 +116,8 @@ class And:
 
 @dataclass(frozen=True)
 class Or:
+    """At least one item holds."""
+
     items: tuple[Node, ...]
     start: int
     end: int
@@ -116,6 +125,8 @@ class Or:
 
 @dataclass(frozen=True)
 class Not:
+    """The item does not hold."""
+
     item: Node
     start: int
     end: int

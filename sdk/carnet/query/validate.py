@@ -40,6 +40,8 @@ Entity = Literal["run", "experiment"]
 
 
 class Type(enum.Enum):
+    """What a key holds, which decides the operators and literals it accepts."""
+
     METRIC = "metric"
     PARAM = "param"
     TEXT = "text"

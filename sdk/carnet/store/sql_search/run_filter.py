@@ -70,6 +70,7 @@ def num(value: float) -> ColumnElement[float]:
 
 
 def text(value: str) -> ColumnElement[str]:
+    """A text bound parameter."""
     return literal(value, Text())
 
 
@@ -84,6 +85,7 @@ def attribute_column(name: str, ctx: RunContext) -> ColumnElement[Any]:
 
 
 def metric_column(table: FromClause, aggregate: Aggregate | None) -> ColumnElement[Any]:
+    """The summary column an aggregate reads (a plain metric is its last value)."""
     column = {
         None: "value",
         Aggregate.LAST: "value",
@@ -150,6 +152,7 @@ def _attribute(c: Comparison, ctx: RunContext) -> ColumnElement[bool]:
 
 
 def table_for(kind: Kind) -> Table:
+    """The table a metric, param or tag key is looked up in."""
     return {Kind.METRIC: metric_summaries, Kind.PARAM: params, Kind.TAG: tags}[kind]
 
 

@@ -131,6 +131,7 @@ def _clauses(
 
 
 def page(stmt: Select[Any], limit: int | None, offset: int) -> Select[Any]:
+    """``stmt`` with LIMIT and OFFSET (none when not asked for)."""
     if limit is not None:
         stmt = stmt.limit(int(limit))
     if offset:
