@@ -4,6 +4,7 @@ installed, stores written by real MLflow."""
 from __future__ import annotations
 
 import math
+import re
 import sqlite3
 from pathlib import Path
 
@@ -13,7 +14,8 @@ from click.testing import CliRunner
 import carnet
 from carnet.cli import cli
 from carnet.errors import CarnetError, InvalidInputError, NotFoundError
-from carnet.mlflow_import import IMPORTED_FROM, import_mlflow, parse_flat_yaml
+from carnet.mlflow_import import IMPORTED_FROM, import_mlflow
+from carnet.mlflow_import.file_source import read_meta_yaml
 from tests.conftest import require_service
 from tests.ecosystem.mlflow_stores import (
     T0,
@@ -29,6 +31,13 @@ from tests.ecosystem.mlflow_stores import (
 def target(uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("CARNET_ARTIFACT_ROOT", str(tmp_path / "carnet-artifacts"))
     return uri
+
+
+@pytest.fixture
+def any_target(any_uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A target store on SQLite and on PostgreSQL, for the tests of what lands in it."""
+    monkeypatch.setenv("CARNET_ARTIFACT_ROOT", str(tmp_path / "carnet-artifacts"))
+    return any_uri
 
 
 @pytest.fixture(params=["sqlite", "mlruns"])
@@ -50,13 +59,13 @@ def imported(client: carnet.Client) -> dict[str, carnet.Run]:
     return out
 
 
-def test_everything_is_copied(source: str, target: str) -> None:
-    report = import_mlflow(source, tracking_uri=target)
+def test_everything_is_copied(source: str, any_target: str) -> None:
+    report = import_mlflow(source, tracking_uri=any_target)
     assert (report.experiments_created, report.runs_imported, report.runs_skipped) == (3, 5, 0)
     assert report.metric_points == 7
     assert report.artifact_files == 2
     assert any("'huge' is 7000 characters" in w for w in report.warnings)
-    client = carnet.Client(target)
+    client = carnet.Client(any_target)
     exps = {e.name: e for e in client.search_experiments("ALL")}
     assert set(exps) == {"Default", "diabetes", "old stuff"}
     assert exps["old stuff"].lifecycle_stage == "deleted"
@@ -97,12 +106,12 @@ def test_everything_is_copied(source: str, target: str) -> None:
     assert runs["e" * 32].info.experiment_id == exps["old stuff"].experiment_id
 
 
-def test_a_second_import_copies_nothing_twice(source: str, target: str) -> None:
-    import_mlflow(source, tracking_uri=target)
-    again = import_mlflow(source, tracking_uri=target)
+def test_a_second_import_copies_nothing_twice(source: str, any_target: str) -> None:
+    import_mlflow(source, tracking_uri=any_target)
+    again = import_mlflow(source, tracking_uri=any_target)
     assert (again.experiments_created, again.runs_imported, again.runs_skipped) == (0, 0, 5)
     assert again.metric_points == 0 and again.artifact_files == 0
-    client = carnet.Client(target)
+    client = carnet.Client(any_target)
     assert len(imported(client)) == 5
     assert len(client.get_metric_history(imported(client)["a" * 32].info.run_id, "loss")) == 3
 
@@ -127,12 +136,12 @@ def test_new_runs_in_the_source_are_picked_up(tmp_path: Path, target: str) -> No
     assert late.info.run_name == "late" and late.data.metrics == {"loss": 0.1}
 
 
-def test_a_half_imported_run_is_replaced(source: str, target: str) -> None:
-    client = carnet.Client(target)
+def test_a_half_imported_run_is_replaced(source: str, any_target: str) -> None:
+    client = carnet.Client(any_target)
     exp = client.create_experiment("diabetes")
     leftover = client.create_run(exp, tags={"carnet.importing": "a" * 32}, run_name="parent")
     client.log_batch(leftover.info.run_id, params=[("alpha", "0.1")])
-    report = import_mlflow(source, tracking_uri=target)
+    report = import_mlflow(source, tracking_uri=any_target)
     assert report.runs_retried == 1 and report.runs_imported == 5
     assert client.get_run(leftover.info.run_id).info.lifecycle_stage == "deleted"
     assert imported(client)["a" * 32].info.run_id != leftover.info.run_id
@@ -180,6 +189,71 @@ def test_the_cli_imports_with_a_report(source: str, target: str) -> None:
     assert bad.exit_code == 1 and bad.stderr.startswith("Error: no experiment named 'nope'")
 
 
+def test_a_child_of_a_deleted_run_keeps_its_parent(tmp_path: Path, any_target: str) -> None:
+    """MLflow does not delete a deleted run's children; the import keeps the link."""
+    root = tmp_path / "mlflow"
+    root.mkdir()
+    db = build_sqlite_store(root)
+    conn = sqlite3.connect(db)
+    conn.execute(
+        "INSERT INTO runs VALUES (?, 'orphan', 'LOCAL', '', '', 'bob', 'FINISHED', ?, ?, '', "
+        "'active', '', 1, NULL)",
+        ("f" * 32, T0 + 900, T0 + 950),
+    )
+    conn.execute("INSERT INTO tags VALUES ('mlflow.parentRunId', ?, ?)", ("d" * 32, "f" * 32))
+    conn.commit()
+    conn.close()
+    report = import_mlflow(db, tracking_uri=any_target)
+    assert report.runs_imported == 6
+    client = carnet.Client(any_target)
+    runs = imported(client)
+    parent, child = runs["d" * 32], runs["f" * 32]
+    assert parent.info.lifecycle_stage == "deleted"
+    assert child.info.lifecycle_stage == "active"
+    assert child.data.tags["mlflow.parentRunId"] == parent.info.run_id
+    assert client.get_parent_run(child.info.run_id).info.run_id == parent.info.run_id  # type: ignore[union-attr]
+
+
+def test_a_tag_carnet_cannot_hold_is_left_out_with_a_warning(tmp_path: Path, target: str) -> None:
+    root = tmp_path / "mlflow"
+    root.mkdir()
+    db = build_sqlite_store(root)
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE tags SET value = ? WHERE key = 'note'", ("it's\x00here",))
+    conn.execute("UPDATE params SET value = ? WHERE key = 'l1_ratio'", ("1\x000",))
+    conn.commit()
+    conn.close()
+    report = import_mlflow(db, tracking_uri=target)
+    assert report.runs_imported == 5
+    assert any("tag 'note' left out" in w and "NUL" in w for w in report.warnings)
+    assert any("param 'l1_ratio' left out" in w for w in report.warnings)
+    parent = imported(carnet.Client(target))["a" * 32]
+    assert "note" not in parent.data.tags and parent.data.params == {"alpha": "0.1"}
+
+
+def test_a_broken_meta_yaml_is_named(tmp_path: Path, target: str) -> None:
+    mlruns = build_file_store(tmp_path)
+    meta = mlruns / "1" / ("a" * 32) / "meta.yaml"
+    meta.write_text("run_id: [unclosed\n")
+    with pytest.raises(
+        InvalidInputError, match=rf"{re.escape(str(meta))} is not valid YAML \(line 2\)"
+    ):
+        import_mlflow(mlruns, tracking_uri=target)
+    meta.write_text("- a list\n- not a mapping\n")
+    with pytest.raises(InvalidInputError, match=rf"{re.escape(str(meta))} is not a mapping"):
+        import_mlflow(mlruns, tracking_uri=target)
+
+
+def test_a_broken_metric_line_is_named(tmp_path: Path, target: str) -> None:
+    mlruns = build_file_store(tmp_path)
+    loss = mlruns / "1" / ("a" * 32) / "metrics" / "loss"
+    loss.write_text(f"{T0} 1.0 0\n{T0 + 1} lots 1\n")
+    with pytest.raises(
+        InvalidInputError, match=rf"{re.escape(str(loss))}:2: expected 'timestamp value"
+    ):
+        import_mlflow(mlruns, tracking_uri=target)
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -187,12 +261,15 @@ def test_the_cli_imports_with_a_report(source: str, target: str) -> None:
         ("name: 'it''s'\n", {"name": "it's"}),
         ('name: "tab\\there"\n', {"name": "tab\there"}),
         ("name: a long name\n  folded here\n", {"name": "a long name folded here"}),
-        ("uri: file:///tmp/x y\nx: 1.5e3\n", {"uri": "file:///tmp/x y", "x": 1500.0}),
-        ("flag: true\n", {"flag": True}),
+        ("uri: file:///tmp/x y\nstatus: 3\n", {"uri": "file:///tmp/x y", "status": 3}),
     ],
 )
-def test_meta_yaml_subset(text: str, expected: dict[str, object]) -> None:
-    assert parse_flat_yaml(text) == expected
+def test_meta_yaml_as_mlflow_writes_it(
+    text: str, expected: dict[str, object], tmp_path: Path
+) -> None:
+    meta = tmp_path / "meta.yaml"
+    meta.write_text(text)
+    assert read_meta_yaml(meta) == expected
 
 
 # -- real MLflow --------------------------------------------------------------------------

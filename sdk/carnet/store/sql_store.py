@@ -36,6 +36,7 @@ from carnet.store.base import (
     now_ms,
 )
 from carnet.store.engine import write_transaction
+from carnet.store.bulk_import import RunImports
 from carnet.store.experiments import ExperimentStore
 from carnet.store.run_reads import RunReads
 from carnet.validation import RUN_NAME_TAG, numeric_value
@@ -115,7 +116,7 @@ def summarize(points: Iterable[MetricPoint]) -> dict[str, list[Any]]:
     return out
 
 
-class SqlStore(ExperimentStore, RunReads):
+class SqlStore(ExperimentStore, RunReads, RunImports):
     """Reads and writes for one tracking URI (an engine per URI is shared per process)."""
 
     def create_run(
