@@ -26,7 +26,9 @@ from hypothesis import configuration as hypothesis_configuration
 from hypothesis import settings as hypothesis_settings
 
 import carnet
-from carnet import fluent
+from carnet import process_hooks, run_context
+from carnet import uri as carnet_uri
+from carnet.entities import RunStatus
 from carnet.store.engine import dispose_engines
 
 PG_URL = os.environ.get("CARNET_TEST_POSTGRES_URL")
@@ -121,6 +123,14 @@ def require_service(available: bool, reason: str) -> None:
         pytest.skip(reason)
 
 
+def reset_tracking_state() -> None:
+    """Leave nothing of one test to the next: its runs end KILLED (buffered points
+    written), and the clients, the tracking URI and the active experiment are forgotten."""
+    process_hooks.end_all(RunStatus.KILLED.value)
+    run_context.clear()
+    carnet_uri.set_tracking_uri(None)
+
+
 @pytest.fixture(autouse=True)
 def _clean_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     for var in (
@@ -133,7 +143,7 @@ def _clean_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[No
     ):
         monkeypatch.delenv(var, raising=False)
     yield
-    fluent._reset_for_tests()
+    reset_tracking_state()
     dispose_engines()
 
 

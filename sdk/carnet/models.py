@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
+from carnet import fluent, run_context
 from carnet.errors import ArtifactNotFoundError, ModelError
 
 if TYPE_CHECKING:
@@ -181,6 +182,11 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _active_or_new_run_id() -> str:
+    """This thread's active run, else one started now (as MLflow's ``log_model`` does)."""
+    return run_context.active_run_id() or fluent.start_run().info.run_id
+
+
 def log_model_folder(
     *,
     flavor: str,
@@ -197,15 +203,14 @@ def log_model_folder(
     ``write_model(folder)`` writes the model file and returns its name. The run
     is ``run_id``, else the active run (started if there is none, as MLflow does).
     """
-    from carnet import fluent
     from carnet.artifacts import safe_relative
 
     rel = safe_relative(name)
     if not rel.parts:
         raise ModelError("a model needs a name, e.g. log_model(model, 'model').")
     artifact_path = str(rel)
-    client = fluent._client()
-    rid = run_id if run_id is not None else fluent._run_id()
+    client = run_context.client()
+    rid = run_id if run_id is not None else _active_or_new_run_id()
     if client.list_artifacts(rid, artifact_path):
         raise ModelError(
             f"run {rid} already has an artifact {artifact_path!r}; log the model under "

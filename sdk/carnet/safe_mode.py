@@ -5,6 +5,8 @@ A long training job may prefer to lose a metric rather than a week of GPU
 time; ``enable_safe_mode()`` (or ``CARNET_SAFE_MODE=true`` in the environment)
 makes every fluent tracking function marked with :func:`safe` catch the
 exception, log it on the ``carnet`` logger, and return a harmless value.
+Which fluent functions are marked is ``carnet.fluent.SAFE_FLUENT_FUNCTIONS``,
+derived from the fluent API's ``__all__`` by the rule stated there.
 
 Only ``Exception`` is caught: ``KeyboardInterrupt`` and ``SystemExit`` still
 stop the job. When the store itself fails (a ``StoreError``: server down,
@@ -31,7 +33,6 @@ from typing import Any, Literal, ParamSpec, TypeVar, cast
 from carnet.errors import StoreError
 
 __all__ = [
-    "SAFE_FLUENT_FUNCTIONS",
     "NullRun",
     "disable_safe_mode",
     "enable_safe_mode",
@@ -44,30 +45,6 @@ logger = logging.getLogger("carnet")
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-#: The fluent functions that must be wrapped with :func:`safe` (carnet.fluent does it).
-#: ``start_run`` falls back to a :class:`NullRun`; the rest return None. Reads
-#: (``get_run``, ``search_runs``...) and ``set_tracking_uri`` stay strict.
-SAFE_FLUENT_FUNCTIONS: tuple[str, ...] = (
-    "set_experiment",
-    "start_run",
-    "end_run",
-    "log_param",
-    "log_params",
-    "log_metric",
-    "log_metrics",
-    "set_tag",
-    "set_tags",
-    "delete_tag",
-    "set_experiment_tag",
-    "set_experiment_tags",
-    "log_artifact",
-    "log_artifacts",
-    "log_text",
-    "log_dict",
-    "log_figure",
-    "flush_async_logging",
-)
 
 
 def _env_enabled() -> bool:
@@ -95,6 +72,7 @@ def disable_safe_mode() -> None:
 
 
 def is_safe_mode_enabled() -> bool:
+    """Whether fluent tracking calls now log their failures instead of raising them."""
     return _enabled
 
 

@@ -29,6 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from carnet import run_context
+from carnet.client import Client
+from carnet.clock import now_ms
 from carnet.errors import ModelError
 from carnet.models import ModelInfo, ModelVersionWarning
 
@@ -350,10 +353,8 @@ class _Session:
             except Exception as exc:
                 _warn(self.config, "end the run", exc)
 
-    def _client(self) -> Any:
-        from carnet import fluent
-
-        return fluent._client()
+    def _client(self) -> Client:
+        return run_context.client()
 
     def _log_params(self, est: Any) -> None:
         cls = type(est)
@@ -374,8 +375,9 @@ class _Session:
             return  # refit=False: there is no fitted model to score
         metrics = training_metrics(target, x, y, weight)
         if metrics:
+            now = now_ms()
             self._client().log_batch(
-                self.run_id, metrics=[(k, v, None, 0) for k, v in metrics.items()]
+                self.run_id, metrics=[(k, v, now, 0) for k, v in metrics.items()]
             )
 
     def _log_search(self, est: Any) -> None:

@@ -48,6 +48,15 @@ def set_tracking_uri(uri: str | Path | None) -> None:
     _tracking_uri = None if uri is None else normalize_uri(str(uri))
 
 
+def explicit_uri() -> str | None:
+    """The URI given to ``set_tracking_uri`` (normalised), or None when none was given.
+
+    Callers that cache per store use it to tell an explicit setting from the
+    environment's, which they must re-read on every call.
+    """
+    return _tracking_uri
+
+
 def resolve_uri(uri: str | Path | None = None) -> str:
     """The store in use: the argument, else set_tracking_uri's, else $CARNET_TRACKING_URI,
     else ./carnet.db."""

@@ -11,8 +11,9 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from carnet import Client, fluent
+from carnet import Client
 from carnet.store.engine import dispose_engines
+from tests.conftest import reset_tracking_state
 from tests.dashboard.store_data import StoreInfo, write_store
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
@@ -26,7 +27,7 @@ def template_store(tmp_path_factory: pytest.TempPathFactory) -> StoreInfo:
     """Written once per session through the SDK; each test gets its own copy."""
     folder = tmp_path_factory.mktemp("dashboard-store")
     info = write_store(f"sqlite:///{folder / 'carnet.db'}", folder / "scratch")
-    fluent._reset_for_tests()
+    reset_tracking_state()
     dispose_engines()  # checkpoints the WAL, so the .db file alone is the whole store
     return info
 

@@ -172,7 +172,7 @@ def test_the_environment_variable_turns_it_on() -> None:
 def test_the_public_api_exposes_the_switches() -> None:
     assert carnet.enable_safe_mode is safe_mode.enable_safe_mode
     assert carnet.disable_safe_mode is safe_mode.disable_safe_mode
-    for name in safe_mode.SAFE_FLUENT_FUNCTIONS:
+    for name in carnet.fluent.SAFE_FLUENT_FUNCTIONS:
         assert getattr(getattr(carnet, name), "__carnet_safe__", False), name
 
 
