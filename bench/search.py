@@ -193,8 +193,9 @@ def _explain(client: Any, eid: str, query: str) -> str:
     """EXPLAIN QUERY PLAN of the search SELECT, when the store offers it."""
     try:
         from carnet.entities import ViewType
+        from carnet.store.base import HEARTBEAT_TIMEOUT_S
+        from carnet.store.sql_helpers import now_ms
         from carnet.store.sql_search import build_run_search, explain
-        from carnet.store.sql_store import HEARTBEAT_TIMEOUT_S, now_ms
 
         stmt = build_run_search(
             experiment_ids=[int(eid)],

@@ -30,7 +30,7 @@ from sqlalchemy.exc import DBAPIError
 
 import carnet
 from carnet.entities import FileInfo
-from carnet.store.engine import ensure_schema, sqlite_path
+from carnet.store.engine import sqlite_path
 from dashboard import frames, series
 
 Version = tuple[Any, ...]
@@ -376,18 +376,16 @@ def _reopen(uri: str, path: Path, signature: FileSignature, was_open: bool) -> s
     """Drop the pooled connections and check the file now at ``path``."""
     if not signature:
         try:
-            client(uri).store.engine.dispose()  # lets go of the deleted file
+            client(uri).store.reconnect()  # lets go of the deleted file
         except carnet.CarnetError:
-            pass  # never opened: nothing to let go of
+            pass  # never opened, or nothing there now: either way nothing is held
         if was_open:
             return (
                 "the store file no longer exists (it was deleted or moved away); put it "
                 "back, or log a run to start a new store there, then reload."
             )
     try:
-        engine = client(uri).store.engine
-        engine.dispose()
-        ensure_schema(engine, read_only=True)
+        client(uri).store.reconnect()
     except carnet.CarnetError as exc:
         if not was_open:
             return str(exc)

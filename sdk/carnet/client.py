@@ -7,14 +7,15 @@ argument before the store sees it, so a bad call raises a clear
 
 from __future__ import annotations
 
+import json
 import os
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from carnet import artifact_location, artifacts, media
-from carnet.clock import now_ms
+from carnet import artifacts
 from carnet.entities import (
     Experiment,
     FileInfo,
@@ -27,6 +28,7 @@ from carnet.entities import (
     ViewType,
 )
 from carnet.errors import InvalidValueError
+from carnet.store import Store, open_store
 from carnet.uri import resolve_uri
 from carnet.validation import (
     MAX_EXPERIMENT_NAME_LENGTH,
@@ -48,7 +50,6 @@ from carnet.validation import (
 if TYPE_CHECKING:
     import pandas as pd
 
-    from carnet.store.sql_store import SqlStore
     from carnet.store.writer import BufferedWriter
 
 _TERMINAL = {
@@ -66,6 +67,10 @@ def async_default() -> bool:
     if raw != _async_setting[0]:
         _async_setting = (raw, (raw or "").strip().lower() in ("1", "true", "yes", "on"))
     return _async_setting[1]
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
 
 
 def _view_type(value: ViewType | int | str) -> ViewType:
@@ -161,10 +166,8 @@ class Client:
                 "Carnet has no model registry; models are run artifacts loaded by "
                 "'runs:/<run_id>/<path>'. Drop registry_uri=."
             )
-        from carnet.store.sql_store import SqlStore
-
         self.tracking_uri = resolve_uri(tracking_uri)
-        self.store: SqlStore = SqlStore(self.tracking_uri, read_only=read_only)
+        self.store: Store = open_store(self.tracking_uri, read_only=read_only)
         self._writer: BufferedWriter | None = None
         self._writer_lock = threading.Lock()
 
@@ -198,20 +201,10 @@ class Client:
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList:
-        from carnet.store.sql_store import decode_page_token, encode_page_token
-
         limit = _max_results(max_results)
-        offset = decode_page_token(page_token)
-        found = self.store.search_experiments(
-            _view_type(view_type),
-            None if limit is None else limit + 1,
-            filter_string,
-            _order_by(order_by),
-            offset,
+        found, token = self.store.search_experiments(
+            _view_type(view_type), limit, filter_string, _order_by(order_by), page_token
         )
-        token = None
-        if limit is not None and len(found) > limit:
-            found, token = found[:limit], encode_page_token(offset + limit)
         return PagedList(list(found), token)
 
     def delete_experiment(self, experiment_id: str) -> None:
@@ -269,7 +262,7 @@ class Client:
         if parent_run_id is not None:
             clean[PARENT_RUN_TAG] = validate_run_id(parent_run_id, "parent_run_id")
         user = clean.get("mlflow.user") or current_user()
-        start = now_ms() if start_time is None else validate_timestamp("start_time", start_time)
+        start = _now_ms() if start_time is None else validate_timestamp("start_time", start_time)
         return self.store.create_run(
             str(experiment_id),
             run_name=run_name,
@@ -295,7 +288,7 @@ class Client:
                 f"status {status!r} does not end a run; use one of {sorted(_TERMINAL)}."
             )
         self.flush()
-        end = now_ms() if end_time is None else validate_timestamp("end_time", end_time)
+        end = _now_ms() if end_time is None else validate_timestamp("end_time", end_time)
         self.store.set_terminated(run_id, status, end)
 
     def update_run(self, run_id: str, status: str | None = None, name: str | None = None) -> None:
@@ -338,7 +331,7 @@ class Client:
                 (
                     key,
                     validate_metric_value(key, value),
-                    now_ms() if ts is None else validate_timestamp(key, ts),
+                    _now_ms() if ts is None else validate_timestamp(key, ts),
                     validate_step(key, step),
                 )
             )
@@ -379,7 +372,7 @@ class Client:
             )
         key = validate_key(key, "metric")
         value = validate_metric_value(key, value)
-        ts = now_ms() if timestamp is None else validate_timestamp(key, timestamp)
+        ts = _now_ms() if timestamp is None else validate_timestamp(key, timestamp)
         st = 0 if step is None else validate_step(key, step)
         if synchronous is False or (synchronous is None and async_default()):
             writer = self._writer or self._buffer()
@@ -400,7 +393,7 @@ class Client:
         self.store.delete_tag(run_id, validate_key(key, "tag"))
 
     def _buffer(self) -> BufferedWriter:
-        self.store._writing()  # a read-only client refuses before anything is queued
+        self.store.check_writable()  # a read-only client refuses before anything is queued
         with self._writer_lock:
             if self._writer is None:
                 from carnet.store.writer import BufferedWriter
@@ -483,17 +476,18 @@ class Client:
         summaries: bool = False,
     ) -> pd.DataFrame:
         """Matching runs as a DataFrame (what ``carnet.search_runs`` returns)."""
-        from carnet.search import runs_frame
+        from carnet.runs_frame import runs_frame
 
-        pks = self.store.search_run_pks(
+        columns = self.store.search_run_columns(
             [str(e) for e in experiment_ids],
             filter_string or None,
             _view_type(run_view_type),
             _max_results(max_results),
             _order_by(order_by),
             offset,
+            summaries=summaries,
         )
-        return runs_frame(self.store, pks, summaries=summaries)
+        return runs_frame(columns)
 
     def data_version(self) -> tuple[Any, ...]:
         """Changes whenever the store does; cheap enough to call on every page render."""
@@ -503,12 +497,10 @@ class Client:
 
     def _artifact_root(self, run_id: str) -> Path:
         """The run's folder, refused unless it lies inside an allowed artifact root."""
-        uri = self.get_run(run_id).info.artifact_uri
-        roots = artifact_location.allowed_roots(self.store.artifact_root, self.store.uri)
-        return artifact_location.run_folder(uri, run_id, roots)
+        return self.store.run_artifact_root(run_id)
 
     def _writable_artifact_root(self, run_id: str) -> Path:
-        self.store._writing()
+        self.store.check_writable()
         return self._artifact_root(run_id)
 
     def log_artifact(
@@ -530,8 +522,18 @@ class Client:
 
     def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> None:
         """JSON, or YAML for a .yaml/.yml file, formatted as MLflow writes them."""
-        data = media.dict_bytes(dictionary, artifact_file)
-        artifacts.write_bytes(self._writable_artifact_root(run_id), artifact_file, data)
+        suffix = Path(artifact_file).suffix.lower()
+        try:
+            if suffix in (".yaml", ".yml"):
+                import yaml
+
+                text = yaml.dump(dictionary, indent=2, default_flow_style=False)
+            else:
+                text = json.dumps(dictionary, indent=2)
+        except (TypeError, ValueError) as exc:
+            raise InvalidValueError(f"log_dict cannot serialise the value: {exc}") from exc
+        root = self._writable_artifact_root(run_id)
+        artifacts.write_bytes(root, artifact_file, text.encode("utf-8"))
 
     def log_image(
         self,
@@ -550,14 +552,54 @@ class Client:
         returns whatever ``synchronous`` says; ``timestamp`` is accepted for
         MLflow's signature and not recorded.
         """
-        path = media.image_file(artifact_file, key, step)
-        data = media.png_bytes(image)
-        artifacts.write_bytes(self._writable_artifact_root(run_id), path, data)
+        import io
+
+        import numpy as np
+        from PIL import Image
+
+        if (artifact_file is None) == (key is None):
+            raise InvalidValueError("log_image takes exactly one of artifact_file= or key=.")
+        if key is not None:
+            validate_key(key, "image")
+            artifact_file = (
+                f"images/{key}/step_{0 if step is None else validate_step(key, step)}.png"
+            )
+        assert artifact_file is not None
+        if not isinstance(image, Image.Image):
+            array = np.asarray(image)
+            if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)):
+                raise InvalidValueError(
+                    f"log_image takes an H×W, H×W×3 or H×W×4 array, got shape {array.shape}."
+                )
+            if array.dtype.kind == "f":
+                if array.size and (np.nanmin(array) < 0 or np.nanmax(array) > 1):
+                    raise InvalidValueError("float images must hold values in [0, 1].")
+                array = (array * 255).round().astype(np.uint8)
+            elif array.dtype != np.uint8:
+                array = array.clip(0, 255).astype(np.uint8)
+            image = Image.fromarray(
+                array.squeeze(-1) if array.ndim == 3 and array.shape[2] == 1 else array
+            )
+        buf = io.BytesIO()
+        image.save(buf, format="PNG")
+        artifacts.write_bytes(self._writable_artifact_root(run_id), artifact_file, buf.getvalue())
 
     def log_table(self, run_id: str, data: Any, artifact_file: str) -> None:
         """A DataFrame or dict of columns, as JSON in pandas' ``split`` layout (as MLflow)."""
-        encoded = media.table_bytes(data, artifact_file)
-        artifacts.write_bytes(self._writable_artifact_root(run_id), artifact_file, encoded)
+        import pandas as pd
+
+        if isinstance(data, dict):
+            data = pd.DataFrame(data)
+        if not isinstance(data, pd.DataFrame):
+            raise InvalidValueError(
+                f"log_table takes a pandas DataFrame or a dict of columns, got "
+                f"{type(data).__name__}."
+            )
+        if not artifact_file.lower().endswith(".json"):
+            raise InvalidValueError("log_table writes JSON: name the file '<name>.json'.")
+        text = data.to_json(orient="split", index=False, date_format="iso")
+        root = self._writable_artifact_root(run_id)
+        artifacts.write_bytes(root, artifact_file, text.encode("utf-8"))
 
     def log_figure(
         self,
@@ -568,9 +610,27 @@ class Client:
         save_kwargs: dict[str, Any] | None = None,
     ) -> None:
         """Save a matplotlib, plotly or Altair figure (by the file's suffix) as an artifact."""
+        import io
+
         root = self._writable_artifact_root(run_id)
-        data = media.figure_bytes(figure, artifact_file, save_kwargs)
-        artifacts.write_bytes(root, artifact_file, data)
+        options = dict(save_kwargs or {})
+        if hasattr(figure, "savefig"):
+            buf = io.BytesIO()
+            fmt = Path(artifact_file).suffix.lstrip(".") or "png"
+            figure.savefig(buf, format=fmt, **options)
+            artifacts.write_bytes(root, artifact_file, buf.getvalue())
+        elif hasattr(figure, "to_html") or hasattr(figure, "write_html"):
+            html = figure.to_html(**options) if hasattr(figure, "to_html") else str(figure)
+            artifacts.write_bytes(root, artifact_file, html.encode("utf-8"))
+        elif hasattr(figure, "save"):  # an Altair chart
+            text = io.StringIO()
+            figure.save(text, format="html", **options)
+            artifacts.write_bytes(root, artifact_file, text.getvalue().encode("utf-8"))
+        else:
+            raise InvalidValueError(
+                f"log_figure takes a matplotlib, plotly or Altair figure, got "
+                f"{type(figure).__name__}."
+            )
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
         """The files and folders directly in ``path``; links and unfinished files are left out."""

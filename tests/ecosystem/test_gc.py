@@ -1,4 +1,4 @@
-"""carnet.store.gc on SQLite and PostgreSQL: what goes, what stays, and races with restore."""
+"""carnet.store.purge on SQLite and PostgreSQL: what goes, what stays, and races with restore."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 import carnet
 from carnet.errors import InvalidInputError, RunNotFoundError
-from carnet.store.gc import collect_garbage
+from carnet.store.purge import collect_garbage
 
 
 def _run(client: carnet.Client, experiment_id: str, name: str) -> str:

@@ -19,7 +19,8 @@ import pytest
 
 import carnet
 import carnet.errors
-from carnet.store.sql_store import SqlStore, encode_page_token
+from carnet.store.page_tokens import encode_page_token
+from carnet.store.sql_store import SqlStore
 
 from .bad_calls import BAD_CALLS, KNOWN_GAPS, BadCall, markdown_gaps, markdown_table
 from .conftest import dump_store, files_under_root, nan_safe

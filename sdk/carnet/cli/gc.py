@@ -31,7 +31,7 @@ def gc(db: str | None, run_ids: str | None, experiment_ids: str | None, dry_run:
     which frees their names. Active runs are never touched. This cannot be
     undone; try --dry-run first.
     """
-    from carnet.store.gc import collect_garbage
+    from carnet.store.purge import collect_garbage
 
     bar: list[object] = []
 

@@ -1,1 +1,13 @@
-"""SQL persistence: tables, engines, transactions, the write primitive."""
+"""Tracking stores: the ``Store`` protocol ``Client`` talks to, and ``open_store``.
+
+The SQL store (SQLite, PostgreSQL) is the backend behind ``sqlite:///`` and
+``postgresql+psycopg://`` URIs: tables (schema.py), engines and transactions
+(engine.py), migrations, packed metric histories (history.py), and
+``SqlStore`` (sql_store.py) joined from experiments.py, run_reads.py and
+run_writes.py over base.py, with the helpers they share in sql_helpers.py.
+"""
+
+from carnet.store.protocol import Store
+from carnet.store.registry import open_store
+
+__all__ = ["Store", "open_store"]

@@ -1,64 +1,31 @@
-"""What every part of the SQL store shares: the engine, placeholders, run lookups.
+"""What every part of the SQL store shares: the engine, the paramstyle, run lookups.
 
 The store is split by concern — experiments (experiments.py), reads of runs
-(run_reads.py) and writes of runs (sql_store.py) — over this one base, so
-each module stays small while ``SqlStore`` remains the single object callers use.
+(run_reads.py) and writes of runs (run_writes.py) — over this one base;
+sql_store.py joins them into ``SqlStore``, the single object callers use.
 """
 
 from __future__ import annotations
 
-import base64
-import gc
-import json
 import os
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy.engine import Engine
 
 from carnet.entities import LifecycleStage, RunStatus
 from carnet.errors import (
     ExperimentNotFoundError,
-    InvalidInputError,
     ReadOnlyError,
     RunNotActiveError,
     RunNotFoundError,
 )
-from carnet.store.engine import get_engine, sqlite_path
+from carnet.store.engine import ensure_schema, get_engine, sqlite_path
+from carnet.store.sql_helpers import Cursor, Sql, statement_style
 
 #: A RUNNING run whose heartbeat is older than this reads as CRASHED.
 HEARTBEAT_TIMEOUT_S = float(os.environ.get("CARNET_HEARTBEAT_TIMEOUT", "60"))
-_CHUNK = 4000
-_NAN = float("nan")
 #: Experiment ids are 32-bit on PostgreSQL; outside this range no experiment can exist.
 EXPERIMENT_ID_RANGE = range(-(2**31), 2**31)
-#: Page tokens carry an offset; ours never come near this, a forged one is refused.
-_MAX_OFFSET = 2**62
-
-MetricPoint = tuple[str, float, int, int]  # key, value, timestamp ms, step
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Building 10^5 small tuples would trigger needless cyclic-GC passes."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _placeholders(n: int) -> str:
-    return ",".join("?" * n)
 
 
 class StoreBase:
@@ -69,8 +36,8 @@ class StoreBase:
         self.read_only = read_only
         self.engine: Engine = get_engine(uri, read_only=read_only)
         self.dialect = self.engine.dialect.name
-        self._sqlite = self.dialect == "sqlite"
-        self._sql_cache: dict[str, str] = {}
+        #: Our own fixed statements, in the DBAPI's placeholder style.
+        self._sql: Sql = statement_style(self.dialect)
         path = sqlite_path(uri)
         default_root = (
             path.parent / "carnet-artifacts" if path is not None else Path("carnet-artifacts")
@@ -79,20 +46,17 @@ class StoreBase:
             Path(os.environ.get("CARNET_ARTIFACT_ROOT", str(default_root))).expanduser().resolve()
         )
 
-    def _sql(self, text: str) -> str:
-        """Our own fixed statements, with the DBAPI's placeholder style."""
-        if self._sqlite:
-            return text
-        cached = self._sql_cache.get(text)
-        if cached is None:
-            cached = self._sql_cache[text] = text.replace("?", "%s")
-        return cached
-
-    def _writing(self) -> None:
+    def check_writable(self) -> None:
+        """Raise ReadOnlyError on a read-only store, before anything is written."""
         if self.read_only:
             raise ReadOnlyError(
                 f"this client opened {self.uri} read-only; open a writable Client to change it."
             )
+
+    def reconnect(self) -> None:
+        """Drop the engine's pooled connections, then check the store as a fresh open would."""
+        self.engine.dispose()
+        ensure_schema(self.engine, read_only=self.read_only)
 
     @staticmethod
     def _experiment_pk(experiment_id: str | int) -> int:
@@ -118,9 +82,9 @@ class StoreBase:
             )
         return pk
 
-    def _run_row(self, cur: Any, run_id: str) -> tuple[int, str, str]:
+    def _run_row(self, cur: Cursor, run_id: str) -> tuple[int, str, str]:
         """(pk, status, lifecycle) of a run, or RunNotFoundError."""
-        _check_run_id(run_id)
+        check_run_id(run_id)
         cur.execute(
             self._sql("SELECT id, status, lifecycle_stage FROM runs WHERE run_uuid = ?"), (run_id,)
         )
@@ -132,7 +96,7 @@ class StoreBase:
             )
         return int(row[0]), row[1], row[2]
 
-    def _active_run_pk(self, cur: Any, run_id: str) -> int:
+    def _active_run_pk(self, cur: Cursor, run_id: str) -> int:
         pk, status, stage = self._run_row(cur, run_id)
         if stage == LifecycleStage.DELETED:
             raise RunNotActiveError(
@@ -146,37 +110,16 @@ class StoreBase:
         return pk
 
     def status_of(self, status: str, heartbeat: int | None, start: int, now: int) -> str:
+        """The status a reader shows: a RUNNING run with a stale heartbeat is CRASHED."""
         if status == "RUNNING" and (heartbeat or start) < now - HEARTBEAT_TIMEOUT_S * 1000:
             return RunStatus.CRASHED.value
         return status
 
 
-def _check_run_id(run_id: object) -> None:
+def check_run_id(run_id: object) -> None:
     """A run id of another type matches no run (PostgreSQL would refuse to compare it)."""
     if not isinstance(run_id, str):
         raise RunNotFoundError(
             f"no run with id {run_id!r}: run ids are the 32-character hex strings in "
             "run.info.run_id, passed as str."
         )
-
-
-def encode_page_token(offset: int) -> str:
-    """An opaque token for the next page of a search: the offset it starts at."""
-    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
-
-
-def decode_page_token(token: str | None) -> int:
-    """The offset in a page token a search returned; anything else is InvalidInputError."""
-    if not token:
-        return 0
-    try:
-        offset = json.loads(base64.urlsafe_b64decode(token.encode()))["offset"]
-        if isinstance(offset, bool) or not isinstance(offset, int):
-            raise ValueError
-        if not 0 <= offset < _MAX_OFFSET:
-            raise ValueError
-        return offset
-    except (ValueError, KeyError, TypeError, AttributeError):
-        raise InvalidInputError(
-            f"invalid page token {token!r}; pass the token a previous search returned."
-        ) from None

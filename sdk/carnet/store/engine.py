@@ -31,6 +31,7 @@ from sqlalchemy.pool import NullPool, QueuePool
 from carnet.errors import ConfigurationError, SchemaVersionError, StoreError
 from carnet.store import migrations
 from carnet.store.schema import SCHEMA_VERSION, metadata
+from carnet.store.sql_helpers import Cursor, statement_style, table_exists
 from carnet.uri import ENV_URI
 
 BUSY_TIMEOUT_S = 60.0
@@ -41,6 +42,7 @@ _PG_LOCK_ID = 0x6361726E6574  # "carnet"
 
 
 def sqlite_path(uri: str) -> Path | None:
+    """The file of a ``sqlite:///`` URI (None for any other store)."""
     return Path(uri[len("sqlite:///") :]) if uri.startswith("sqlite:///") else None
 
 
@@ -172,7 +174,7 @@ def get_engine(uri: str, *, read_only: bool = False) -> Engine:
             path = sqlite_path(uri)
             if path is not None:
                 refuse_foreign_store(path)
-            engine = _make_engine(uri, read_only)
+            engine = make_engine(uri, read_only)
             try:
                 ensure_schema(engine, read_only=read_only)
             except BaseException:
@@ -297,7 +299,13 @@ def refuse_foreign_store(path: Path) -> None:
     )
 
 
-def _make_engine(uri: str, read_only: bool) -> Engine:
+def make_engine(uri: str, read_only: bool) -> Engine:
+    """A new engine of its own for ``uri``: not shared, and its schema left unchecked.
+
+    ``get_engine`` is what stores use; maintenance (``carnet db``) wants to look
+    at a store of any version without upgrading it, and to dispose of the engine
+    when done.
+    """
     path = sqlite_path(uri)
     if path is not None:
         _refuse_mlflow_store(path)
@@ -385,7 +393,7 @@ def _dbapi_errors(engine: Engine) -> tuple[type[BaseException], ...]:
 
 
 @contextmanager
-def write_transaction(engine: Engine) -> Iterator[Any]:
+def write_transaction(engine: Engine) -> Iterator[Cursor]:
     """A DBAPI cursor inside one write transaction: committed on exit, rolled back on error.
 
     On SQLite the thread's own connection is used and the lock is taken up
@@ -429,7 +437,7 @@ def write_transaction(engine: Engine) -> Iterator[Any]:
 
 
 @contextmanager
-def read_cursor(engine: Engine) -> Iterator[Any]:
+def read_cursor(engine: Engine) -> Iterator[Cursor]:
     """A DBAPI cursor for several reads that see one consistent snapshot."""
     errors = _dbapi_errors(engine)
     sqlite = engine.dialect.name == "sqlite"
@@ -457,26 +465,10 @@ def read_cursor(engine: Engine) -> Iterator[Any]:
         conn.close()
 
 
-def _table_exists(cur: Any, dialect: str, name: str) -> bool:
-    if dialect == "sqlite":
-        cur.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
-    else:
-        # Not to_regclass(): it reads the backend's relation cache, which keeps a
-        # stale "no such table" after waiting on the advisory lock while another
-        # process created the schema. A catalog query sees what is committed.
-        cur.execute(
-            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables "
-            "WHERE schemaname = current_schema() AND tablename = %s)",
-            (name,),
-        )
-        return bool(cur.fetchone()[0])
-    return cur.fetchone() is not None
-
-
 def read_schema_version(engine: Engine) -> int | None:
     """The store's schema version, or None for an empty store."""
     with read_cursor(engine) as cur:
-        if not _table_exists(cur, engine.dialect.name, "carnet_schema"):
+        if not table_exists(cur, engine.dialect.name, "carnet_schema"):
             return None
         cur.execute("SELECT max(version) FROM carnet_schema")
         row = cur.fetchone()
@@ -517,7 +509,7 @@ def ensure_schema(engine: Engine, *, read_only: bool = False, upgrade: bool = Tr
         if dialect == "postgresql":
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_LOCK_ID,))
         found = None
-        if _table_exists(cur, dialect, "carnet_schema"):
+        if table_exists(cur, dialect, "carnet_schema"):
             cur.execute("SELECT max(version) FROM carnet_schema")
             row = cur.fetchone()
             found = int(row[0]) if row and row[0] is not None else None
@@ -531,9 +523,10 @@ def ensure_schema(engine: Engine, *, read_only: bool = False, upgrade: bool = Tr
             if not upgrade:
                 raise StoreError(f"store at schema {found} needs 'carnet db upgrade'")
             migrations.upgrade(cur, engine.dialect, found)
-        param = "?" if dialect == "sqlite" else "%s"
         cur.execute(
-            f"INSERT INTO carnet_schema (version, migrated_at) VALUES ({param}, {param})",
+            statement_style(dialect)(
+                "INSERT INTO carnet_schema (version, migrated_at) VALUES (?, ?)"
+            ),
             (SCHEMA_VERSION, int(time.time() * 1000)),
         )
     return SCHEMA_VERSION

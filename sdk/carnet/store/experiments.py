@@ -8,8 +8,10 @@ from typing import Any
 from carnet.artifact_location import allowed_roots, new_experiment_location
 from carnet.entities import Experiment, LifecycleStage, ViewType
 from carnet.errors import ExperimentExistsError, ExperimentNotFoundError, InvalidInputError
-from carnet.store.base import _CHUNK, StoreBase, _placeholders, now_ms
+from carnet.store.base import StoreBase
 from carnet.store.engine import read_cursor, write_transaction
+from carnet.store.page_tokens import decode_page_token, encode_page_token
+from carnet.store.sql_helpers import CHUNK, now_ms, placeholders
 from carnet.store.sql_search import build_experiment_search
 
 
@@ -29,7 +31,7 @@ class ExperimentStore(StoreBase):
         An explicit ``artifact_location`` must be a local folder inside an allowed
         artifact root (see :mod:`carnet.artifact_location`); it is stored normalised.
         """
-        self._writing()
+        self.check_writable()
         if artifact_location:
             roots = allowed_roots(self.artifact_root, self.uri)
             artifact_location = new_experiment_location(artifact_location, roots)
@@ -105,9 +107,9 @@ class ExperimentStore(StoreBase):
             return []
         found: list[Experiment] = []
         with read_cursor(self.engine) as cur:
-            for start in range(0, len(values), _CHUNK):
-                chunk = list(values[start : start + _CHUNK])
-                marks = _placeholders(len(chunk))
+            for start in range(0, len(values), CHUNK):
+                chunk = list(values[start : start + CHUNK])
+                marks = placeholders(len(chunk))
                 cur.execute(
                     self._sql(
                         "SELECT experiment_id, name, artifact_location, lifecycle_stage, "
@@ -120,7 +122,7 @@ class ExperimentStore(StoreBase):
                 cur.execute(
                     self._sql(
                         "SELECT experiment_id, key, value FROM experiment_tags "
-                        f"WHERE experiment_id IN ({_placeholders(len(rows))})"
+                        f"WHERE experiment_id IN ({placeholders(len(rows))})"
                     )
                     if rows
                     else self._sql(
@@ -146,6 +148,7 @@ class ExperimentStore(StoreBase):
         return found
 
     def get_experiment(self, experiment_id: str | int) -> Experiment:
+        """The experiment with this id, deleted or not; ExperimentNotFoundError otherwise."""
         pk = self._experiment_pk(experiment_id)
         found = self._experiments_where("experiment_id", [pk])
         if not found:
@@ -154,12 +157,8 @@ class ExperimentStore(StoreBase):
             )
         return found[0]
 
-    def get_experiments(self, experiment_ids: Sequence[str | int]) -> list[Experiment]:
-        pks = [self._experiment_pk(e) for e in experiment_ids]
-        by_id = {e.experiment_id: e for e in self._experiments_where("experiment_id", pks)}
-        return [by_id[str(pk)] for pk in pks if str(pk) in by_id]
-
     def get_experiment_by_name(self, name: str) -> Experiment | None:
+        """The experiment with this exact name, or None."""
         found = self._experiments_where("name", [name])
         return found[0] if found else None
 
@@ -169,24 +168,29 @@ class ExperimentStore(StoreBase):
         max_results: int | None = None,
         filter_string: str | None = None,
         order_by: Sequence[str] | None = None,
-        offset: int = 0,
-    ) -> list[Experiment]:
+        page_token: str | None = None,
+    ) -> tuple[list[Experiment], str | None]:
+        """One page of matching experiments and the next page's token (None: the last)."""
+        offset = decode_page_token(page_token)
         select = build_experiment_search(
             filter_string=filter_string,
             order_by=order_by,
             view_type=view_type,
-            limit=max_results,
+            limit=None if max_results is None else max_results + 1,
             offset=offset,
         )
         with self.engine.connect() as conn:
             ids = [int(r[0]) for r in conn.execute(select)]
+        token = None
+        if max_results is not None and len(ids) > max_results:
+            ids, token = ids[:max_results], encode_page_token(offset + max_results)
         by_id = {e.experiment_id: e for e in self._experiments_where("experiment_id", ids)}
-        return [by_id[str(i)] for i in ids]
+        return [by_id[str(i)] for i in ids], token
 
     def _set_experiment_field(
         self, experiment_id: str | int, sql: str, params: tuple[Any, ...], runs_stage: str = ""
     ) -> None:
-        self._writing()
+        self.check_writable()
         pk = self._experiment_pk(experiment_id)
         with write_transaction(self.engine) as cur:
             cur.execute(self._sql(sql), (*params, now_ms(), pk))
@@ -199,6 +203,7 @@ class ExperimentStore(StoreBase):
                 )
 
     def delete_experiment(self, experiment_id: str | int) -> None:
+        """Mark an experiment and its runs deleted."""
         self._set_experiment_field(
             experiment_id,
             "UPDATE experiments SET lifecycle_stage = ?, last_update_time = ? "
@@ -208,6 +213,7 @@ class ExperimentStore(StoreBase):
         )
 
     def restore_experiment(self, experiment_id: str | int) -> None:
+        """Make a deleted experiment and its runs active again."""
         self._set_experiment_field(
             experiment_id,
             "UPDATE experiments SET lifecycle_stage = ?, last_update_time = ? "
@@ -217,7 +223,8 @@ class ExperimentStore(StoreBase):
         )
 
     def delete_experiment_tag(self, experiment_id: str | int, key: str) -> None:
-        self._writing()
+        """Remove one experiment tag; InvalidInputError when the experiment lacks it."""
+        self.check_writable()
         pk = self._experiment_pk(experiment_id)
         with write_transaction(self.engine) as cur:
             cur.execute(
@@ -230,6 +237,7 @@ class ExperimentStore(StoreBase):
                 )
 
     def rename_experiment(self, experiment_id: str | int, new_name: str) -> None:
+        """Rename an experiment; ExperimentExistsError when another one has the name."""
         other = self.get_experiment_by_name(new_name)
         if other is not None and other.experiment_id != str(experiment_id):
             raise ExperimentExistsError(
@@ -242,13 +250,9 @@ class ExperimentStore(StoreBase):
             (new_name,),
         )
 
-    def set_experiment_tag(self, experiment_id: str | int, key: str, value: str) -> None:
-        """Set one tag (checked by the caller); see :meth:`set_experiment_tags`."""
-        self.set_experiment_tags(experiment_id, {key: value})
-
     def set_experiment_tags(self, experiment_id: str | int, tags: dict[str, str]) -> None:
         """Set checked tags in one transaction: all of them are written, or none."""
-        self._writing()
+        self.check_writable()
         pk = self._experiment_pk(experiment_id)
         with write_transaction(self.engine) as cur:
             cur.execute(self._sql("SELECT 1 FROM experiments WHERE experiment_id = ?"), (pk,))

@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import sys
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from itertools import islice
 from operator import eq
 from typing import Any
 
 from carnet.errors import StoreError
-from carnet.store.base import _NAN, _placeholders
+from carnet.store.sql_helpers import NAN, Cursor, Sql, placeholders
 
 #: Fewer points than this stay rows; crossing a multiple of it packs them.
 TAIL_POINTS = 1024
@@ -43,7 +43,6 @@ CHUNK_POINTS = 65_536
 
 _SWAP = sys.byteorder == "big"  # chunks are little-endian on every machine
 
-Sql = Callable[[str], str]
 #: A history as columns: steps, timestamps, values, in history order.
 Columns = tuple["array[int]", "array[int]", "array[float]"]
 #: (step, timestamp, value): one point, as packing sees it.
@@ -118,7 +117,7 @@ def assemble(chunks: Sequence[Sequence[Any]], tail: Sequence[Sequence[Any]]) -> 
         for step, stamp, value in tail:
             steps.append(step)
             stamps.append(stamp)
-            values.append(_NAN if value is None else value)
+            values.append(NAN if value is None else value)
     for i in starts[1:]:
         if _order((steps[i - 1], stamps[i - 1], values[i - 1])) > _order(
             (steps[i], stamps[i], values[i])
@@ -165,7 +164,7 @@ def _sorted(columns: Columns) -> Columns:
     return out
 
 
-def read(cur: Any, sql: Sql, run_pk: int, key: str) -> Columns:
+def read(cur: Cursor, sql: Sql, run_pk: int, key: str) -> Columns:
     """One key's whole history, in history order."""
     cur.execute(sql(_CHUNKS_OF), (run_pk, key))
     chunks = cur.fetchall()
@@ -174,13 +173,13 @@ def read(cur: Any, sql: Sql, run_pk: int, key: str) -> Columns:
 
 
 def read_many(
-    cur: Any, sql: Sql, run_pks: Sequence[int], keys: Sequence[str] | None
+    cur: Cursor, sql: Sql, run_pks: Sequence[int], keys: Sequence[str] | None
 ) -> dict[tuple[int, str], Columns]:
     """Every history of these runs (optionally only these keys), by (run, key)."""
-    where = f"run_id IN ({_placeholders(len(run_pks))})"
+    where = f"run_id IN ({placeholders(len(run_pks))})"
     args: list[Any] = list(run_pks)
     if keys is not None:
-        where += f" AND key IN ({_placeholders(len(keys))})"
+        where += f" AND key IN ({placeholders(len(keys))})"
         args.extend(keys)
     chunks: dict[tuple[int, str], list[Any]] = {}
     tails: dict[tuple[int, str], list[Any]] = {}
@@ -214,10 +213,10 @@ def crossings(counts: dict[str, tuple[int, int]]) -> list[str]:
     )
 
 
-def pack_key(cur: Any, sql: Sql, run_pk: int, key: str, batch: Sequence[Point]) -> None:
+def pack_key(cur: Cursor, sql: Sql, run_pk: int, key: str, batch: Sequence[Point]) -> None:
     """Move a key's tail rows and this batch's points into new chunks."""
     cur.execute(sql(_TAIL_OF), (run_pk, key))
-    tail = [(s, t, _NAN if v is None else v) for s, t, v in cur.fetchall()]
+    tail = [(s, t, NAN if v is None else v) for s, t, v in cur.fetchall()]
     points = sort_points(tail + list(batch))
     if not points:
         return

@@ -14,20 +14,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy.engine import Engine
 
 from carnet.errors import StoreError
 from carnet.store.engine import (
-    _make_engine,
-    _table_exists,
     ensure_schema,
+    make_engine,
     read_cursor,
     read_schema_version,
     sqlite_path,
 )
 from carnet.store.schema import SCHEMA_VERSION, metadata
+from carnet.store.sql_helpers import Cursor, table_exists
 from carnet.uri import resolve_uri
 
 #: Child table -> (its column, parent table, parent column): what "orphan" means.
@@ -117,14 +116,14 @@ def _engine(uri: str, *, read_only: bool) -> Iterator[Engine]:
     path = sqlite_path(uri)
     if path is not None and not path.is_file():
         raise StoreError(f"no Carnet store at {path}; check the path (or --db / the URI).")
-    engine = _make_engine(uri, read_only)
+    engine = make_engine(uri, read_only)
     try:
         yield engine
     finally:
         engine.dispose()
 
 
-def _integrity(cur: Any, dialect: str) -> list[str]:
+def _integrity(cur: Cursor, dialect: str) -> list[str]:
     if dialect == "sqlite":
         cur.execute("PRAGMA integrity_check")
         messages = [str(r[0]) for r in cur.fetchall()]
@@ -133,7 +132,7 @@ def _integrity(cur: Any, dialect: str) -> list[str]:
     # or an index left invalid by an interrupted CREATE INDEX CONCURRENTLY.
     messages = []
     for table in sorted(metadata.tables):
-        if not _table_exists(cur, dialect, table):
+        if not table_exists(cur, dialect, table):
             messages.append(f"table {table} is missing")
     cur.execute(
         "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
@@ -169,10 +168,10 @@ def _summarize(messages: list[str], limit: int = 10) -> str:
     return shown + (f" (and {len(lines) - limit} more)" if len(lines) > limit else "")
 
 
-def _orphans(cur: Any, dialect: str) -> dict[str, int]:
+def _orphans(cur: Cursor, dialect: str) -> dict[str, int]:
     counts = {}
     for child, (column, parent, key) in _PARENTS.items():
-        if not _table_exists(cur, dialect, child):  # an older schema: it has not got it yet
+        if not table_exists(cur, dialect, child):  # an older schema: it has not got it yet
             continue
         cur.execute(
             f"SELECT count(*) FROM {child} c WHERE NOT EXISTS "

@@ -15,18 +15,19 @@ finished rather than broken.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Dialect
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from carnet.errors import StoreError
+from carnet.store import history
+from carnet.store.sql_helpers import Cursor, statement_style
 
-Migration = Callable[[Any, Dialect], None]
+Migration = Callable[[Cursor, Dialect], None]
 
 
-def create_all(cur: Any, dialect: Dialect, metadata: MetaData) -> None:
+def create_all(cur: Cursor, dialect: Dialect, metadata: MetaData) -> None:
     """Create every table and index of the current schema (a brand-new store)."""
     for table in metadata.sorted_tables:
         cur.execute(str(CreateTable(table, if_not_exists=True).compile(dialect=dialect)))
@@ -34,7 +35,7 @@ def create_all(cur: Any, dialect: Dialect, metadata: MetaData) -> None:
             cur.execute(str(CreateIndex(index, if_not_exists=True).compile(dialect=dialect)))
 
 
-def _v1_to_v2(cur: Any, dialect: Dialect) -> None:
+def _v1_to_v2(cur: Cursor, dialect: Dialect) -> None:
     """An index for the run table's default view, and a covering index for histories.
 
     The runs page lists the active runs of a few experiments, often by status;
@@ -78,7 +79,7 @@ _CHUNKS_V3 = {
 }
 
 
-def _v2_to_v3(cur: Any, dialect: Dialect) -> None:
+def _v2_to_v3(cur: Cursor, dialect: Dialect) -> None:
     """Histories become packed chunks plus a short tail of rows (see history.py).
 
     Every history of at least ``TAIL_POINTS`` points is packed whole, so
@@ -88,13 +89,9 @@ def _v2_to_v3(cur: Any, dialect: Dialect) -> None:
     ``ix_tags_key_value`` goes: searches probe tags by (run_id, key), and the
     index cost every run start a page write per tag.
     """
-    from carnet.store import history
-
     cur.execute("DROP INDEX IF EXISTS ix_tags_key_value")
     cur.execute(_CHUNKS_V3[dialect.name])
-    sql: Callable[[str], str] = (
-        (lambda s: s) if dialect.name == "sqlite" else (lambda s: s.replace("?", "%s"))
-    )
+    sql = statement_style(dialect.name)
     cur.execute(
         sql('SELECT run_id, "key" FROM metrics GROUP BY run_id, "key" HAVING count(*) >= ?'),
         (history.TAIL_POINTS,),
@@ -107,7 +104,7 @@ def _v2_to_v3(cur: Any, dialect: Dialect) -> None:
 MIGRATIONS: list[Migration] = [_v1_to_v2, _v2_to_v3]
 
 
-def upgrade(cur: Any, dialect: Dialect, found: int) -> None:
+def upgrade(cur: Cursor, dialect: Dialect, found: int) -> None:
     """Run every migration after ``found`` in order."""
     if found < 1 or found - 1 > len(MIGRATIONS):
         raise StoreError(f"unknown schema version {found}; this store was not made by Carnet.")

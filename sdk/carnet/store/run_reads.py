@@ -7,26 +7,22 @@ histories come from packed chunks (history.py) and are built in C
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from itertools import repeat
+from pathlib import Path
 from typing import Any
 
+from carnet import artifact_location
 from carnet.entities import Metric, MetricSummary, Run, RunData, RunInfo, ViewType
 from carnet.errors import InvalidInputError, RunNotFoundError
 from carnet.store import history, sql_search
-from carnet.store.base import (
-    _CHUNK,
-    _NAN,
-    HEARTBEAT_TIMEOUT_S,
-    StoreBase,
-    _check_run_id,
-    _gc_paused,
-    _placeholders,
-    decode_page_token,
-    encode_page_token,
-    now_ms,
-)
+from carnet.store.base import HEARTBEAT_TIMEOUT_S, StoreBase, check_run_id
 from carnet.store.engine import read_cursor, sqlite_path
+from carnet.store.page_tokens import decode_page_token, encode_page_token
+from carnet.store.protocol import RUN_ATTRIBUTE_COLUMNS
+from carnet.store.sql_helpers import CHUNK, NAN, Cursor, now_ms, placeholders
 
 _RUN_COLUMNS = (
     "r.id, r.run_uuid, r.experiment_id, r.name, r.user_id, r.status, r.start_time, "
@@ -34,19 +30,16 @@ _RUN_COLUMNS = (
 )
 
 
-#: The fixed columns of a search_runs DataFrame, before metrics., params. and tags.
-RUN_ATTRIBUTE_COLUMNS = (
-    "run_id",
-    "experiment_id",
-    "status",
-    "artifact_uri",
-    "start_time",
-    "end_time",
-    "run_name",
-    "user_id",
-    "lifecycle_stage",
-    "parent_run_id",
-)
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Building 10^5 small tuples would trigger needless cyclic-GC passes."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _metrics(key: str, columns: history.Columns) -> list[Metric]:
@@ -60,7 +53,8 @@ class RunReads(StoreBase):
     """The reading half of the run store."""
 
     def get_run(self, run_id: str) -> Run:
-        _check_run_id(run_id)
+        """A run with its params, tags, last metrics and metric summaries."""
+        check_run_id(run_id)
         with read_cursor(self.engine) as cur:
             cur.execute(
                 self._sql(f"SELECT {_RUN_COLUMNS} FROM runs r WHERE r.run_uuid = ?"), (run_id,)
@@ -77,12 +71,12 @@ class RunReads(StoreBase):
         """Runs by internal id, in the order given (what a search returned)."""
         out: dict[int, Run] = {}
         with read_cursor(self.engine) as cur:
-            for start in range(0, len(pks), _CHUNK):
-                chunk = list(pks[start : start + _CHUNK])
+            for start in range(0, len(pks), CHUNK):
+                chunk = list(pks[start : start + CHUNK])
                 cur.execute(
                     self._sql(
                         f"SELECT {_RUN_COLUMNS} FROM runs r WHERE r.id IN "
-                        f"({_placeholders(len(chunk))})"
+                        f"({placeholders(len(chunk))})"
                     ),
                     chunk,
                 )
@@ -91,11 +85,11 @@ class RunReads(StoreBase):
                     out[int(row[0])] = run
         return [out[pk] for pk in pks if pk in out]
 
-    def _build_runs(self, cur: Any, rows: Sequence[Any]) -> list[Run]:
+    def _build_runs(self, cur: Cursor, rows: Sequence[Any]) -> list[Run]:
         if not rows:
             return []
         pks = [int(r[0]) for r in rows]
-        marks = _placeholders(len(pks))
+        marks = placeholders(len(pks))
         params: dict[int, dict[str, str]] = {pk: {} for pk in pks}
         tags: dict[int, dict[str, str]] = {pk: {} for pk in pks}
         metrics: dict[int, dict[str, float]] = {pk: {} for pk in pks}
@@ -118,15 +112,15 @@ class RunReads(StoreBase):
             pks,
         )
         for rid, key, value, is_nan, step, ts, lo, hi, count in cur.fetchall():
-            last = _NAN if is_nan else float(value)
+            last = NAN if is_nan else float(value)
             metrics[rid][key] = last
             summaries[rid][key] = MetricSummary(
                 key=key,
                 last=last,
                 step=int(step),
                 timestamp=int(ts),
-                min=_NAN if lo is None else float(lo),
-                max=_NAN if hi is None else float(hi),
+                min=NAN if lo is None else float(lo),
+                max=NAN if hi is None else float(hi),
                 count=int(count),
             )
         now = now_ms()
@@ -172,9 +166,9 @@ class RunReads(StoreBase):
         status_of = self.status_of
         now = now_ms()
         with read_cursor(self.engine) as cur:
-            for start in range(0, n, _CHUNK):
-                chunk = list(pks[start : start + _CHUNK])
-                marks = _placeholders(len(chunk))
+            for start in range(0, n, CHUNK):
+                chunk = list(pks[start : start + CHUNK])
+                marks = placeholders(len(chunk))
                 cur.execute(
                     self._sql(
                         "SELECT id, run_uuid, experiment_id, status, artifact_uri, start_time, "
@@ -205,9 +199,9 @@ class RunReads(StoreBase):
                     )
                     for rid, key, value, is_nan, lo, hi, count in cur.fetchall():
                         i = index[rid]
-                        column("metrics.", key)[i] = _NAN if is_nan else value
-                        column("metrics.", key + ".min")[i] = _NAN if lo is None else lo
-                        column("metrics.", key + ".max")[i] = _NAN if hi is None else hi
+                        column("metrics.", key)[i] = NAN if is_nan else value
+                        column("metrics.", key + ".min")[i] = NAN if lo is None else lo
+                        column("metrics.", key + ".max")[i] = NAN if hi is None else hi
                         column("metrics.", key + ".count")[i] = count
                 else:
                     cur.execute(
@@ -222,7 +216,7 @@ class RunReads(StoreBase):
                         found = metrics.get(key)
                         if found is None:
                             found = metrics[key] = [None] * n
-                        found[index[rid]] = _NAN if is_nan else value
+                        found[index[rid]] = NAN if is_nan else value
                 for table in ("params", "tags"):
                     cur.execute(
                         self._sql(
@@ -242,6 +236,7 @@ class RunReads(StoreBase):
         return cols
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        """Every point of one metric of a run, in history order."""
         with read_cursor(self.engine) as cur:
             pk, _, _ = self._run_row(cur, run_id)
             with _gc_paused():
@@ -249,19 +244,19 @@ class RunReads(StoreBase):
 
     def get_metric_histories(
         self, run_ids: Sequence[str], keys: Sequence[str] | None = None
-    ) -> dict[str, Any]:
+    ) -> dict[str, list[Any]]:
         """Histories of several runs at once, as columns: run_id, key, step, timestamp, value."""
         names = ("run_id", "key", "step", "timestamp", "value")
         cols: dict[str, list[Any]] = {k: [] for k in names}
         if not run_ids or (keys is not None and not keys):
             return cols
         with read_cursor(self.engine) as cur, _gc_paused():
-            for start in range(0, len(run_ids), _CHUNK):
-                chunk = list(run_ids[start : start + _CHUNK])
+            for start in range(0, len(run_ids), CHUNK):
+                chunk = list(run_ids[start : start + CHUNK])
                 cur.execute(
                     self._sql(
                         "SELECT id, run_uuid FROM runs WHERE run_uuid IN "
-                        f"({_placeholders(len(chunk))})"
+                        f"({placeholders(len(chunk))})"
                     ),
                     chunk,
                 )
@@ -331,7 +326,7 @@ class RunReads(StoreBase):
         if not pks:
             return out
         runs_of = (
-            f"SELECT id FROM runs WHERE experiment_id IN ({_placeholders(len(pks))}) "
+            f"SELECT id FROM runs WHERE experiment_id IN ({placeholders(len(pks))}) "
             "AND lifecycle_stage = 'active'"
         )
         with read_cursor(self.engine) as cur:
@@ -358,6 +353,7 @@ class RunReads(StoreBase):
         order_by: Sequence[str] | None = None,
         offset: int = 0,
     ) -> list[int]:
+        """The internal ids of matching runs, in search order."""
         select = sql_search.build_run_search(
             experiment_ids=[self._experiment_pk(e) for e in experiment_ids],
             filter_string=filter_string,
@@ -377,6 +373,7 @@ class RunReads(StoreBase):
         filter_string: str | None = None,
         view_type: ViewType = ViewType.ACTIVE_ONLY,
     ) -> int:
+        """How many runs match, counted in the database."""
         select = sql_search.count_runs(
             experiment_ids=[self._experiment_pk(e) for e in experiment_ids],
             filter_string=filter_string,
@@ -396,6 +393,7 @@ class RunReads(StoreBase):
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
     ) -> tuple[list[Run], str | None]:
+        """One page of matching runs and the next page's token (None: the last)."""
         offset = decode_page_token(page_token)
         limit = None if max_results is None else max_results + 1
         pks = self.search_run_pks(experiment_ids, filter_string, view_type, limit, order_by, offset)
@@ -404,6 +402,29 @@ class RunReads(StoreBase):
             pks = pks[:max_results]
             token = encode_page_token(offset + max_results)
         return self.get_runs(pks), token
+
+    def search_run_columns(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int | None = None,
+        order_by: Sequence[str] | None = None,
+        offset: int = 0,
+        *,
+        summaries: bool = False,
+    ) -> dict[str, list[Any]]:
+        """Matching runs as columns in search order (see :meth:`run_columns`)."""
+        pks = self.search_run_pks(
+            experiment_ids, filter_string, view_type, max_results, order_by, offset
+        )
+        return self.run_columns(pks, summaries=summaries)
+
+    def run_artifact_root(self, run_id: str) -> Path:
+        """The run's artifact folder, refused unless it lies inside an allowed artifact root."""
+        uri = self.get_run(run_id).info.artifact_uri
+        roots = artifact_location.allowed_roots(self.artifact_root, self.uri)
+        return artifact_location.run_folder(uri, run_id, roots)
 
     def data_version(self) -> tuple[Any, ...]:
         """Cheap and changes with every commit: what the dashboard keys its cache on."""

@@ -1,4 +1,4 @@
-"""The store's tables, as SQLModel classes.
+"""The store's tables, as SQLModel classes (``...Table``) and the Core tables they declare.
 
 Runs get an integer surrogate key so the big tables (metric history, the
 per-run summary, params and tags) stay narrow and their indexes small; the
@@ -33,13 +33,13 @@ SCHEMA_VERSION = 3
 _BigIntId = BigInteger().with_variant(Integer(), "sqlite")
 
 
-class SchemaInfo(SQLModel, table=True):
+class SchemaVersionTable(SQLModel, table=True):
     __tablename__ = "carnet_schema"
     version: int = Field(primary_key=True)
     migrated_at: int = Field(sa_type=BigInteger)
 
 
-class ExperimentRow(SQLModel, table=True):
+class ExperimentTable(SQLModel, table=True):
     __tablename__ = "experiments"
     experiment_id: int | None = Field(default=None, primary_key=True)
     name: str = Field(sa_type=Text, unique=True)
@@ -49,7 +49,7 @@ class ExperimentRow(SQLModel, table=True):
     last_update_time: int = Field(sa_type=BigInteger)
 
 
-class ExperimentTagRow(SQLModel, table=True):
+class ExperimentTagTable(SQLModel, table=True):
     __tablename__ = "experiment_tags"
     experiment_id: int = Field(
         sa_column=Column(Integer, ForeignKey("experiments.experiment_id"), primary_key=True)
@@ -58,7 +58,7 @@ class ExperimentTagRow(SQLModel, table=True):
     value: str = Field(sa_type=Text)
 
 
-class RunRow(SQLModel, table=True):
+class RunTable(SQLModel, table=True):
     __tablename__ = "runs"
     __table_args__ = (
         Index("ix_runs_experiment_start", "experiment_id", "start_time"),
@@ -85,7 +85,7 @@ def _run_fk() -> Column[int]:
     return Column(_BigIntId, ForeignKey("runs.id"), primary_key=True)
 
 
-class ParamRow(SQLModel, table=True):
+class ParamTable(SQLModel, table=True):
     __tablename__ = "params"
     __table_args__ = (
         Index("ix_params_key_num", "key", "value_num"),
@@ -98,7 +98,7 @@ class ParamRow(SQLModel, table=True):
     value_num: float | None = Field(default=None, sa_type=Float)
 
 
-class TagRow(SQLModel, table=True):
+class TagTable(SQLModel, table=True):
     """Run tags; read by run (the primary key). No (key, value) index since v3: no
     query used it, and a run's ~15 tags would write ~15 of its pages at every run start."""
 
@@ -108,7 +108,7 @@ class TagRow(SQLModel, table=True):
     value: str = Field(sa_type=Text)
 
 
-class MetricRow(SQLModel, table=True):
+class MetricTable(SQLModel, table=True):
     """One point of a metric's history; read by (run, key) in step order."""
 
     __tablename__ = "metrics"
@@ -124,7 +124,7 @@ class MetricRow(SQLModel, table=True):
     is_nan: bool = Field(default=False)
 
 
-class MetricChunkRow(SQLModel, table=True):
+class MetricChunkTable(SQLModel, table=True):
     """Up to ``history.CHUNK_POINTS`` sorted points of one history, packed."""
 
     __tablename__ = "metric_chunks"
@@ -139,7 +139,7 @@ class MetricChunkRow(SQLModel, table=True):
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
-class MetricSummaryRow(SQLModel, table=True):
+class MetricSummaryTable(SQLModel, table=True):
     """Last, min, max and count per run and key: what tables, filters and sorting read."""
 
     __tablename__ = "metric_summaries"
@@ -157,15 +157,15 @@ class MetricSummaryRow(SQLModel, table=True):
     count: int = Field(sa_type=BigInteger)
 
 
-experiments = ExperimentRow.__table__  # type: ignore[attr-defined]
-experiment_tags = ExperimentTagRow.__table__  # type: ignore[attr-defined]
-runs = RunRow.__table__  # type: ignore[attr-defined]
-params = ParamRow.__table__  # type: ignore[attr-defined]
-tags = TagRow.__table__  # type: ignore[attr-defined]
-metrics = MetricRow.__table__  # type: ignore[attr-defined]
-metric_chunks = MetricChunkRow.__table__  # type: ignore[attr-defined]
-metric_summaries = MetricSummaryRow.__table__  # type: ignore[attr-defined]
-schema_info = SchemaInfo.__table__  # type: ignore[attr-defined]
+experiments = ExperimentTable.__table__  # type: ignore[attr-defined]
+experiment_tags = ExperimentTagTable.__table__  # type: ignore[attr-defined]
+runs = RunTable.__table__  # type: ignore[attr-defined]
+params = ParamTable.__table__  # type: ignore[attr-defined]
+tags = TagTable.__table__  # type: ignore[attr-defined]
+metrics = MetricTable.__table__  # type: ignore[attr-defined]
+metric_chunks = MetricChunkTable.__table__  # type: ignore[attr-defined]
+metric_summaries = MetricSummaryTable.__table__  # type: ignore[attr-defined]
+schema_info = SchemaVersionTable.__table__  # type: ignore[attr-defined]
 metadata = SQLModel.metadata
 
 

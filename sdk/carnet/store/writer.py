@@ -47,7 +47,7 @@ from carnet.errors import CarnetError, ReadOnlyError, SchemaVersionError, StoreE
 from carnet.store import spool
 
 if TYPE_CHECKING:
-    from carnet.store.sql_store import SqlStore
+    from carnet.store.protocol import Store
 
 logger = logging.getLogger("carnet")
 
@@ -92,7 +92,7 @@ def _one_line(exc: BaseException) -> str:
 class BufferedWriter:
     """Owns one store's queue of (run_id, key, value, timestamp, step) points."""
 
-    def __init__(self, store: SqlStore) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
         self.queue: deque[tuple[str, str, float, int, int]] = deque()
         self._held: list[_Held] = []

@@ -26,6 +26,7 @@ from carnet.errors import InvalidInputError
 from carnet.store import schema
 from carnet.store.base import EXPERIMENT_ID_RANGE
 from carnet.store.engine import get_engine, write_transaction
+from carnet.store.sql_helpers import Cursor
 
 BATCH = 500
 
@@ -43,7 +44,7 @@ class GcReport:
     dry_run: bool = False
 
 
-def _execute(cur: Any, dialect: Any, statement: ClauseElement) -> Any:
+def _execute(cur: Cursor, dialect: Any, statement: ClauseElement) -> Cursor:
     """Run a Core statement on a DBAPI cursor of ``write_transaction``, with bound values."""
     compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
     assert isinstance(compiled, SQLCompiler)

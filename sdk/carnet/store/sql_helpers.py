@@ -1,0 +1,95 @@
+"""What every module of the SQL store shares: cursors, placeholders, the paramstyle, time.
+
+This module imports nothing of the store, so any store module can use it
+without an import circle. Our own statements are fixed text with ``?``
+placeholders (sqlite3's paramstyle); :func:`statement_style` is the one place
+that rewrites them to ``%s`` for psycopg.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+#: Ids bound in one ``IN (...)`` list at most, well below every backend's limit.
+CHUNK = 4000
+#: NaN, as metric values and summaries hold it.
+NAN = float("nan")
+
+#: Turns one of our ``?`` statements into the DBAPI's paramstyle.
+Sql = Callable[[str], str]
+
+
+class Cursor(Protocol):
+    """The part of a DBAPI (PEP 249) cursor the store uses; sqlite3's and psycopg's fit."""
+
+    @property
+    def rowcount(self) -> int:
+        """Rows the last ``execute`` changed."""
+        ...
+
+    def execute(self, operation: str, parameters: Any = ..., /) -> Any:
+        """Run one statement with bound parameters."""
+        ...
+
+    def executemany(self, operation: str, seq_of_parameters: Sequence[Any], /) -> Any:
+        """Run one statement once per parameter tuple."""
+        ...
+
+    def fetchone(self) -> Any:
+        """The next row, or None."""
+        ...
+
+    def fetchall(self) -> Sequence[Any]:
+        """Every remaining row."""
+        ...
+
+
+def now_ms() -> int:
+    """Milliseconds since the epoch: what the store records as a time."""
+    return time.time_ns() // 1_000_000
+
+
+def placeholders(n: int) -> str:
+    """``?,?,...`` for an ``IN`` list of ``n`` bound values."""
+    return ",".join("?" * n)
+
+
+def _as_written(text: str) -> str:
+    return text
+
+
+def statement_style(dialect: str) -> Sql:
+    """A function giving our fixed ``?`` statements in ``dialect``'s DBAPI paramstyle.
+
+    SQLite takes them as written. For psycopg each distinct statement is
+    rewritten to ``%s`` once and remembered, so a hot path pays a dict lookup.
+    """
+    if dialect == "sqlite":
+        return _as_written
+    rewritten: dict[str, str] = {}
+
+    def pyformat(text: str) -> str:
+        found = rewritten.get(text)
+        if found is None:
+            found = rewritten[text] = text.replace("?", "%s")
+        return found
+
+    return pyformat
+
+
+def table_exists(cur: Cursor, dialect: str, name: str) -> bool:
+    """Whether the connected database has the table ``name`` (in the current schema)."""
+    if dialect == "sqlite":
+        cur.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+        return cur.fetchone() is not None
+    # Not to_regclass(): it reads the backend's relation cache, which keeps a
+    # stale "no such table" after waiting on the advisory lock while another
+    # process created the schema. A catalog query sees what is committed.
+    cur.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables "
+        "WHERE schemaname = current_schema() AND tablename = %s)",
+        (name,),
+    )
+    return bool(cur.fetchone()[0])
