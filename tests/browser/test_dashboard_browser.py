@@ -190,12 +190,13 @@ def test_find_the_best_run_compare_and_open_it(
     expect(page.get_by_text("runs in the rectangle")).to_be_visible(timeout=20_000)
 
     # A fresh link to the heat map of the whole sweep, written with the older short
-    # key names: it opens, and the address bar is rewritten with the new names.
+    # key names: it opens, and the address bar is rewritten with the new names (the
+    # heat map's choices are its defaults, so they leave it; the curves' smoothing stays).
     heat = f"{served.base}/compare?exp={quote(served.experiment)}&tab={quote('Heat map')}"
-    page.goto(heat + "&hx=params.alpha&hy=params.l1_ratio&hm=metrics.MSE")
+    page.goto(heat + "&hx=params.alpha&hy=params.l1_ratio&hm=metrics.MSE&csm=0.5")
     expect(page.locator(".vega-embed").first).to_be_visible(timeout=30_000)
-    expect(page).to_have_url(re.compile(r"heatmap_x=params\.alpha.*heatmap_metric=metrics\.MSE"))
-    assert "hx=" not in page.url and "exp=" not in page.url
+    expect(page).to_have_url(re.compile(r"/compare\?experiments=\d+&tab=Heat.*&smoothing=0\.5"))
+    assert not re.search(r"[?&](exp|hx|hy|hm|csm)=", page.url), page.url
     save(page, tmp_path, "compare.png")
 
     # The hostile run name is a heading's text, and nothing ran.
