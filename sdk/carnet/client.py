@@ -7,15 +7,14 @@ argument before the store sees it, so a bad call raises a clear
 
 from __future__ import annotations
 
-import json
 import os
 import threading
-import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from carnet import artifacts
+from carnet import artifacts, media
+from carnet.clock import now_ms
 from carnet.entities import (
     Experiment,
     FileInfo,
@@ -67,10 +66,6 @@ def async_default() -> bool:
     if raw != _async_setting[0]:
         _async_setting = (raw, (raw or "").strip().lower() in ("1", "true", "yes", "on"))
     return _async_setting[1]
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def _view_type(value: ViewType | int | str) -> ViewType:
@@ -262,7 +257,7 @@ class Client:
         if parent_run_id is not None:
             clean[PARENT_RUN_TAG] = validate_run_id(parent_run_id, "parent_run_id")
         user = clean.get("mlflow.user") or current_user()
-        start = _now_ms() if start_time is None else validate_timestamp("start_time", start_time)
+        start = now_ms() if start_time is None else validate_timestamp("start_time", start_time)
         return self.store.create_run(
             str(experiment_id),
             run_name=run_name,
@@ -288,7 +283,7 @@ class Client:
                 f"status {status!r} does not end a run; use one of {sorted(_TERMINAL)}."
             )
         self.flush()
-        end = _now_ms() if end_time is None else validate_timestamp("end_time", end_time)
+        end = now_ms() if end_time is None else validate_timestamp("end_time", end_time)
         self.store.set_terminated(run_id, status, end)
 
     def update_run(self, run_id: str, status: str | None = None, name: str | None = None) -> None:
@@ -331,7 +326,7 @@ class Client:
                 (
                     key,
                     validate_metric_value(key, value),
-                    _now_ms() if ts is None else validate_timestamp(key, ts),
+                    now_ms() if ts is None else validate_timestamp(key, ts),
                     validate_step(key, step),
                 )
             )
@@ -372,7 +367,7 @@ class Client:
             )
         key = validate_key(key, "metric")
         value = validate_metric_value(key, value)
-        ts = _now_ms() if timestamp is None else validate_timestamp(key, timestamp)
+        ts = now_ms() if timestamp is None else validate_timestamp(key, timestamp)
         st = 0 if step is None else validate_step(key, step)
         if synchronous is False or (synchronous is None and async_default()):
             writer = self._writer or self._buffer()
@@ -522,18 +517,8 @@ class Client:
 
     def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> None:
         """JSON, or YAML for a .yaml/.yml file, formatted as MLflow writes them."""
-        suffix = Path(artifact_file).suffix.lower()
-        try:
-            if suffix in (".yaml", ".yml"):
-                import yaml
-
-                text = yaml.dump(dictionary, indent=2, default_flow_style=False)
-            else:
-                text = json.dumps(dictionary, indent=2)
-        except (TypeError, ValueError) as exc:
-            raise InvalidValueError(f"log_dict cannot serialise the value: {exc}") from exc
-        root = self._writable_artifact_root(run_id)
-        artifacts.write_bytes(root, artifact_file, text.encode("utf-8"))
+        data = media.dict_bytes(dictionary, artifact_file)
+        artifacts.write_bytes(self._writable_artifact_root(run_id), artifact_file, data)
 
     def log_image(
         self,
@@ -552,54 +537,14 @@ class Client:
         returns whatever ``synchronous`` says; ``timestamp`` is accepted for
         MLflow's signature and not recorded.
         """
-        import io
-
-        import numpy as np
-        from PIL import Image
-
-        if (artifact_file is None) == (key is None):
-            raise InvalidValueError("log_image takes exactly one of artifact_file= or key=.")
-        if key is not None:
-            validate_key(key, "image")
-            artifact_file = (
-                f"images/{key}/step_{0 if step is None else validate_step(key, step)}.png"
-            )
-        assert artifact_file is not None
-        if not isinstance(image, Image.Image):
-            array = np.asarray(image)
-            if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)):
-                raise InvalidValueError(
-                    f"log_image takes an H×W, H×W×3 or H×W×4 array, got shape {array.shape}."
-                )
-            if array.dtype.kind == "f":
-                if array.size and (np.nanmin(array) < 0 or np.nanmax(array) > 1):
-                    raise InvalidValueError("float images must hold values in [0, 1].")
-                array = (array * 255).round().astype(np.uint8)
-            elif array.dtype != np.uint8:
-                array = array.clip(0, 255).astype(np.uint8)
-            image = Image.fromarray(
-                array.squeeze(-1) if array.ndim == 3 and array.shape[2] == 1 else array
-            )
-        buf = io.BytesIO()
-        image.save(buf, format="PNG")
-        artifacts.write_bytes(self._writable_artifact_root(run_id), artifact_file, buf.getvalue())
+        path = media.image_file(artifact_file, key, step)
+        data = media.png_bytes(image)
+        artifacts.write_bytes(self._writable_artifact_root(run_id), path, data)
 
     def log_table(self, run_id: str, data: Any, artifact_file: str) -> None:
         """A DataFrame or dict of columns, as JSON in pandas' ``split`` layout (as MLflow)."""
-        import pandas as pd
-
-        if isinstance(data, dict):
-            data = pd.DataFrame(data)
-        if not isinstance(data, pd.DataFrame):
-            raise InvalidValueError(
-                f"log_table takes a pandas DataFrame or a dict of columns, got "
-                f"{type(data).__name__}."
-            )
-        if not artifact_file.lower().endswith(".json"):
-            raise InvalidValueError("log_table writes JSON: name the file '<name>.json'.")
-        text = data.to_json(orient="split", index=False, date_format="iso")
-        root = self._writable_artifact_root(run_id)
-        artifacts.write_bytes(root, artifact_file, text.encode("utf-8"))
+        encoded = media.table_bytes(data, artifact_file)
+        artifacts.write_bytes(self._writable_artifact_root(run_id), artifact_file, encoded)
 
     def log_figure(
         self,
@@ -610,27 +555,9 @@ class Client:
         save_kwargs: dict[str, Any] | None = None,
     ) -> None:
         """Save a matplotlib, plotly or Altair figure (by the file's suffix) as an artifact."""
-        import io
-
         root = self._writable_artifact_root(run_id)
-        options = dict(save_kwargs or {})
-        if hasattr(figure, "savefig"):
-            buf = io.BytesIO()
-            fmt = Path(artifact_file).suffix.lstrip(".") or "png"
-            figure.savefig(buf, format=fmt, **options)
-            artifacts.write_bytes(root, artifact_file, buf.getvalue())
-        elif hasattr(figure, "to_html") or hasattr(figure, "write_html"):
-            html = figure.to_html(**options) if hasattr(figure, "to_html") else str(figure)
-            artifacts.write_bytes(root, artifact_file, html.encode("utf-8"))
-        elif hasattr(figure, "save"):  # an Altair chart
-            text = io.StringIO()
-            figure.save(text, format="html", **options)
-            artifacts.write_bytes(root, artifact_file, text.getvalue().encode("utf-8"))
-        else:
-            raise InvalidValueError(
-                f"log_figure takes a matplotlib, plotly or Altair figure, got "
-                f"{type(figure).__name__}."
-            )
+        data = media.figure_bytes(figure, artifact_file, save_kwargs)
+        artifacts.write_bytes(root, artifact_file, data)
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
         """The files and folders directly in ``path``; links and unfinished files are left out."""

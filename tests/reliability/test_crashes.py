@@ -222,8 +222,8 @@ def test_buffered_points_are_written_at_normal_exit(any_uri: str, tmp_path: Path
 def test_env_configures_heartbeat_defaults() -> None:
     """The documented defaults: a beat every 10 s, CRASHED after 60 s of silence."""
     code = (
-        "import json, carnet.fluent as f, carnet.store.base as s; "
-        "print(json.dumps([f.HEARTBEAT_INTERVAL_S, s.HEARTBEAT_TIMEOUT_S]))"
+        "import json, carnet.process_hooks as h, carnet.store.base as s; "
+        "print(json.dumps([h.HEARTBEAT_INTERVAL_S, s.HEARTBEAT_TIMEOUT_S]))"
     )
     env = worker_env()
     out = subprocess.run(
