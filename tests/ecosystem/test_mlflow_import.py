@@ -231,6 +231,22 @@ def test_a_tag_carnet_cannot_hold_is_left_out_with_a_warning(tmp_path: Path, tar
     assert "note" not in parent.data.tags and parent.data.params == {"alpha": "0.1"}
 
 
+def test_times_and_steps_beyond_64_bits_are_left_out(tmp_path: Path, target: str) -> None:
+    mlruns = build_file_store(tmp_path)
+    run_dir = mlruns / "1" / ("a" * 32)
+    meta = run_dir / "meta.yaml"
+    meta.write_text(meta.read_text().replace(f"start_time: {T0}", f"start_time: {2**70}"))
+    (run_dir / "metrics" / "loss").write_text(f"{T0} 1.0 0\n{T0 + 1} 0.5 {2**70}\n{T0 + 2} 0.2 2\n")
+    report = import_mlflow(mlruns, tracking_uri=target)
+    assert report.runs_imported == 5
+    assert any(f"start time {2**70} is outside the 64-bit range" in w for w in report.warnings)
+    assert any("metric 'loss': 1 point(s) left out" in w for w in report.warnings)
+    client = carnet.Client(target)
+    parent = imported(client)["a" * 32]
+    assert parent.info.start_time > T0  # the time of the import
+    assert [m.step for m in client.get_metric_history(parent.info.run_id, "loss")] == [0, 2]
+
+
 def test_a_broken_meta_yaml_is_named(tmp_path: Path, target: str) -> None:
     mlruns = build_file_store(tmp_path)
     meta = mlruns / "1" / ("a" * 32) / "meta.yaml"

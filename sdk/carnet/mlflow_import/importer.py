@@ -214,6 +214,7 @@ class _Importer:
         return True
 
     def _run(self, run: SourceRun) -> None:
+        """Import one run: begin it, copy its history and artifacts, then finish it."""
         label = f"run {run.run_id}"
         tags = dict(run.tags)
         parent = self.run_map.get(tags.get(PARENT_RUN_TAG, ""))
@@ -289,10 +290,11 @@ class _Importer:
 
     def _time(self, value: int | None, label: str, what: str) -> int | None:
         """A start or end time the store can hold, or None (with a warning)."""
-        if value is None:
-            return None
-        if self._try(f"{label}: {what} {value}", partial(validate_timestamp, what, value)):
+        if value is None or value in _INT64:
             return value
+        self.report.warnings.append(
+            f"{label}: {what} {value} is outside the 64-bit range Carnet keeps; left out."
+        )
         return None
 
     def _history(self, rid: str, run: SourceRun, label: str) -> None:
