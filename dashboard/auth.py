@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -31,10 +30,12 @@ from typing import Any
 
 import streamlit as st
 
-PASSWORD_ENV = "CARNET_UI_PASSWORD"
-SESSION_HOURS_ENV = "CARNET_UI_SESSION_HOURS"
-DEFAULT_SESSION_HOURS = 12.0
-MIN_SESSION_HOURS, MAX_SESSION_HOURS = 0.1, 744.0  # six minutes to a month
+from carnet import settings
+
+PASSWORD_ENV = settings.UI_PASSWORD.name
+SESSION_HOURS_ENV = settings.UI_SESSION_HOURS.name
+DEFAULT_SESSION_HOURS = settings.UI_SESSION_HOURS.default
+MIN_SESSION_HOURS, MAX_SESSION_HOURS = settings.MIN_SESSION_HOURS, settings.MAX_SESSION_HOURS
 SECRETS_UNREADABLE = "`.streamlit/secrets.toml` could not be read; fix it or remove it."
 _PROOF = "carnet.auth"
 
@@ -66,7 +67,7 @@ def _carnet_secrets() -> Mapping[str, Any]:
 
 def configured_password() -> str | None:
     """The shared password, if one is configured (environment first)."""
-    env = os.environ.get(PASSWORD_ENV)
+    env = settings.UI_PASSWORD.get()
     if env:
         return env
     value = _carnet_secrets().get("password")
@@ -84,7 +85,7 @@ def session_seconds() -> int:
     A value that is not a number of hours from six minutes to a month is ignored
     (``carnet ui --session-hours`` refuses it before the server starts).
     """
-    raw = os.environ.get(SESSION_HOURS_ENV) or _carnet_secrets().get("session_hours")
+    raw = settings.UI_SESSION_HOURS.raw() or _carnet_secrets().get("session_hours")
     hours = parse_session_hours(raw)
     return round(3600 * (DEFAULT_SESSION_HOURS if hours is None else hours))
 

@@ -34,10 +34,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from carnet.errors import ArtifactLocationError, ConfigurationError, InvalidValueError
+from carnet.errors import ArtifactLocationError, InvalidValueError
+from carnet.settings import ARTIFACT_ROOT, ARTIFACT_ROOTS
 
-ENV_ROOT = "CARNET_ARTIFACT_ROOT"
-ENV_ROOTS = "CARNET_ARTIFACT_ROOTS"
+ENV_ROOT = ARTIFACT_ROOT.name
+ENV_ROOTS = ARTIFACT_ROOTS.name
 DEFAULT_FOLDER = "carnet-artifacts"
 
 _HOW_TO_ALLOW = (
@@ -63,17 +64,7 @@ def allowed_roots(artifact_root: Path, store_uri: str) -> tuple[Path, ...]:
     prefix = "sqlite:///"
     sqlite_file = Path(store_uri[len(prefix) :]) if store_uri.startswith(prefix) else None
     roots = [artifact_root, default_root(sqlite_file)]
-    for entry in os.environ.get(ENV_ROOTS, "").split(os.pathsep):
-        entry = entry.strip()
-        if not entry:
-            continue
-        folder = Path(entry).expanduser()
-        if not folder.is_absolute():
-            raise ConfigurationError(
-                f"{ENV_ROOTS} lists {entry!r}, which is not an absolute path; list absolute "
-                f"folders separated by {os.pathsep!r}, e.g. '/mnt/shared/carnet-artifacts'."
-            )
-        roots.append(folder)
+    roots.extend(ARTIFACT_ROOTS.get())  # absolute folders, or a ConfigurationError
     real: list[Path] = []
     for root in roots:
         resolved = Path(os.path.realpath(root))

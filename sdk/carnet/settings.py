@@ -11,18 +11,20 @@ launcher) is honoured::
 ``get()`` parses the variable's text each time it changes and otherwise returns
 the value it parsed last, so a read costs one environment lookup. A value that
 does not parse raises :class:`~carnet.errors.ConfigurationError` naming the
-variable, the bad value and what is expected. An unset or blank variable means
+variable, the bad value and what is expected. An unset or empty variable means
 its default.
 
 Hot paths do not read the environment on every call: the buffered writer reads
-its limits once per flush, readers read the crash timeout once per query, and
-the heartbeat thread reads its interval once per beat.
+its queue limit when it is created and its interval once per flush, readers
+read the crash timeout once per query, and the heartbeat thread reads its
+interval once per beat. Background threads read through :meth:`Setting.get_or_default`,
+which logs a bad value and goes on with the default instead of dying.
 
 The variables of the last section are read only by the test suite, the
 benchmarks and the CI scripts, never by the library; they are declared here so
-that ``docs/settings.md`` lists every variable in one place. Regenerate that
-page after a change here with ``python -m carnet.settings --markdown >
-docs/settings.md`` (a test fails while it is out of date).
+that ``docs/settings.md`` lists every variable in one place. That page is
+generated from this module: after a change here, run :data:`REGENERATE_DOCS`
+from the repository root (a test fails while the page is out of date).
 
 This module imports only the standard library and :mod:`carnet.errors`, so any
 layer may use it.
@@ -30,9 +32,9 @@ layer may use it.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -41,6 +43,8 @@ from carnet.errors import ConfigurationError
 
 T = TypeVar("T")
 
+#: The command that rewrites docs/settings.md from this module, run from the repository root.
+REGENERATE_DOCS = 'python -c "import carnet.settings as s; s.write_docs()"'
 #: The sections of docs/settings.md, in order.
 SECTIONS = (
     "Tracking",
@@ -58,6 +62,7 @@ class Setting(Generic[T]):
     __slots__ = (
         "_cache",
         "_parse",
+        "_reported",
         "default",
         "default_text",
         "expects",
@@ -90,19 +95,19 @@ class Setting(Generic[T]):
         self.section = section
         self.default_text = default_text if default_text is not None else _show(default)
         self._cache: tuple[str | None, T] | None = None
+        self._reported: str | None = None
 
     def raw(self) -> str | None:
-        """The variable's text, or None when it is unset or blank (for callers that
+        """The variable's text, or None when it is unset or empty (for callers that
         parse leniently or only pass the text on)."""
-        text = os.environ.get(self.name)
-        return text if text is not None and text.strip() else None
+        return os.environ.get(self.name) or None
 
     def is_set(self) -> bool:
-        """Whether the variable holds a non-blank value (else the default applies)."""
+        """Whether the variable holds a value (unset or empty: the default applies)."""
         return self.raw() is not None
 
     def get(self) -> T:
-        """The value now: parsed from the environment, or the default when unset or blank.
+        """The value now: parsed from the environment, or the default when unset or empty.
 
         Raises ConfigurationError when the text does not parse; the error names the
         variable, the bad value and what is expected.
@@ -115,11 +120,26 @@ class Setting(Generic[T]):
         self._cache = (text, value)  # one tuple: a concurrent reader sees old or new, whole
         return value
 
+    def get_or_default(self) -> T:
+        """The value now, for a background thread, which has no caller to raise to.
+
+        A value that does not parse is reported once (an error on the ``carnet``
+        logger, with the same message :meth:`get` raises) and the default is used.
+        """
+        try:
+            return self.get()
+        except ConfigurationError as exc:
+            text = os.environ.get(self.name)
+            if text != self._reported:
+                self._reported = text
+                logging.getLogger("carnet").error("carnet: %s", exc)
+            return self.default
+
     def _convert(self, text: str | None) -> T:
-        if text is None or not text.strip():
+        if not text:
             return self.default
         try:
-            return self._parse(text.strip())
+            return self._parse(text)
         except ValueError as exc:
             reason = f" ({exc})" if str(exc) else ""
             raise ConfigurationError(
@@ -157,7 +177,7 @@ _FALSE = ("0", "false", "no", "off")
 
 
 def _bool(text: str) -> bool:
-    lowered = text.lower()
+    lowered = text.strip().lower()
     if lowered in _TRUE:
         return True
     if lowered in _FALSE:
@@ -194,7 +214,7 @@ def _hours(text: str) -> float:
 
 def _choice(allowed: Sequence[str]) -> Callable[[str], str]:
     def parse(text: str) -> str:
-        value = text.upper()
+        value = text.strip().upper()
         if value not in allowed:
             raise ValueError("")
         return value
@@ -586,12 +606,11 @@ def markdown() -> str:
     lines = [
         "# Settings",
         "",
-        "<!-- Generated from sdk/carnet/settings.py by "
-        "`python -m carnet.settings --markdown > docs/settings.md`; do not edit. -->",
+        f"<!-- Generated from sdk/carnet/settings.py by `{REGENERATE_DOCS}`; do not edit. -->",
         "",
         "Carnet is configured by the environment variables below. Each is read when it is "
         "used, not when `carnet` is imported, so setting one after the import takes effect. "
-        "An unset or blank variable means its default; a value that does not parse raises "
+        "An unset or empty variable means its default; a value that does not parse raises "
         "`carnet.errors.ConfigurationError` naming the variable, the value and what is "
         "expected. In code, read them through `carnet.settings` (for example "
         "`settings.FLUSH_INTERVAL.get()`).",
@@ -613,14 +632,6 @@ def markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: Sequence[str]) -> int:
-    """``python -m carnet.settings --markdown``: print docs/settings.md."""
-    if list(argv) != ["--markdown"]:
-        print("usage: python -m carnet.settings --markdown > docs/settings.md", file=sys.stderr)
-        return 2
-    sys.stdout.write(markdown())
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+def write_docs(path: str | Path = "docs/settings.md") -> None:
+    """Rewrite docs/settings.md (run from the repository root) from the declarations."""
+    Path(path).write_text(markdown(), encoding="utf-8")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from carnet import settings
 from carnet.errors import ConfigurationError
 
 DEFAULT_URI = "sqlite:///carnet.db"
-ENV_URI = "CARNET_TRACKING_URI"
+ENV_URI = settings.TRACKING_URI.name
 _tracking_uri: str | None = None
 
 
@@ -60,4 +60,4 @@ def explicit_uri() -> str | None:
 def resolve_uri(uri: str | Path | None = None) -> str:
     """The store in use: the argument, else set_tracking_uri's, else $CARNET_TRACKING_URI,
     else ./carnet.db."""
-    return normalize_uri(str(uri or _tracking_uri or os.environ.get(ENV_URI) or DEFAULT_URI))
+    return normalize_uri(str(uri or _tracking_uri or settings.TRACKING_URI.get() or DEFAULT_URI))

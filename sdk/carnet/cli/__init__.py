@@ -7,12 +7,12 @@ at a terminal and for shell scripts, and both want a short reason.
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any
 
 import click
 
+from carnet import settings
 from carnet.errors import CarnetError
 
 
@@ -28,7 +28,7 @@ class CarnetGroup(click.Group):
             raise click.ClickException(_one_line(exc)) from None
         except (SQLAlchemyError, OSError) as exc:
             # The database or the disk, not Carnet: say what happened in one line.
-            if os.environ.get("CARNET_DEBUG"):
+            if settings.DEBUG.get_or_default():  # a bad value must not hide this error
                 raise
             message = f"{type(exc).__name__}: {_one_line(exc)}"[:500]
             raise click.ClickException(

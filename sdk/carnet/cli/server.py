@@ -7,7 +7,6 @@ started ``mlflow server`` starts this one.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -18,9 +17,10 @@ from carnet.cli._common import DB_HELP
 from carnet.cli.ui import dashboard_app, redact
 from carnet.errors import ConfigurationError
 from carnet.server.settings import ENV_TOKENS_FILE
+from carnet.settings import ARTIFACT_ROOT
 from carnet.uri import resolve_uri
 
-ENV_ARTIFACT_ROOT = "CARNET_ARTIFACT_ROOT"
+ENV_ARTIFACT_ROOT = ARTIFACT_ROOT.name
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -39,9 +39,9 @@ def artifact_folder(given: str | None, uri: str) -> Path:
                 )
             given = unquote(parsed.path)
         return Path(given).expanduser().resolve()
-    env = os.environ.get(ENV_ARTIFACT_ROOT)
-    if env:
-        return Path(env).expanduser().resolve()
+    env = ARTIFACT_ROOT.get()
+    if env is not None:
+        return env.resolve()
     if uri.startswith("sqlite:///"):
         return Path(uri[len("sqlite:///") :]).parent / "carnet-artifacts"
     return Path.cwd() / "carnet-artifacts"

@@ -9,16 +9,16 @@ store the same way.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from carnet.errors import ConfigurationError
+from carnet.settings import SERVER_SETTINGS, SERVER_TOKENS_FILE
 
 #: The environment variable that carries the settings to worker processes.
-ENV_SETTINGS = "CARNET_SERVER_SETTINGS"
+ENV_SETTINGS = SERVER_SETTINGS.name
 #: The environment variable naming the tokens file (also ``--auth-file``).
-ENV_TOKENS_FILE = "CARNET_SERVER_TOKENS_FILE"
+ENV_TOKENS_FILE = SERVER_TOKENS_FILE.name
 #: Largest artifact one upload may carry, unless ``--max-upload-mb`` says otherwise.
 DEFAULT_MAX_UPLOAD_BYTES = 5 * 1024**3
 
@@ -62,7 +62,7 @@ class ServerSettings:
     @classmethod
     def from_env(cls) -> ServerSettings:
         """The settings a worker process was given by the process that started it."""
-        raw = os.environ.get(ENV_SETTINGS)
+        raw = SERVER_SETTINGS.get()
         if not raw:
             raise ConfigurationError(
                 f"{ENV_SETTINGS} is not set; start the server with `carnet server`."

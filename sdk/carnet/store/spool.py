@@ -29,9 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from carnet.errors import InvalidInputError
+from carnet.settings import SPOOL_DIR
 from carnet.store.engine import sqlite_path
 
-SPOOL_ENV = "CARNET_SPOOL_DIR"
+SPOOL_ENV = SPOOL_DIR.name
 
 Point = tuple[str, float, int, int]  # key, value, timestamp ms, step
 
@@ -61,9 +62,9 @@ def public_uri(uri: str) -> str:
 
 
 def _folders(uri: str) -> list[Path]:
-    configured = os.environ.get(SPOOL_ENV)
+    configured = SPOOL_DIR.get_or_default()  # the writer thread spools too: never raise here
     path = sqlite_path(uri)
-    first = Path(configured) if configured else (path.parent if path is not None else Path())
+    first = configured or (path.parent if path is not None else Path())
     return [first, Path(tempfile.gettempdir())]
 
 
