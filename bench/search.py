@@ -192,8 +192,8 @@ def measure(variant: str, args: dict[str, Any]) -> dict[str, Any]:
 def _explain(client: Any, eid: str, query: str) -> str:
     """EXPLAIN QUERY PLAN of the search SELECT, when the store offers it."""
     try:
+        from carnet import settings
         from carnet.entities import ViewType
-        from carnet.store.base import HEARTBEAT_TIMEOUT_S
         from carnet.store.sql_helpers import now_ms
         from carnet.store.sql_search import build_run_search, explain
 
@@ -203,7 +203,7 @@ def _explain(client: Any, eid: str, query: str) -> str:
             order_by=[ORDER],
             view_type=ViewType.ACTIVE_ONLY,
             now_ms=now_ms(),
-            crash_timeout_ms=int(HEARTBEAT_TIMEOUT_S * 1000),
+            crash_timeout_ms=int(settings.HEARTBEAT_TIMEOUT.get() * 1000),
             limit=100,
         )
         return str(explain(stmt, client.store.engine))

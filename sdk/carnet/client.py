@@ -7,13 +7,12 @@ argument before the store sees it, so a bad call raises a clear
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from carnet import artifacts, media
+from carnet import artifacts, media, settings
 from carnet.clock import now_ms
 from carnet.entities import (
     Experiment,
@@ -56,16 +55,9 @@ _TERMINAL = {
 }
 
 
-_async_setting: tuple[str | None, bool] = (None, False)
-
-
 def async_default() -> bool:
     """$CARNET_ASYNC_LOGGING, read on every call but parsed only when it changes."""
-    global _async_setting
-    raw = os.environ.get("CARNET_ASYNC_LOGGING")
-    if raw != _async_setting[0]:
-        _async_setting = (raw, (raw or "").strip().lower() in ("1", "true", "yes", "on"))
-    return _async_setting[1]
+    return settings.ASYNC_LOGGING.get()
 
 
 def _view_type(value: ViewType | int | str) -> ViewType:

@@ -14,12 +14,11 @@ end of this module. Flavours (``carnet.sklearn``) sit above this module:
 from __future__ import annotations
 
 import importlib
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from carnet import process_hooks, run_context
+from carnet import process_hooks, run_context, settings
 from carnet import uri as uri_config
 from carnet.client import Client, RunOperations
 from carnet.clock import now_ms
@@ -111,7 +110,7 @@ def get_tracking_uri() -> str:
 
 def is_tracking_uri_set() -> bool:
     """Whether a store was chosen (by set_tracking_uri or the environment), not defaulted."""
-    return uri_config.explicit_uri() is not None or uri_config.ENV_URI in os.environ
+    return uri_config.explicit_uri() is not None or settings.TRACKING_URI.is_set()
 
 
 # -- experiments -------------------------------------------------------------------------
@@ -147,8 +146,8 @@ def _resolve_experiment_id(experiment_id: str | None) -> str:
     active = run_context.active_experiment_id()
     if active is not None:
         return active
-    name = os.environ.get("CARNET_EXPERIMENT_NAME") or os.environ.get("MLFLOW_EXPERIMENT_NAME")
-    env_id = os.environ.get("CARNET_EXPERIMENT_ID") or os.environ.get("MLFLOW_EXPERIMENT_ID")
+    name = settings.EXPERIMENT_NAME.get() or settings.MLFLOW_EXPERIMENT_NAME.get()
+    env_id = settings.EXPERIMENT_ID.get() or settings.MLFLOW_EXPERIMENT_ID.get()
     if env_id:
         return env_id
     return set_experiment(name or DEFAULT_EXPERIMENT_NAME).experiment_id

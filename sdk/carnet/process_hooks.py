@@ -24,15 +24,13 @@ import threading
 from types import TracebackType
 from typing import Any, NoReturn
 
-from carnet import run_context
+from carnet import run_context, settings
 from carnet.client import Client
 from carnet.entities import RunStatus
 
-__all__ = ["HEARTBEAT_INTERVAL_S", "end_all", "flush_writers", "install"]
+__all__ = ["end_all", "flush_writers", "install"]
 
 logger = logging.getLogger("carnet")
-
-HEARTBEAT_INTERVAL_S = float(os.environ.get("CARNET_HEARTBEAT_INTERVAL", "10"))
 
 _lock = threading.RLock()
 _hooks_installed = False
@@ -47,7 +45,7 @@ _exit_codes: list[object] = []
 
 def _heartbeat_loop() -> None:
     stop = _heartbeat_stop
-    while not stop.wait(HEARTBEAT_INTERVAL_S):
+    while not stop.wait(settings.HEARTBEAT_INTERVAL.get_or_default()):  # read every beat
         by_client: dict[int, tuple[Client, list[str]]] = {}
         for rid, owner in run_context.live_runs():
             by_client.setdefault(id(owner), (owner, []))[1].append(rid)

@@ -19,6 +19,7 @@ import threading
 from types import TracebackType
 from typing import Literal
 
+from carnet import settings
 from carnet import uri as uri_config
 from carnet.client import Client
 from carnet.entities import Run, RunStatus
@@ -63,9 +64,7 @@ def client() -> Client:
     """
     global _last_client
     explicit = uri_config.explicit_uri()
-    key: object = (
-        explicit if explicit is not None else (os.environ.get(uri_config.ENV_URI), os.getcwd())
-    )
+    key: object = explicit if explicit is not None else (settings.TRACKING_URI.get(), os.getcwd())
     last = _last_client
     if last is not None and last[0] == key:
         return last[1]

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Literal, ParamSpec, TypeVar, cast
 
+from carnet import settings
 from carnet.errors import StoreError
 
 __all__ = [
@@ -40,19 +40,16 @@ __all__ = [
     "safe",
 ]
 
-ENV_SAFE_MODE = "CARNET_SAFE_MODE"
+ENV_SAFE_MODE = settings.SAFE_MODE.name
 logger = logging.getLogger("carnet")
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def _env_enabled() -> bool:
-    return os.environ.get(ENV_SAFE_MODE, "").strip().lower() in ("1", "true", "yes", "on")
-
-
-_enabled = _env_enabled()
-BACKOFF_S = float(os.environ.get("CARNET_SAFE_MODE_BACKOFF", "30"))
+#: Set by enable_safe_mode() / disable_safe_mode(); None follows CARNET_SAFE_MODE, read
+#: when a call fails (the only time it matters), so setting it after import works.
+_enabled: bool | None = None
 #: time.monotonic() before which calls are skipped because the store failed; 0 when healthy.
 _down_until = 0.0
 _failures: dict[tuple[str, str], int] = {}
@@ -73,7 +70,7 @@ def disable_safe_mode() -> None:
 
 def is_safe_mode_enabled() -> bool:
     """Whether fluent tracking calls now log their failures instead of raising them."""
-    return _enabled
+    return settings.SAFE_MODE.get() if _enabled is None else _enabled
 
 
 def _report(name: str, exc: Exception) -> None:
@@ -93,7 +90,7 @@ def _report(name: str, exc: Exception) -> None:
 
 
 class StoreDown(StoreError):
-    """Stands for a call skipped because the store failed less than BACKOFF_S ago."""
+    """Stands for a call skipped because the store failed within CARNET_SAFE_MODE_BACKOFF."""
 
 
 _skipped = StoreDown("the store failed moments ago; not trying again yet")
@@ -120,16 +117,16 @@ def safe(fallback: Callable[..., Any] | None = None) -> Callable[[Callable[P, R]
         @functools.wraps(fn)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             global _down_until
-            if _down_until and _enabled and time.monotonic() < _down_until:
+            if _down_until and time.monotonic() < _down_until and is_safe_mode_enabled():
                 _report(name, _skipped)
                 return cast(R, None if fallback is None else fallback(*args, **kwargs))
             try:
                 return fn(*args, **kwargs)
             except Exception as exc:
-                if not _enabled:
+                if not is_safe_mode_enabled():
                     raise
                 if isinstance(exc, StoreError):
-                    _down_until = time.monotonic() + BACKOFF_S
+                    _down_until = time.monotonic() + settings.SAFE_MODE_BACKOFF.get_or_default()
                 _report(name, exc)
                 return cast(R, None if fallback is None else fallback(*args, **kwargs))
 

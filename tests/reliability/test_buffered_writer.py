@@ -57,7 +57,7 @@ def make_writer(spool_dir: Path) -> Iterator[WriterFactory]:
 def quick(monkeypatch: pytest.MonkeyPatch) -> None:
     """A short busy timeout (set before any connection opens) and quick retries."""
     monkeypatch.setattr(engine, "BUSY_TIMEOUT_S", 0.2)
-    monkeypatch.setattr(writer, "FLUSH_INTERVAL_S", 0.05)
+    monkeypatch.setenv("CARNET_FLUSH_INTERVAL", "0.05")
     monkeypatch.setattr(writer, "_FIRST_BACKOFF_S", 0.05, raising=False)
     monkeypatch.setattr(writer, "_MAX_BACKOFF_S", 0.2, raising=False)
 
@@ -136,7 +136,7 @@ def test_a_lock_held_past_the_busy_timeout_is_waited_out_and_nothing_is_lost(
 def test_flush_while_the_lock_is_held_raises_and_keeps_the_points(
     uri: str, quick: None, make_writer: WriterFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(writer, "FLUSH_INTERVAL_S", 3600.0)  # only flush() writes here
+    monkeypatch.setenv("CARNET_FLUSH_INTERVAL", "3600")  # only flush() writes here
     client = carnet.Client(uri)
     run_id = new_run(client)
     w = make_writer(client)
@@ -157,7 +157,7 @@ def test_end_run_during_the_lock_raises_and_leaves_the_run_active(
     uri: str, quick: None, spool_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A failed end_run changes nothing: the run is still active, and ends later whole."""
-    monkeypatch.setattr(writer, "FLUSH_INTERVAL_S", 3600.0)
+    monkeypatch.setenv("CARNET_FLUSH_INTERVAL", "3600")
     carnet.set_tracking_uri(uri)
     run = carnet.start_run()
     for step in range(100):
@@ -184,7 +184,7 @@ def test_a_lock_that_outlasts_the_retries_spools_the_points_for_replay(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    monkeypatch.setattr(writer, "RETRY_TIMEOUT_S", 0.5, raising=False)
+    monkeypatch.setenv("CARNET_RETRY_TIMEOUT", "0.5")
     client = carnet.Client(uri)
     run_id = new_run(client)
     w = make_writer(client)
@@ -218,7 +218,7 @@ def test_points_for_a_run_ended_meanwhile_are_spooled_at_once_with_the_reason(
     any_uri: str, make_writer: WriterFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A Carnet error is not retried: the batch is spooled and the reason said."""
-    monkeypatch.setattr(writer, "FLUSH_INTERVAL_S", 0.05)
+    monkeypatch.setenv("CARNET_FLUSH_INTERVAL", "0.05")
     client = carnet.Client(any_uri)
     run_id = new_run(client)
     other = carnet.Client(any_uri)
@@ -276,9 +276,9 @@ def test_a_producer_past_the_queue_limit_writes_the_backlog_itself(
 ) -> None:
     """The writer thread sleeps for an hour unless the queue passes the limit; then the
     producer writes the backlog itself (the woken thread may share the work)."""
-    monkeypatch.setattr(writer, "_MAX_QUEUED", 1000)
+    monkeypatch.setenv("CARNET_MAX_QUEUED", "1000")
     monkeypatch.setattr(writer, "_WAKE_AT", 1000)
-    monkeypatch.setattr(writer, "FLUSH_INTERVAL_S", 3600.0)
+    monkeypatch.setenv("CARNET_FLUSH_INTERVAL", "3600")
     client = carnet.Client(any_uri)
     run_id = new_run(client)
     w = make_writer(client)
@@ -297,9 +297,9 @@ def test_memory_stays_bounded_while_the_store_refuses_writes(
 ) -> None:
     """Queued plus waiting points stay under twice the limit; the excess is spooled."""
     monkeypatch.setattr(engine, "BUSY_TIMEOUT_S", 0.02)
-    monkeypatch.setattr(writer, "_MAX_QUEUED", 1000)
+    monkeypatch.setenv("CARNET_MAX_QUEUED", "1000")
     monkeypatch.setattr(writer, "_WAKE_AT", 1000)
-    monkeypatch.setattr(writer, "FLUSH_INTERVAL_S", 3600.0)
+    monkeypatch.setenv("CARNET_FLUSH_INTERVAL", "3600")
     client = carnet.Client(uri)
     run_id = new_run(client)
     w = make_writer(client)

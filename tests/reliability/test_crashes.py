@@ -32,16 +32,12 @@ TIMEOUT_S = 3.0  # six beats: a loaded machine may delay one or two
 
 @pytest.fixture
 def fast_crash(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """This process reads with the same 2 s timeout the workers were given.
+    """This process reads with the same short timeout the workers were given.
 
-    The store reads CARNET_HEARTBEAT_TIMEOUT once, at import; every carnet module
-    holding that value gets the short one (the fresh-process check below covers
-    the environment variable itself).
+    The store reads CARNET_HEARTBEAT_TIMEOUT at each read, so setting it after import
+    is enough (fresh processes that start with it are checked below).
     """
-    for module in list(sys.modules.values()):
-        name = getattr(module, "__name__", "")
-        if name.startswith("carnet.") and hasattr(module, "HEARTBEAT_TIMEOUT_S"):
-            monkeypatch.setattr(module, "HEARTBEAT_TIMEOUT_S", TIMEOUT_S)
+    monkeypatch.setenv("CARNET_HEARTBEAT_TIMEOUT", str(TIMEOUT_S))
     yield
 
 
@@ -222,8 +218,8 @@ def test_buffered_points_are_written_at_normal_exit(any_uri: str, tmp_path: Path
 def test_env_configures_heartbeat_defaults() -> None:
     """The documented defaults: a beat every 10 s, CRASHED after 60 s of silence."""
     code = (
-        "import json, carnet.process_hooks as h, carnet.store.base as s; "
-        "print(json.dumps([h.HEARTBEAT_INTERVAL_S, s.HEARTBEAT_TIMEOUT_S]))"
+        "import json, carnet.settings as s; "
+        "print(json.dumps([s.HEARTBEAT_INTERVAL.get(), s.HEARTBEAT_TIMEOUT.get()]))"
     )
     env = worker_env()
     out = subprocess.run(

@@ -87,7 +87,7 @@ def test_after_a_store_failure_calls_are_skipped_for_the_backoff(
     """A store that hangs on each attempt must not be retried by every log call."""
     now = [1000.0]
     monkeypatch.setattr(safe_mode, "time", SimpleNamespace(monotonic=lambda: now[0]))
-    monkeypatch.setattr(safe_mode, "BACKOFF_S", 30.0)
+    monkeypatch.setenv("CARNET_SAFE_MODE_BACKOFF", "30")
     caplog.set_level(logging.WARNING, logger="carnet")
     calls = []
 

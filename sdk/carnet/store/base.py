@@ -7,11 +7,11 @@ sql_store.py joins them into ``SqlStore``, the single object callers use.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
+from carnet import settings
 from carnet.entities import LifecycleStage, RunStatus
 from carnet.errors import (
     ExperimentNotFoundError,
@@ -20,10 +20,8 @@ from carnet.errors import (
     RunNotFoundError,
 )
 from carnet.store.engine import ensure_schema, get_engine, sqlite_path
-from carnet.store.sql_helpers import Cursor, Sql, statement_style
+from carnet.store.sql_helpers import Cursor, Sql, now_ms, statement_style
 
-#: A RUNNING run whose heartbeat is older than this reads as CRASHED.
-HEARTBEAT_TIMEOUT_S = float(os.environ.get("CARNET_HEARTBEAT_TIMEOUT", "60"))
 #: Experiment ids are 32-bit on PostgreSQL; outside this range no experiment can exist.
 EXPERIMENT_ID_RANGE = range(-(2**31), 2**31)
 
@@ -42,9 +40,7 @@ class StoreBase:
         default_root = (
             path.parent / "carnet-artifacts" if path is not None else Path("carnet-artifacts")
         )
-        self.artifact_root = (
-            Path(os.environ.get("CARNET_ARTIFACT_ROOT", str(default_root))).expanduser().resolve()
-        )
+        self.artifact_root = (settings.ARTIFACT_ROOT.get() or default_root).resolve()
 
     def check_writable(self) -> None:
         """Raise ReadOnlyError on a read-only store, before anything is written."""
@@ -109,9 +105,17 @@ class StoreBase:
             )
         return pk
 
-    def status_of(self, status: str, heartbeat: int | None, start: int, now: int) -> str:
+    def crash_cutoff(self) -> int:
+        """The heartbeat time (ms) before which a RUNNING run reads as CRASHED, as of now.
+
+        A read computes it once, reading CARNET_HEARTBEAT_TIMEOUT, and passes it to
+        :meth:`status_of` for each of its rows.
+        """
+        return now_ms() - int(settings.HEARTBEAT_TIMEOUT.get() * 1000)
+
+    def status_of(self, status: str, heartbeat: int | None, start: int, cutoff: int) -> str:
         """The status a reader shows: a RUNNING run with a stale heartbeat is CRASHED."""
-        if status == "RUNNING" and (heartbeat or start) < now - HEARTBEAT_TIMEOUT_S * 1000:
+        if status == "RUNNING" and (heartbeat or start) < cutoff:
             return RunStatus.CRASHED.value
         return status
 

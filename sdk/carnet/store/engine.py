@@ -28,6 +28,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.pool import NullPool, QueuePool
 
+from carnet import settings
 from carnet.errors import ConfigurationError, SchemaVersionError, StoreError
 from carnet.store import migrations
 from carnet.store.schema import SCHEMA_VERSION, metadata
@@ -35,9 +36,6 @@ from carnet.store.sql_helpers import Cursor, statement_style, table_exists
 from carnet.uri import ENV_URI
 
 BUSY_TIMEOUT_S = 60.0
-#: Checkpoint the WAL every ~40 MB rather than SQLite's 4 MB: far fewer fsyncs, and pages
-#: rewritten by many small commits (index roots, summaries) are copied back once.
-_WAL_CHECKPOINT_PAGES = int(os.environ.get("CARNET_WAL_CHECKPOINT_PAGES", "10000"))
 _PG_LOCK_ID = 0x6361726E6574  # "carnet"
 
 
@@ -146,14 +144,12 @@ def _connect_sqlite(
                 if "locked" not in str(exc) or time.monotonic() > deadline:
                     raise
                 time.sleep(0.01)
-    sync = os.environ.get("CARNET_SQLITE_SYNCHRONOUS", "NORMAL").upper()
-    if sync not in ("OFF", "NORMAL", "FULL", "EXTRA"):
-        raise ConfigurationError(
-            f"CARNET_SQLITE_SYNCHRONOUS={sync!r}; use NORMAL (default), FULL or EXTRA."
-        )
+    sync = settings.SQLITE_SYNCHRONOUS.get()
     conn.execute(f"PRAGMA synchronous = {sync}")
     conn.execute("PRAGMA cache_size = -32000")
-    conn.execute(f"PRAGMA wal_autocheckpoint = {_WAL_CHECKPOINT_PAGES}")
+    # Every ~40 MB by default rather than SQLite's 4 MB: far fewer fsyncs, and pages
+    # rewritten by many small commits (index roots, summaries) are copied back once.
+    conn.execute(f"PRAGMA wal_autocheckpoint = {settings.WAL_CHECKPOINT_PAGES.get()}")
     conn.execute("PRAGMA temp_store = MEMORY")
     return conn
 
@@ -353,7 +349,7 @@ def make_engine(uri: str, read_only: bool) -> Engine:
     except (ArgumentError, ValueError) as exc:  # ValueError: e.g. a port that is not a number
         raise ConfigurationError(f"cannot parse tracking URI {uri!r}: {exc}") from exc
     kwargs: dict[str, Any] = {"pool_pre_ping": True}
-    if os.environ.get("CARNET_PG_NULLPOOL"):
+    if settings.PG_NULLPOOL.get():
         kwargs = {"poolclass": NullPool}
     try:
         engine = create_engine(url, **kwargs)

@@ -14,11 +14,11 @@ from itertools import repeat
 from pathlib import Path
 from typing import Any
 
-from carnet import artifact_location
+from carnet import artifact_location, settings
 from carnet.entities import Metric, MetricSummary, Run, RunData, RunInfo, ViewType
 from carnet.errors import InvalidInputError, RunNotFoundError
 from carnet.store import history, sql_search
-from carnet.store.base import HEARTBEAT_TIMEOUT_S, StoreBase, check_run_id
+from carnet.store.base import StoreBase, check_run_id
 from carnet.store.engine import read_cursor, sqlite_path
 from carnet.store.page_tokens import decode_page_token, encode_page_token
 from carnet.store.protocol import RUN_ATTRIBUTE_COLUMNS
@@ -123,7 +123,7 @@ class RunReads(StoreBase):
                 max=NAN if hi is None else float(hi),
                 count=int(count),
             )
-        now = now_ms()
+        cutoff = self.crash_cutoff()
         runs = []
         for r in rows:
             pk = int(r[0])
@@ -132,7 +132,7 @@ class RunReads(StoreBase):
                 experiment_id=str(r[2]),
                 run_name=r[3],
                 user_id=r[4],
-                status=self.status_of(r[5], r[8], r[6], now),
+                status=self.status_of(r[5], r[8], r[6], cutoff),
                 start_time=r[6],
                 end_time=r[7],
                 artifact_uri=r[10],
@@ -164,7 +164,7 @@ class RunReads(StoreBase):
         run_id, experiment_id, status, artifact_uri, start_time = attributes[:5]
         end_time, run_name, user_id, lifecycle_stage, parent_run_id = attributes[5:]
         status_of = self.status_of
-        now = now_ms()
+        cutoff = self.crash_cutoff()
         with read_cursor(self.engine) as cur:
             for start in range(0, n, CHUNK):
                 chunk = list(pks[start : start + CHUNK])
@@ -181,7 +181,7 @@ class RunReads(StoreBase):
                     i = index[row[0]]
                     run_id[i] = row[1]
                     experiment_id[i] = str(row[2])
-                    status[i] = status_of(row[3], row[11], row[5], now)
+                    status[i] = status_of(row[3], row[11], row[5], cutoff)
                     artifact_uri[i] = row[4]
                     start_time[i] = row[5]
                     end_time[i] = row[6]
@@ -360,7 +360,7 @@ class RunReads(StoreBase):
             order_by=order_by,
             view_type=view_type,
             now_ms=now_ms(),
-            crash_timeout_ms=int(HEARTBEAT_TIMEOUT_S * 1000),
+            crash_timeout_ms=int(settings.HEARTBEAT_TIMEOUT.get() * 1000),
             limit=max_results,
             offset=offset,
         )
@@ -379,7 +379,7 @@ class RunReads(StoreBase):
             filter_string=filter_string,
             view_type=view_type,
             now_ms=now_ms(),
-            crash_timeout_ms=int(HEARTBEAT_TIMEOUT_S * 1000),
+            crash_timeout_ms=int(settings.HEARTBEAT_TIMEOUT.get() * 1000),
         )
         with self.engine.connect() as conn:
             return int(conn.execute(select).scalar_one())

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from carnet import settings
 from carnet.errors import CarnetError, ReadOnlyError, SchemaVersionError, StoreError
 from carnet.store import spool
 
@@ -51,16 +52,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("carnet")
 
-FLUSH_INTERVAL_S = float(os.environ.get("CARNET_FLUSH_INTERVAL", "0.5"))
-#: How long a batch refused for a passing reason is retried before it is spooled.
-RETRY_TIMEOUT_S = float(os.environ.get("CARNET_RETRY_TIMEOUT", "300"))
 _FIRST_BACKOFF_S = 0.5
 _MAX_BACKOFF_S = 30.0
-#: Beyond this a producer writes the backlog itself: memory stays bounded (~200 B a point)
-#: when a loop logs faster than the disk takes points. Points waiting for a retry are
-#: bounded by the same number: beyond it the oldest are spooled.
-_MAX_QUEUED = int(os.environ.get("CARNET_MAX_QUEUED", "250000"))
-_WAKE_AT = min(50_000, _MAX_QUEUED)  # queued points that wake the writer early
+#: Queued points that wake the writer early (CARNET_MAX_QUEUED when that is lower).
+_WAKE_AT = 50_000
 _writers: weakref.WeakSet[BufferedWriter] = weakref.WeakSet()
 
 Point = tuple[str, float, int, int]  # key, value, timestamp ms, step
@@ -94,6 +89,15 @@ class BufferedWriter:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        #: CARNET_MAX_QUEUED, read once per writer. Beyond it a producer writes the backlog
+        #: itself: memory stays bounded (~200 B a point) when a loop logs faster than the disk
+        #: takes points. Points waiting for a retry are bounded by the same number: beyond it
+        #: the oldest are spooled. The interval and the retry window are read at each use;
+        #: reading them here makes a bad value fail the first buffered call, not the thread.
+        self._max_queued = settings.MAX_QUEUED.get()
+        self._wake_at = min(_WAKE_AT, self._max_queued)
+        settings.FLUSH_INTERVAL.get()
+        settings.RETRY_TIMEOUT.get()
         self.queue: deque[tuple[str, str, float, int, int]] = deque()
         self._held: list[_Held] = []
         self._reports: list[BaseException] = []  # spooled since the last flush()
@@ -113,12 +117,12 @@ class BufferedWriter:
     def put(self, run_id: str, key: str, value: float, timestamp: int, step: int) -> None:
         queue = self.queue
         queue.append((run_id, key, value, timestamp, step))
-        if len(queue) > _WAKE_AT or self._thread is None:
+        if len(queue) > self._wake_at or self._thread is None:
             if self._thread is None:  # first use in a forked child
                 self._start()
-            if len(queue) > _WAKE_AT:
+            if len(queue) > self._wake_at:
                 self._wake.set()
-                if len(queue) > _MAX_QUEUED:
+                if len(queue) > self._max_queued:
                     self._drain()
 
     @property
@@ -138,7 +142,7 @@ class BufferedWriter:
 
     def _loop(self) -> None:
         while not self._stopped:
-            wait = FLUSH_INTERVAL_S
+            wait = settings.FLUSH_INTERVAL.get_or_default()  # read every round
             due = min((h.next_try for h in self._held), default=None)
             if due is not None:
                 wait = min(wait, max(0.0, due - time.monotonic()))
@@ -226,13 +230,13 @@ class BufferedWriter:
                 len(batch.points),
                 batch.run_id,
                 _one_line(exc),
-                RETRY_TIMEOUT_S,
+                settings.RETRY_TIMEOUT.get_or_default(),
             )
         batch.error = exc
         batch.attempts += 1
         if final:
             self._spool(batch, f"the process ended while the store refused them: {_one_line(exc)}")
-        elif now - batch.since >= RETRY_TIMEOUT_S:
+        elif now - batch.since >= settings.RETRY_TIMEOUT.get_or_default():
             self._spool(
                 batch, f"the store refused them for {now - batch.since:.0f} s: {_one_line(exc)}"
             )
@@ -244,13 +248,13 @@ class BufferedWriter:
     def _bound_held(self) -> None:
         """Waiting points count against CARNET_MAX_QUEUED too: spool the oldest beyond it."""
         total = self.retrying
-        while total > _MAX_QUEUED and self._held:
+        while total > self._max_queued and self._held:
             oldest = self._held.pop(0)
             total -= len(oldest.points)
             reason = _one_line(oldest.error) if oldest.error else "unknown"
             self._spool(
                 oldest,
-                f"over CARNET_MAX_QUEUED={_MAX_QUEUED} points waited for a store that "
+                f"over CARNET_MAX_QUEUED={self._max_queued} points waited for a store that "
                 f"refused them: {reason}",
             )
 
@@ -307,7 +311,8 @@ class BufferedWriter:
         messages = [str(e) for e in errors]
         for held in waiting:
             assert held.error is not None
-            left = max(0.0, RETRY_TIMEOUT_S - (time.monotonic() - held.since))
+            window = settings.RETRY_TIMEOUT.get_or_default()
+            left = max(0.0, window - (time.monotonic() - held.since))
             messages.append(
                 f"{len(held.points)} buffered points of run {held.run_id} are not written yet: "
                 f"{_one_line(held.error)}. Carnet keeps them and retries for {left:.0f} s more, "
