@@ -55,6 +55,10 @@ QUIET_ENV = {
     "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
     "PYTHONWARNINGS": "ignore",
 }
+#: MLflow's server starts a job runner and seven task-queue consumers that poll all the time
+#: (GenAI evaluation jobs, scheduled clean-ups); Carnet serves nothing of the kind, so they
+#: are off and MLflow's server gets the whole machine for tracking.
+MLFLOW_SERVER_ENV = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
 
 
 @dataclass
@@ -87,7 +91,11 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 def server_command(tool: str, folder: Path, port: int) -> tuple[list[str], Path]:
-    """The command line an operator would type for ``tool``, and its SQLite file."""
+    """The command line an operator would type for ``tool``, and its SQLite file.
+
+    MLflow's server runs one worker: its default of four would be four processes
+    writing one SQLite file.
+    """
     if tool == "carnet":
         db = folder / "carnet.db"
         return [
@@ -114,14 +122,19 @@ def _healthy(base: str) -> bool:
 
 
 @contextlib.contextmanager
-def serving(tool: str, folder: Path) -> Iterator[tuple[str, Path, Path]]:
-    """Run ``tool``'s server on a new store in ``folder``; yield its URL, store file and log."""
+def serving(tool: str, folder: Path) -> Iterator[tuple[str, Path, Path, int]]:
+    """Run ``tool``'s server on a new store in ``folder``.
+
+    Yields its URL, its store file, its log and its process group (the server
+    and any worker it starts, for CPU accounting).
+    """
     port = free_port()
     command, db = server_command(tool, folder, port)
     log = folder / f"{tool}-server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(  # a fixed argv, no shell
-            command, stdout=out, stderr=subprocess.STDOUT, env=clean_env(), cwd=folder,
+            command, stdout=out, stderr=subprocess.STDOUT, cwd=folder,
+            env=clean_env(**(MLFLOW_SERVER_ENV if tool == "mlflow" else {})),
             start_new_session=True,
         )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
@@ -133,7 +146,7 @@ def serving(tool: str, folder: Path) -> Iterator[tuple[str, Path, Path]]:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{tool} server not healthy in {START_TIMEOUT_S:.0f} s")
             time.sleep(0.2)
-        yield base, db, log
+        yield base, db, log, proc.pid  # start_new_session: the pid is the group id
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
@@ -149,8 +162,11 @@ def tail(log: Path, chars: int = 3000) -> str:
     return log.read_text(errors="replace")[-chars:] if log.exists() else ""
 
 
-def drive(base: str, folder: Path, log: Path, args: dict[str, Any]) -> dict[str, Any]:
+def drive(
+    base: str, folder: Path, log: Path, server_pgid: int, args: dict[str, Any]
+) -> dict[str, Any]:
     """Run the MLflow client script against the server at ``base``; return its JSON."""
+    args = dict(args, server_pgid=server_pgid)
     proc = subprocess.run(  # a fixed argv, no shell
         [str(mlflow_env.python()), str(CLIENT), json.dumps(args)],
         capture_output=True, text=True, timeout=CLIENT_TIMEOUT_S, cwd=folder,
@@ -168,8 +184,8 @@ def one_round(tool: str, args: dict[str, Any]) -> dict[str, Any]:
     """Start ``tool``'s server, drive it, stop it, count the writers' points in its store."""
     with tempfile.TemporaryDirectory(dir=args["tmp"]) as tmp:
         folder = Path(tmp)
-        with serving(tool, folder) as (base, db, log):
-            out = drive(base, folder, log, args)
+        with serving(tool, folder) as (base, db, log, pgid):
+            out = drive(base, folder, log, pgid, args)
         counted = run_worker(
             "server",
             tool,
@@ -275,7 +291,12 @@ def plan(cfg: Config) -> Plan:
                 for v, vals in first.items()
             )
         )
-        return [
+        result.notes.append(
+            "the CPU rows sum every process of the server's group (read from /proc around "
+            "each phase, medians over repetitions); MLflow's client spent meanwhile, per "
+            "operation: " + client_cpu_note(s, cfg, args)
+        )
+        timed = [
             ServerRow(
                 "k",
                 name,
@@ -289,6 +310,54 @@ def plan(cfg: Config) -> Plan:
             )
             for name, unit, carnet_value, mlflow_value, higher in rows
         ]
+        return timed + cpu_rows(s, cfg, args)
 
     result.summarize = summarize
     return result
+
+
+def _phases(cfg: Config, args: dict[str, Any]) -> dict[str, tuple[int, str, str]]:
+    """Each client phase: how many operations it timed, the unit per operation, its name."""
+    return {
+        "runs": (cfg.server_runs, "ms", "run (7 requests)"),
+        "search": (cfg.server_search_samples + 1, "ms", "search"),
+        "writers": (cfg.server_writers * cfg.server_batches, "ms", "500-metric log_batch"),
+        "history_read": (
+            args["history_reads"],
+            "s",
+            f"{args['history_points']:,}-point history read",
+        ),
+    }
+
+
+def _cpu_per_op(
+    s: Samples, tool: str, phase: str, side: str, count: int, unit: str
+) -> float | None:
+    seconds = median(s, tool, f"cpu_{phase}_{side}_s")
+    return None if seconds is None else seconds / count * (1000 if unit == "ms" else 1)
+
+
+def cpu_rows(s: Samples, cfg: Config, args: dict[str, Any]) -> list[Row]:
+    """The servers' own CPU per operation: what the server costs, the client left out."""
+    return [
+        Row(
+            "k",
+            f"server CPU per {name}",
+            unit,
+            _cpu_per_op(s, "carnet", phase, "server", count, unit),
+            mlflow=_cpu_per_op(s, "mlflow", phase, "server", count, unit),
+            mlflow_note="mlflow server",
+            mlflow_target=None,
+        )
+        for phase, (count, unit, name) in _phases(cfg, args).items()
+    ]
+
+
+def client_cpu_note(s: Samples, cfg: Config, args: dict[str, Any]) -> str:
+    """MLflow's client CPU per operation against each server: the floor of every timed row."""
+    parts = []
+    for phase, (count, unit, name) in _phases(cfg, args).items():
+        got = [_cpu_per_op(s, tool, phase, "client", count, unit) for tool in ("carnet", "mlflow")]
+        if None not in got:
+            parts.append(f"{name} {got[0]:.3g} {unit} (against mlflow server {got[1]:.3g} {unit})")
+    return "; ".join(parts)

@@ -126,13 +126,14 @@ def writer(
         for b in range(batches)
     ]
     barrier.wait()
-    start = clock()
+    start, cpu = clock(), time.process_time()
     latencies = []
     for metrics in payloads:
         t = clock()
         client.log_batch(run_id, metrics=metrics)
         latencies.append(clock() - t)
-    results.put({"index": index, "start": start, "end": clock(), "latencies": latencies})
+    end, cpu = clock(), time.process_time() - cpu
+    results.put({"index": index, "start": start, "end": end, "cpu": cpu, "latencies": latencies})
 
 
 def parallel_writers(client: MlflowClient, writers: int, batches: int, size: int) -> dict[str, Any]:
@@ -165,6 +166,7 @@ def parallel_writers(client: MlflowClient, writers: int, batches: int, size: int
         "writer_requests": len(latencies),
         "writer_p50_s": percentile(latencies, 0.50),
         "writer_p99_s": percentile(latencies, 0.99),
+        "writer_client_cpu_s": sum(g["cpu"] for g in got),
     }
 
 
@@ -173,7 +175,9 @@ def percentile(ordered: list[float], q: float) -> float:
     return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
-def history(client: MlflowClient, points: int, reads: int) -> dict[str, Any]:
+def history(
+    client: MlflowClient, points: int, reads: int, cpu: CpuMeter, out: dict[str, Any]
+) -> dict[str, Any]:
     """A ``points``-long history logged untimed in 1,000-point batches, then read back."""
     eid = client.create_experiment("server-history")
     run_id = client.create_run(eid).info.run_id
@@ -185,6 +189,7 @@ def history(client: MlflowClient, points: int, reads: int) -> dict[str, Any]:
         )
     client.log_batch(run_id, metrics=[Metric("warm", 1.0, ts, j) for j in range(10)])
     client.get_metric_history(run_id, "warm")  # the endpoint's first call is not timed
+    cpu.phase(out, "history_log")
     times = []
     for _ in range(reads):
         t = clock()
@@ -193,21 +198,61 @@ def history(client: MlflowClient, points: int, reads: int) -> dict[str, Any]:
         steps = [m.step for m in found]
         if len(found) != points or steps != sorted(steps) or steps[-1] != points - 1:
             raise RuntimeError(f"history read {len(found)} points of {points}, or out of order")
+    cpu.phase(out, "history_read")
     return {"history_s": statistics.median(times), "history_first_s": times[0]}
+
+
+class CpuMeter:
+    """CPU seconds spent by the server (every process of its group) and by this client.
+
+    Read around each phase, it tells where a phase's wall time goes: into the
+    server, into MLflow's client (the same for both servers), or waiting. The
+    writer processes report their own CPU over their timed loop (their start,
+    importing MLflow, is not the client's cost of a request).
+    """
+
+    def __init__(self, server_pgid: int) -> None:
+        self.pgid = server_pgid
+        self.tick = os.sysconf("SC_CLK_TCK")
+        self.last = self.read()
+
+    def server(self) -> float:
+        total = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue  # a process that ended meanwhile
+            if int(fields[2]) == self.pgid:
+                total += int(fields[11]) + int(fields[12])
+        return total / self.tick
+
+    def read(self) -> tuple[float, float]:
+        t = os.times()
+        return self.server(), t.user + t.system
+
+    def phase(self, out: dict[str, Any], name: str) -> None:
+        """Record the server's and the client's CPU seconds since the previous phase."""
+        now = self.read()
+        out[f"cpu_{name}_server_s"] = now[0] - self.last[0]
+        out[f"cpu_{name}_client_s"] = now[1] - self.last[1]
+        self.last = now
 
 
 def main(args: dict[str, Any]) -> dict[str, Any]:
     client = MlflowClient()
     client.search_experiments()  # the connection and the server's first request, untimed
+    out: dict[str, Any] = {"runs": args["runs"]}
+    cpu = CpuMeter(args["server_pgid"])
     eid, per_run = log_runs(args["runs"])
-    out: dict[str, Any] = {
-        "runs": args["runs"],
-        "run_ms": statistics.median(per_run) * 1000,
-        "run_first_ms": per_run[0] * 1000,
-    }
+    out.update(run_ms=statistics.median(per_run) * 1000, run_first_ms=per_run[0] * 1000)
+    cpu.phase(out, "runs")
     out.update(search(client, eid, args["runs"], args["search_samples"]))
+    cpu.phase(out, "search")
     out.update(parallel_writers(client, args["writers"], args["batches"], args["batch_size"]))
-    out.update(history(client, args["history_points"], args["history_reads"]))
+    cpu.phase(out, "writers")
+    out["cpu_writers_client_s"] += out["writer_client_cpu_s"]
+    out.update(history(client, args["history_points"], args["history_reads"], cpu, out))
     return out
 
 
