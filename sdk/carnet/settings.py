@@ -51,6 +51,7 @@ SECTIONS = (
     "Buffered logging",
     "Store and artifacts",
     "Dashboard, server and command line",
+    "Container image and compose file",
     "MLflow's variables",
     "Development only (tests, benchmarks, CI)",
 )
@@ -296,7 +297,7 @@ def _optional_path(
     )
 
 
-_TRACKING, _BUFFERED, _STORE, _SERVING, _MLFLOW, _DEVELOPMENT = SECTIONS
+_TRACKING, _BUFFERED, _STORE, _SERVING, _CONTAINER, _MLFLOW, _DEVELOPMENT = SECTIONS
 
 # -- Tracking ------------------------------------------------------------------------------
 
@@ -497,15 +498,44 @@ DEBUG = _flag(
     "one line.",
     _SERVING,
 )
-#: The container image's dashboard port (read by the image's command, not by the library).
+
+# -- Container image and compose file: read by the image's command and by docker compose ----
+
+#: The port the container image's server listens on.
 PORT = Setting(
     "CARNET_PORT",
     _whole(1, 65535),
-    8501,
+    5000,
     type_name="integer",
     expects="a TCP port number from 1 to 65535",
-    meaning="Container image only: the port its dashboard listens on.",
-    section=_SERVING,
+    meaning="The port the container image's `carnet server` listens on.",
+    section=_CONTAINER,
+)
+#: Whether the container image runs the demo before it serves.
+DEMO = _optional_text(
+    "CARNET_DEMO",
+    "`0` makes the container image skip the demo it runs at each start (do that when "
+    "`CARNET_TRACKING_URI` points at a team's store).",
+    _CONTAINER,
+    default_text="1",
+)
+DB_PASSWORD = _optional_text(
+    "CARNET_DB_PASSWORD",
+    "compose.yaml: PostgreSQL's password (letters and digits); the database is reachable only "
+    "from the carnet service.",
+    _CONTAINER,
+    default_text="carnet",
+)
+HOST_PORT = _optional_text(
+    "CARNET_HOST_PORT",
+    "compose.yaml: the port published on the host.",
+    _CONTAINER,
+    default_text="5000",
+)
+TOKENS_FILE = _optional_text(
+    "CARNET_TOKENS_FILE",
+    "compose.yaml: a tokens file mounted read-only as the server's `CARNET_SERVER_TOKENS_FILE`.",
+    _CONTAINER,
 )
 
 # -- MLflow's variables --------------------------------------------------------------------
@@ -559,7 +589,19 @@ CONTAINER_PORT = _optional_text(
     "CARNET_CONTAINER_PORT",
     "Tests: the port `tests/container/run.sh` serves the image on.",
     _DEVELOPMENT,
-    default_text="8501, or a free port when that is taken",
+    default_text="5000, or a free port when that is taken",
+)
+CONTAINER_POSTGRES_URL = _optional_text(
+    "CARNET_CONTAINER_POSTGRES_URL",
+    "Tests: an empty PostgreSQL store reachable from the host, for the compose step of "
+    "`tests/container/run.sh` (unset, that step is left out).",
+    _DEVELOPMENT,
+)
+CONTAINER_PYTHON = _optional_text(
+    "CARNET_CONTAINER_PYTHON",
+    "Tests: a Python with PyYAML, with which `tests/container/run.sh` reads compose.yaml.",
+    _DEVELOPMENT,
+    default_text="python3",
 )
 CONTAINER_CACHE = _optional_text(
     "CARNET_CONTAINER_CACHE",
@@ -618,6 +660,12 @@ def markdown() -> str:
     settings = declared()
     for section in SECTIONS:
         lines += ["", f"## {section}", ""]
+        if section == _CONTAINER:
+            lines += [
+                "Read by the container image's command and by `docker compose`, not by the "
+                "library.",
+                "",
+            ]
         if section == _DEVELOPMENT:
             lines += [
                 "Read by the test suite, the benchmarks, the demo and the CI scripts; the "
