@@ -67,18 +67,22 @@ class Context:
 
     @property
     def version(self) -> data.Version:
+        """The store's cheap change counter; cached loaders key on it, so a change shows."""
         return data.version(self.uri)
 
     def names(self) -> list[str]:
+        """The names of the chosen experiments, in the sidebar's order (for page titles)."""
         chosen = set(self.exp_ids)
         return [e.name for e in self.experiments if e.experiment_id in chosen]
 
 
 def set_context(ctx: Context) -> None:
+    """Hand the router's context to the page it runs next (kept in session state)."""
     st.session_state[CTX] = ctx
 
 
 def context() -> Context:
+    """The router's context for this page; stops the page if it was opened on its own."""
     ctx = st.session_state.get(CTX)
     if not isinstance(ctx, Context):  # a page opened without the router (should not happen)
         st.error("Open the dashboard through dashboard/app.py.")
@@ -167,6 +171,7 @@ def explain_empty(query: str, keys: frames.Keys) -> None:
 
 
 def status_text(status: object) -> str:
+    """A run status with its icon (``✓ FINISHED``), or empty text for no status."""
     text = str(status) if status is not None else ""
     return f"{STATUS_ICONS.get(text, '')} {text}".strip()
 
@@ -258,10 +263,12 @@ def welcome(uri: str, problem: str | None) -> None:
 
 
 def best_caption(metric: str, lower: bool) -> str:
+    """The caption over the best-run card, e.g. ``best MSE (lowest)``, escaped."""
     return f"best {escape_md(metric)} ({'lowest' if lower else 'highest'})"
 
 
 def fmt(value: object) -> str:
+    """A cell value as the tables show it: floats to 6 significant digits, missing as a dash."""
     return frames.format_value(value)
 
 
@@ -301,6 +308,7 @@ def multiselect(
 
 
 def toggle(key: str, label: str, default: bool = False, **kwargs: Any) -> bool:
+    """A toggle remembered in the URL under ``key``; the default value leaves the URL."""
     state.seed(key, state.get_bool(key, default))
     value = bool(st.toggle(label, key=state.widget_key(key), **kwargs))
     state.put(key, value, default=default)
@@ -310,6 +318,9 @@ def toggle(key: str, label: str, default: bool = False, **kwargs: Any) -> bool:
 def slider(
     key: str, label: str, low: float, high: float, default: float, step: float, **kwargs: Any
 ) -> float:
+    """A slider remembered in the URL under ``key``; a stored value outside
+    [``low``, ``high``] is clamped, and the default value leaves the URL.
+    """
     start = min(max(state.get_float(key, default), low), high)
     state.seed(key, start)
     value = float(st.slider(label, low, high, key=state.widget_key(key), step=step, **kwargs))

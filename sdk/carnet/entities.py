@@ -37,10 +37,14 @@ class RunStatus(str, enum.Enum):
 
     @staticmethod
     def to_string(status: RunStatus | str) -> str:
+        """MLflow's ``RunStatus.to_string``: the status's name as text."""
         return RunStatus(status).value
 
     @staticmethod
     def from_string(status: str) -> RunStatus:
+        """MLflow's ``RunStatus.from_string``: the status named by the text
+        (an unknown name raises ValueError).
+        """
         return RunStatus(status)
 
 
@@ -53,6 +57,8 @@ class ViewType(enum.IntEnum):
 
 
 class LifecycleStage:
+    """Whether an experiment or run is active or deleted (MLflow's two stages)."""
+
     ACTIVE = "active"
     DELETED = "deleted"
 
@@ -67,22 +73,34 @@ class Metric(NamedTuple):
 
 
 class Param(NamedTuple):
+    """One param of a run; values are stored as text, as MLflow keeps them."""
+
     key: str
     value: str
 
 
 class RunTag(NamedTuple):
+    """One tag of a run (what ``Client.log_batch`` takes and MLflow's ``RunTag``)."""
+
     key: str
     value: str
 
 
 class ExperimentTag(NamedTuple):
+    """One tag of an experiment."""
+
     key: str
     value: str
 
 
 @dataclass(frozen=True)
 class Experiment:
+    """An experiment as every read returns it (MLflow's ``Experiment`` fields).
+
+    ``creation_time`` and ``last_update_time`` are milliseconds since the epoch;
+    ``lifecycle_stage`` is ``active`` or ``deleted``.
+    """
+
     experiment_id: str
     name: str
     artifact_location: str
@@ -94,6 +112,12 @@ class Experiment:
 
 @dataclass(frozen=True)
 class RunInfo:
+    """A run's metadata (MLflow's ``RunInfo``): ids, name, user, status and times.
+
+    Times are milliseconds since the epoch; ``status`` may read CRASHED, which
+    Carnet derives from a stale heartbeat and MLflow does not have.
+    """
+
     run_id: str
     experiment_id: str
     run_name: str
@@ -106,16 +130,20 @@ class RunInfo:
 
     @property
     def run_uuid(self) -> str:
+        """MLflow's older name for ``run_id``, kept for code that still uses it."""
         return self.run_id
 
 
 @dataclass(frozen=True)
 class RunData:
+    """A run's data (MLflow's ``RunData``): each metric's last value, params and tags."""
+
     metrics: dict[str, float] = field(default_factory=dict)
     params: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
 
     def to_dictionary(self) -> dict[str, dict[str, Any]]:
+        """Plain dicts of metrics, params and tags, as MLflow's method gives them."""
         return {"metrics": dict(self.metrics), "params": dict(self.params), "tags": dict(self.tags)}
 
 
@@ -134,6 +162,12 @@ class MetricSummary:
 
 @dataclass(frozen=True)
 class Run:
+    """A run as every read returns it: ``info`` and ``data``, as in MLflow.
+
+    ``summaries`` is Carnet's own: each metric's last value, step, time, min, max
+    and count, read from the per-run summary without scanning the history.
+    """
+
     info: RunInfo
     data: RunData
     summaries: dict[str, MetricSummary] = field(default_factory=dict)
@@ -145,6 +179,8 @@ class Run:
 
 @dataclass(frozen=True)
 class FileInfo:
+    """One entry of an artifact listing; ``file_size`` is None for a folder."""
+
     path: str
     is_dir: bool
     file_size: int | None

@@ -77,6 +77,7 @@ class ModelInfo:
 
 
 def installed_version(distribution: str) -> str | None:
+    """The installed version of a pip distribution, or None if it is not installed."""
     try:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:
@@ -109,6 +110,10 @@ def version_mismatches(saved: Mapping[str, str], now: Mapping[str, str]) -> list
 
 
 def warn_on_mismatch(descriptor: Mapping[str, Any], distributions: Mapping[str, str]) -> None:
+    """Warn (``ModelVersionWarning``) when a model was saved under other versions
+    of Python or of ``distributions`` (label -> pip name) than are installed now,
+    since a pickled model may then load wrongly or predict differently.
+    """
     saved = {str(k): str(v) for k, v in (descriptor.get("versions") or {}).items()}
     now = current_versions(distributions)
     diffs = version_mismatches({k: v for k, v in saved.items() if k in now}, now)
@@ -153,6 +158,9 @@ def example_to_json(example: Any) -> dict[str, Any]:
 
 
 def example_from_json(document: Mapping[str, Any]) -> Any:
+    """The input example ``example_to_json`` stored, rebuilt as a DataFrame,
+    an array or plain JSON.
+    """
     kind = document.get("type")
     if kind == "dataframe":
         import pandas as pd
@@ -175,6 +183,7 @@ def example_from_json(document: Mapping[str, Any]) -> Any:
 
 
 def sha256_file(path: Path) -> str:
+    """The SHA-256 of a file, read in 1 MiB chunks (recorded so a loaded model can be checked)."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
@@ -329,6 +338,9 @@ def _scheme(text: str) -> str | None:
 
 
 def read_descriptor(folder: Path) -> dict[str, Any]:
+    """The ``MLmodel`` descriptor of a model folder, checked: it must have a
+    ``flavors`` mapping and a format this Carnet reads, else a ``ModelError`` says why.
+    """
     try:
         descriptor = json.loads((folder / DESCRIPTOR).read_text())
     except (OSError, ValueError) as exc:

@@ -111,6 +111,7 @@ def generate_run_name() -> str:
 
 @functools.cache
 def current_user() -> str:
+    """The login name recorded as a run's user (MLflow's ``mlflow.user``), looked up once."""
     try:
         return getpass.getuser()
     except (KeyError, OSError):

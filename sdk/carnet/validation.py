@@ -95,6 +95,7 @@ def _int64(key: str, what: str, number: int) -> int:
 
 
 def validate_step(key: str, step: object) -> int:
+    """A metric point's step as a 64-bit integer (None means 0), else raise."""
     if step is None:
         return 0
     if step.__class__ is int and _INT64_MIN <= step <= _INT64_MAX:
@@ -108,6 +109,7 @@ def validate_step(key: str, step: object) -> int:
 
 
 def validate_timestamp(key: str, timestamp: object) -> int:
+    """A metric point's (or run's) time as 64-bit integer milliseconds, else raise."""
     if timestamp.__class__ is int and _INT64_MIN <= timestamp <= _INT64_MAX:
         return timestamp
     if isinstance(timestamp, bool) or not isinstance(timestamp, numbers.Integral):

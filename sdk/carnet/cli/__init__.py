@@ -20,6 +20,9 @@ class CarnetGroup(click.Group):
     """A click group that turns Carnet's errors into a clean exit."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a Carnet, database or disk error becomes a one-line
+        message and exit status 1 (``CARNET_DEBUG=1`` shows the traceback instead).
+        """
         from sqlalchemy.exc import SQLAlchemyError
 
         try:

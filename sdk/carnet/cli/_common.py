@@ -32,6 +32,7 @@ def db_option(func: F) -> F:
 
 
 def format_option(func: F) -> F:
+    """The ``--format table|csv|json`` option of commands that print rows."""
     return click.option(
         "--format",
         "fmt",
@@ -43,6 +44,9 @@ def format_option(func: F) -> F:
 
 
 def open_client(db: str | None, *, read_only: bool = False) -> Client:
+    """A ``Client`` of the store ``--db`` names (or the default store), imported late
+    so ``carnet --help`` stays fast.
+    """
     from carnet.client import Client
 
     return Client(db, read_only=read_only)
@@ -112,6 +116,7 @@ def _cut(text: str, width: int) -> str:
 
 
 def to_json(value: Any) -> str:
+    """Indented JSON for ``--format json``; values JSON cannot hold are written as text."""
     return json.dumps(value, indent=2, default=str)
 
 

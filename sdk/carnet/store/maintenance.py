@@ -89,6 +89,7 @@ class StoreReport:
 
     @property
     def ok(self) -> bool:
+        """Whether the check found nothing to fix."""
         return not self.problems
 
     def format(self) -> str:

@@ -34,12 +34,16 @@ _BigIntId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class SchemaVersionTable(SQLModel, table=True):
+    """One row per schema version the store was migrated to, and when."""
+
     __tablename__ = "carnet_schema"
     version: int = Field(primary_key=True)
     migrated_at: int = Field(sa_type=BigInteger)
 
 
 class ExperimentTable(SQLModel, table=True):
+    """Experiments: name, artifact location, lifecycle stage and times."""
+
     __tablename__ = "experiments"
     experiment_id: int | None = Field(default=None, primary_key=True)
     name: str = Field(sa_type=Text, unique=True)
@@ -50,6 +54,8 @@ class ExperimentTable(SQLModel, table=True):
 
 
 class ExperimentTagTable(SQLModel, table=True):
+    """Experiment tags, one row per experiment and key."""
+
     __tablename__ = "experiment_tags"
     experiment_id: int = Field(
         sa_column=Column(Integer, ForeignKey("experiments.experiment_id"), primary_key=True)
@@ -59,6 +65,10 @@ class ExperimentTagTable(SQLModel, table=True):
 
 
 class RunTable(SQLModel, table=True):
+    """Runs, keyed by an integer surrogate (``id``) that the big tables reference;
+    ``run_uuid`` is the public run id. ``heartbeat_time`` is what CRASHED is read from.
+    """
+
     __tablename__ = "runs"
     __table_args__ = (
         Index("ix_runs_experiment_start", "experiment_id", "start_time"),
@@ -86,6 +96,8 @@ def _run_fk() -> Column[int]:
 
 
 class ParamTable(SQLModel, table=True):
+    """Params, one row per run and key: the text and, for a number, its numeric value."""
+
     __tablename__ = "params"
     __table_args__ = (
         Index("ix_params_key_num", "key", "value_num"),

@@ -115,6 +115,9 @@ class BufferedWriter:
     # -- queueing ---------------------------------------------------------------------
 
     def put(self, run_id: str, key: str, value: float, timestamp: int, step: int) -> None:
+        """Queue one metric point for the background thread; when the queue passes
+        its limit the caller writes it out itself, so memory stays bounded.
+        """
         queue = self.queue
         queue.append((run_id, key, value, timestamp, step))
         if len(queue) > self._wake_at or self._thread is None:
