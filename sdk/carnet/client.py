@@ -107,6 +107,7 @@ class RunOperations:
         self._client = client
 
     def wait(self) -> None:
+        """Return once every point this client has queued is written to the store."""
         self._client.flush()
 
     def __repr__(self) -> str:
@@ -139,7 +140,18 @@ def _shaped(item: Any, size: int, kind: str, shape: str) -> Any:
 
 
 class Client:
-    """Reads and writes one tracking store. ``read_only=True`` refuses every write."""
+    """Reads and writes one tracking store: the explicit object API, shaped like ``MlflowClient``.
+
+    Every argument is checked before the store sees it, so a bad call raises a
+    ``CarnetError`` that says what to fix and writes nothing. The fluent functions
+    and the dashboard both go through a ``Client``.
+
+    Args:
+        tracking_uri: the store (a SQLite path, ``sqlite:///...`` or
+            ``postgresql+psycopg://...``); default as ``carnet.get_tracking_uri()``.
+        registry_uri: MLflow's model registry; Carnet has none, so passing one raises.
+        read_only: refuse every write (``ReadOnlyError``); the dashboard reads this way.
+    """
 
     def __init__(
         self,
@@ -169,14 +181,23 @@ class Client:
         artifact_location: str | None = None,
         tags: dict[str, Any] | None = None,
     ) -> str:
+        """Create an experiment and return its id (as :func:`carnet.create_experiment`).
+
+        ``artifact_location`` must be a local folder inside an allowed artifact root;
+        an existing name raises ``ExperimentExistsError``.
+        """
         validate_name(name, "experiment name", MAX_EXPERIMENT_NAME_LENGTH)
         clean = {validate_key(k, "tag"): tag_value_text(k, v) for k, v in (tags or {}).items()}
         return self.store.create_experiment(name, artifact_location, clean)
 
     def get_experiment(self, experiment_id: str) -> Experiment:
+        """The experiment with this id, deleted or not; a missing one raises
+        ``ExperimentNotFoundError``.
+        """
         return self.store.get_experiment(experiment_id)
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
+        """The experiment with exactly this name (deleted or not), or None."""
         validate_name(name, "experiment name", MAX_EXPERIMENT_NAME_LENGTH)
         return self.store.get_experiment_by_name(name)
 
@@ -188,6 +209,12 @@ class Client:
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList:
+        """One page of experiments matching a filter, with ``.token`` for the next page.
+
+        Arguments as :func:`carnet.search_experiments`, plus ``page_token`` (the
+        previous page's ``.token``; None on the last page). Differs from MLflow:
+        ``max_results`` defaults to None, every match, rather than 1,000.
+        """
         limit = _max_results(max_results)
         found, token = self.store.search_experiments(
             _view_type(view_type), limit, filter_string, _order_by(order_by), page_token
@@ -195,16 +222,26 @@ class Client:
         return PagedList(list(found), token)
 
     def delete_experiment(self, experiment_id: str) -> None:
+        """Mark an experiment and its runs deleted (``restore_experiment`` undoes it;
+        ``carnet gc`` purges).
+        """
         self.store.delete_experiment(experiment_id)
 
     def restore_experiment(self, experiment_id: str) -> None:
+        """Make a deleted experiment and its runs active again."""
         self.store.restore_experiment(experiment_id)
 
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        """Give an experiment a new name (at most 500 characters); a name another
+        experiment has raises ``ExperimentExistsError``.
+        """
         validate_name(new_name, "experiment name", MAX_EXPERIMENT_NAME_LENGTH)
         self.store.rename_experiment(experiment_id, new_name)
 
     def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
+        """Set one tag on an experiment; the value is stored as text (at most 8,000
+        characters).
+        """
         validate_key(key, "tag")
         self.store.set_experiment_tags(experiment_id, {key: tag_value_text(key, value)})
 
@@ -220,6 +257,7 @@ class Client:
         self.store.set_experiment_tags(experiment_id, clean)
 
     def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        """Remove a tag from an experiment; a tag it does not have raises."""
         self.store.delete_experiment_tag(experiment_id, validate_key(key, "tag"))
 
     # -- runs -----------------------------------------------------------------------------
@@ -233,7 +271,21 @@ class Client:
         *,
         parent_run_id: str | None = None,
     ) -> Run:
-        """A new RUNNING run; ``parent_run_id`` must name an existing run that is not deleted."""
+        """Create a RUNNING run in ``experiment_id`` and return it (MLflow's ``create_run``).
+
+        Args:
+            start_time: milliseconds since the epoch; default now.
+            tags: run tags; values are stored as text.
+            run_name: at most 250 characters; default the ``mlflow.runName`` tag, else
+                a generated name.
+            parent_run_id: Carnet's addition: make it a child of this run, which must
+                exist and not be deleted (recorded as ``mlflow.parentRunId``).
+
+        Unlike :func:`carnet.start_run` it neither makes the run active nor records
+        source tags, and no heartbeat is beaten for it: end it with
+        ``set_terminated``, or it reads CRASHED once ``$CARNET_HEARTBEAT_TIMEOUT``
+        passes.
+        """
         from carnet.sysinfo import current_user, generate_run_name
 
         if tags is not None and not isinstance(tags, dict):
@@ -260,15 +312,23 @@ class Client:
         )
 
     def get_run(self, run_id: str) -> Run:
+        """The run with this id (as :func:`carnet.get_run`); a missing one raises
+        ``RunNotFoundError``.
+        """
         return self.store.get_run(run_id)
 
     def get_parent_run(self, run_id: str) -> Run | None:
+        """The run ``run_id`` is nested under, or None for a top-level run."""
         parent = self.get_run(run_id).data.tags.get("mlflow.parentRunId")
         return self.get_run(parent) if parent else None
 
     def set_terminated(
         self, run_id: str, status: str = "FINISHED", end_time: int | None = None
     ) -> None:
+        """End a run with ``status`` (FINISHED, FAILED or KILLED) at ``end_time``
+        (milliseconds since the epoch; default now). This client's buffered points are
+        written first. CRASHED is not a status a caller sets: readers derive it.
+        """
         status = RunStatus.to_string(status) if status in RunStatus.__members__ else status
         if status not in _TERMINAL:
             raise InvalidValueError(
@@ -279,6 +339,11 @@ class Client:
         self.store.set_terminated(run_id, status, end)
 
     def update_run(self, run_id: str, status: str | None = None, name: str | None = None) -> None:
+        """Rename a run (``name``), change its status, or both (MLflow's ``update_run``).
+
+        A terminal status ends the run as ``set_terminated`` does; RUNNING or
+        SCHEDULED reopens it (clearing its end time).
+        """
         if name is not None:
             validate_name(name, "run name", MAX_RUN_NAME_LENGTH)
             self.store.update_run(run_id, run_name=name)
@@ -291,9 +356,11 @@ class Client:
                 raise InvalidValueError(f"unknown run status {status!r}.")
 
     def delete_run(self, run_id: str) -> None:
+        """Mark a run deleted (``restore_run`` undoes it; ``carnet gc`` purges)."""
         self.store.delete_run(run_id)
 
     def restore_run(self, run_id: str) -> None:
+        """Make a deleted run active again."""
         self.store.restore_run(run_id)
 
     # -- logging --------------------------------------------------------------------------
@@ -306,9 +373,19 @@ class Client:
         tags: Iterable[RunTag | tuple[str, Any]] = (),
         synchronous: bool | None = None,
     ) -> RunOperations | None:
-        """Validate everything, then write it in one transaction (or queue the metrics).
+        """Log metrics, params and tags of one run in one transaction (the one write primitive).
 
-        ``None`` for ``metrics``, ``params`` or ``tags`` means none, as in MLflow.
+        Args:
+            metrics: ``Metric`` entities or ``(key, value, timestamp, step)`` tuples
+                (a None timestamp means now).
+            params: ``Param`` entities or ``(key, value)`` tuples.
+            tags: ``RunTag`` entities or ``(key, value)`` tuples.
+            synchronous: False (or None with ``$CARNET_ASYNC_LOGGING`` set) queues
+                the metrics and returns a ``RunOperations``; params and tags are
+                always written before the call returns.
+
+        Everything is checked before anything is written, so one bad item writes
+        nothing. None for ``metrics``, ``params`` or ``tags`` means none, as in MLflow.
         """
         points = []
         for m in _items(metrics, "metric"):
@@ -351,7 +428,12 @@ class Client:
         dataset_digest: str | None = None,
         model_id: str | None = None,
     ) -> RunOperations | None:
-        """One point; committed on return, or queued (returning a handle) when buffered."""
+        """Log one point to ``run_id`` (as :func:`carnet.log_metric`).
+
+        ``synchronous=False`` queues it and returns a ``RunOperations``; otherwise it is
+        committed when the call returns. MLflow 3's ``dataset_name``,
+        ``dataset_digest`` and ``model_id`` links are not kept: giving one raises.
+        """
         if dataset_name is not None or dataset_digest is not None or model_id is not None:
             raise InvalidValueError(
                 "Carnet does not link metrics to models or datasets; drop model_id=, "
@@ -369,14 +451,22 @@ class Client:
         return None
 
     def log_param(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> Any:
+        """Log one param of ``run_id`` and return ``value`` (as :func:`carnet.log_param`:
+        immutable, stored as text with a numeric copy). ``synchronous`` is accepted for
+        MLflow's signature; a param is always written before the call returns.
+        """
         key = validate_key(key, "param")
         self.store.log_batch(run_id, params=((key, param_value_text(key, value)),))
         return value
 
     def set_tag(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> None:
+        """Set one tag of ``run_id`` (as :func:`carnet.set_tag`); ``synchronous`` is
+        accepted for MLflow's signature, and the tag is written before the call returns.
+        """
         self.store.log_batch(run_id, tags=(run_tag(key, value),))
 
     def delete_tag(self, run_id: str, key: str) -> None:
+        """Remove a tag from ``run_id``; a tag the run does not have raises."""
         self.store.delete_tag(run_id, validate_key(key, "tag"))
 
     def _buffer(self) -> BufferedWriter:
@@ -431,6 +521,17 @@ class Client:
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList:
+        """One page of runs matching a filter, as ``Run`` entities; ``.token`` fetches the next.
+
+        Args:
+            experiment_ids: an id or a list of ids.
+            filter_string: Carnet's filter language (MLflow's syntax and more; see
+                :func:`carnet.search_runs`).
+            run_view_type: ``ViewType`` (or 1, 2, 3, or the name).
+            max_results: page size, default 1,000 as MLflow; None means no limit.
+            order_by: several keys; NaN and missing values sort last.
+            page_token: the previous page's ``.token`` (None on the last page).
+        """
         ids = [experiment_ids] if isinstance(experiment_ids, (str, int)) else list(experiment_ids)
         runs, token = self.store.search_runs(
             [str(e) for e in ids],
@@ -448,6 +549,9 @@ class Client:
         filter_string: str = "",
         run_view_type: ViewType | int | str = ViewType.ACTIVE_ONLY,
     ) -> int:
+        """How many runs match a filter, counted in the database (Carnet's addition: the
+        dashboard shows the count without loading the runs).
+        """
         return self.store.count_runs(
             [str(e) for e in experiment_ids], filter_string or None, _view_type(run_view_type)
         )
@@ -493,14 +597,23 @@ class Client:
     def log_artifact(
         self, run_id: str, local_path: str | Path, artifact_path: str | None = None
     ) -> None:
+        """Copy a local file into ``run_id``'s artifacts, under ``artifact_path``
+        (as :func:`carnet.log_artifact`).
+        """
         artifacts.log_file(self._writable_artifact_root(run_id), local_path, artifact_path)
 
     def log_artifacts(
         self, run_id: str, local_dir: str | Path, artifact_path: str | None = None
     ) -> None:
+        """Copy a local folder's tree into ``run_id``'s artifacts, under ``artifact_path``;
+        the tree is checked before anything is written.
+        """
         artifacts.log_dir(self._writable_artifact_root(run_id), local_dir, artifact_path)
 
     def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
+        """Save a string as a UTF-8 artifact file of ``run_id`` (``artifact_file`` is a
+        relative path).
+        """
         if not isinstance(text, str):
             raise InvalidValueError(f"log_text takes a str, got {type(text).__name__}.")
         artifacts.write_bytes(

@@ -99,17 +99,32 @@ LIBRARY_TO_AUTOLOG_MODULE: dict[str, str] = {"sklearn": "carnet.sklearn"}
 
 
 def set_tracking_uri(uri: str | Path) -> None:
-    """Use this store from now on, for the fluent API and ``Client()`` alike."""
+    """Use this store from now on, for the fluent API and for ``Client()`` without a URI.
+
+    Args:
+        uri: a file path (a SQLite file), ``sqlite:///path.db``, or
+            ``postgresql+psycopg://user:pass@host/db`` (``postgresql://`` works too).
+
+    Differs from MLflow: Carnet opens the database itself. An ``http(s)://`` server,
+    MLflow's ``mlruns/`` file store and an in-memory SQLite database are not stores
+    it opens (copy an MLflow store with ``carnet import-mlflow``); a bad URI raises
+    ``ConfigurationError``.
+    """
     uri_config.set_tracking_uri(uri)
 
 
 def get_tracking_uri() -> str:
-    """The store in use: set_tracking_uri's, else $CARNET_TRACKING_URI, else ./carnet.db."""
+    """The store in use, as a normalised URI: ``set_tracking_uri``'s, else
+    ``$CARNET_TRACKING_URI``, else ``sqlite:///<cwd>/carnet.db`` (the SDK, the CLI and
+    the dashboard resolve it alike). A relative SQLite path comes back absolute.
+    """
     return uri_config.resolve_uri()
 
 
 def is_tracking_uri_set() -> bool:
-    """Whether a store was chosen (by set_tracking_uri or the environment), not defaulted."""
+    """Whether a store was chosen, by ``set_tracking_uri`` or
+    ``$CARNET_TRACKING_URI``, rather than defaulted to ``./carnet.db``.
+    """
     return uri_config.explicit_uri() is not None or settings.TRACKING_URI.is_set()
 
 
@@ -120,7 +135,15 @@ def is_tracking_uri_set() -> bool:
 def set_experiment(
     experiment_name: str | None = None, experiment_id: str | None = None
 ) -> Experiment:
-    """Make an experiment active, creating it by name if needed (as MLflow does)."""
+    """Make an experiment the active one for runs started later, creating it by name if needed.
+
+    Pass exactly one of ``experiment_name`` or ``experiment_id``, as in MLflow.
+    The name ``Default`` gets MLflow's id ``0``. A deleted experiment is refused
+    (``DeletedError``): restore it or choose another name. The active experiment is
+    per process; runs started without ``experiment_id`` go to it (then to
+    ``$CARNET_EXPERIMENT_ID`` / ``$CARNET_EXPERIMENT_NAME`` or MLflow's variables,
+    then to ``Default``). Returns the ``Experiment``.
+    """
     if (experiment_name is None) == (experiment_id is None):
         raise InvalidValueError(
             "set_experiment takes exactly one of experiment_name or experiment_id."
@@ -172,17 +195,29 @@ def _get_or_create(client: Client, name: str) -> Experiment:
 def create_experiment(
     name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None
 ) -> str:
-    """Create an experiment and return its id (an existing name raises)."""
+    """Create an experiment and return its id (a string, as MLflow's).
+
+    Args:
+        name: unique, at most 500 characters; an existing name raises
+            ``ExperimentExistsError``.
+        artifact_location: where its runs keep artifacts; it must be a local folder
+            inside an allowed artifact root (``$CARNET_ARTIFACT_ROOT`` or one of
+            ``$CARNET_ARTIFACT_ROOTS``). Default: a folder under the store's
+            ``carnet-artifacts/``.
+        tags: experiment tags (values are stored as text).
+    """
     return run_context.client().create_experiment(name, artifact_location, tags)
 
 
 def get_experiment(experiment_id: str) -> Experiment:
-    """The experiment with this id (a missing one raises)."""
+    """The experiment with this id, deleted or not; a missing one raises
+    ``ExperimentNotFoundError``.
+    """
     return run_context.client().get_experiment(experiment_id)
 
 
 def get_experiment_by_name(name: str) -> Experiment | None:
-    """The experiment with this name, or None (MLflow's lookup by name)."""
+    """The experiment with exactly this name (deleted or not), or None."""
     return run_context.client().get_experiment_by_name(name)
 
 
@@ -192,37 +227,56 @@ def search_experiments(
     filter_string: str | None = None,
     order_by: Sequence[str] | None = None,
 ) -> list[Experiment]:
-    """Experiments matching a filter (``name LIKE 'diab%'``), as a list."""
+    """Experiments matching a filter, as a list (MLflow's fluent signature).
+
+    Args:
+        view_type: ``ViewType.ACTIVE_ONLY`` (default), ``DELETED_ONLY`` or ``ALL``;
+            Carnet also takes 1, 2, 3 or the name as text.
+        max_results: at most this many; None returns every match.
+        filter_string: the filter language over ``name``, ``experiment_id``,
+            ``creation_time``, ``last_update_time`` and ``tags.<key>``, e.g.
+            ``"name LIKE 'diab%'"``; Carnet adds ``OR``, ``NOT`` and parentheses.
+        order_by: e.g. ``["name ASC"]``; default the most recently updated first.
+    """
     return list(
         run_context.client().search_experiments(view_type, max_results, filter_string, order_by)
     )
 
 
 def delete_experiment(experiment_id: str) -> None:
-    """Mark an experiment deleted; its runs stay and restore_experiment brings it back."""
+    """Mark an experiment and its runs deleted; nothing is removed.
+
+    ``restore_experiment`` brings them back; ``carnet gc`` purges deleted runs and
+    their artifacts for good. Deleted experiments and runs are left out of searches
+    unless the view type asks for them.
+    """
     run_context.client().delete_experiment(experiment_id)
 
 
 def restore_experiment(experiment_id: str) -> None:
-    """Bring a deleted experiment back, with its runs."""
+    """Make a deleted experiment and its runs active again."""
     run_context.client().restore_experiment(experiment_id)
 
 
 @safe()
 def set_experiment_tag(key: str, value: Any) -> None:
-    """Tag the active experiment (one key)."""
+    """Set one tag on the active experiment (chosen as ``start_run`` would choose it);
+    the value is stored as text, at most 8,000 characters.
+    """
     run_context.client().set_experiment_tag(_resolve_experiment_id(None), key, value)
 
 
 @safe()
 def set_experiment_tags(tags: dict[str, Any]) -> None:
-    """Tag the active experiment: every tag is checked first, then all are set at once."""
+    """Set several tags on the active experiment: every tag is checked first, then
+    all are written in one transaction, so a bad one leaves the experiment as it was.
+    """
     run_context.client().set_experiment_tags(_resolve_experiment_id(None), as_dict(tags, "tags"))
 
 
 @safe()
 def delete_experiment_tag(key: str) -> None:
-    """Remove a tag from the active experiment."""
+    """Remove a tag from the active experiment; a tag it does not have raises."""
     run_context.client().delete_experiment_tag(_resolve_experiment_id(None), key)
 
 
@@ -278,11 +332,35 @@ def start_run(
     description: str | None = None,
     log_system_metrics: bool | None = None,
 ) -> ActiveRun:
-    """Start a run (or resume ``run_id``) and make it this thread's active run.
+    """Start a run, or resume ``run_id``, and make it this thread's active run.
+
+    Use it as a context manager: ``with carnet.start_run():`` ends the run
+    FINISHED, FAILED on an exception (with the error's type and message as tags),
+    KILLED on Ctrl-C; ``sys.exit(0)`` ends it FINISHED and a non-zero exit KILLED
+    (MLflow marks both FAILED). While active the run beats a heartbeat, and a run
+    whose process died reads CRASHED (a status MLflow does not have). At start
+    Carnet records the source file, command line, git commit, Python version, host
+    and user as tags. Each thread has its own stack of active runs.
+
+    Args:
+        run_id: resume this run: it is RUNNING again and ``tags`` are added
+            (a deleted run raises ``DeletedError``).
+        experiment_id: the experiment of a new run; default the active one
+            (see ``set_experiment``).
+        run_name: at most 250 characters; default a generated one such as
+            ``brave-otter-482``.
+        nested: start a child of the active run; without it a second
+            ``start_run`` raises ``ActiveRunError``. The child records its parent
+            in the tag ``mlflow.parentRunId``.
+        parent_run_id: the parent of a new run, named explicitly (it must exist).
+        tags: run tags; values are stored as text.
+        description: stored as the tag ``mlflow.note.content``.
+        log_system_metrics: accepted for MLflow's signature; Carnet records no
+            system metrics.
 
     Every argument is checked before anything is written: a bad tag, name,
     description or parent leaves the store (and the experiment, which may
-    otherwise be created here) untouched.
+    otherwise be created here) untouched. Returns an ``ActiveRun`` (a ``Run``).
     """
     stack = run_context.run_stack()
     if stack and not nested:
@@ -331,7 +409,11 @@ def start_run(
 
 @safe()
 def end_run(status: str = "FINISHED") -> None:
-    """End this thread's active run (no-op without one), writing buffered points first."""
+    """End this thread's active run with ``status`` (FINISHED, FAILED or KILLED).
+
+    Buffered metric points are written first. Without an active run it does
+    nothing, as in MLflow; the enclosing run, if any, becomes active again.
+    """
     if status not in ("FINISHED", "FAILED", "KILLED"):
         raise InvalidValueError(
             f"end_run status {status!r} is not one of FINISHED, FAILED, KILLED."
@@ -342,12 +424,18 @@ def end_run(status: str = "FINISHED") -> None:
 
 
 def active_run() -> ActiveRun | None:
-    """This thread's active run (the innermost one), or None."""
+    """This thread's active run (the innermost one), or None.
+
+    The returned ``ActiveRun`` is the run as it was when started: re-read it with
+    ``get_run`` to see what was logged since.
+    """
     return run_context.active_run()
 
 
 def last_active_run() -> Run | None:
-    """The active run, else the last one this process started (re-read from the store)."""
+    """The active run, else the last run this process started; re-read from the store,
+    so its data is current. None when this process started no run.
+    """
     active = run_context.active_run_id() or run_context.last_run_id()
     return run_context.client().get_run(active) if active else None
 
@@ -358,22 +446,29 @@ def _run_id() -> str:
 
 
 def get_run(run_id: str) -> Run:
-    """The run with this id, re-read from the store."""
+    """The run with this id, read from the store: its info (status, times, artifact URI)
+    and data (each metric's last value, params, tags). A missing id raises
+    ``RunNotFoundError``; a running run whose heartbeat stopped reads CRASHED.
+    """
     return run_context.client().get_run(run_id)
 
 
 def delete_run(run_id: str) -> None:
-    """Mark a run deleted; restore_run brings it back."""
+    """Mark a run deleted: it leaves searches and takes no more data; ``restore_run``
+    brings it back and ``carnet gc`` purges it and its artifacts for good.
+    """
     run_context.client().delete_run(run_id)
 
 
 def restore_run(run_id: str) -> None:
-    """Bring a deleted run back."""
+    """Make a deleted run active again (visible in searches, as before its deletion)."""
     run_context.client().restore_run(run_id)
 
 
 def get_parent_run(run_id: str) -> Run | None:
-    """The run this one is nested under, or None for a top-level run."""
+    """The run ``run_id`` is nested under (its ``mlflow.parentRunId`` tag), or None
+    for a top-level run.
+    """
     return run_context.client().get_parent_run(run_id)
 
 
@@ -382,7 +477,20 @@ def get_parent_run(run_id: str) -> Run | None:
 
 @safe()
 def log_param(key: str, value: Any, synchronous: bool | None = None) -> Any:
-    """Log one param of the active run (started if none) and return its value."""
+    """Log one param of the active run (one is started if none is active); returns ``value``.
+
+    Args:
+        key: letters, digits and ``_ - . / : space``, at most 250 characters.
+        value: stored as text (``str(value)``), at most 6,000 characters. When the
+            text is a number Carnet keeps a numeric copy too, so filters compare
+            ``params.alpha < 0.1`` as numbers.
+        synchronous: accepted for MLflow's signature; a param is always written
+            before the call returns.
+
+    Params are immutable, as in MLflow: the same value again is a no-op, another
+    value raises ``ParamOverwriteError``. A finished or deleted run raises
+    ``RunNotActiveError``.
+    """
     return run_context.client().log_param(_run_id(), key, value)
 
 
@@ -390,7 +498,12 @@ def log_param(key: str, value: Any, synchronous: bool | None = None) -> Any:
 def log_params(
     params: dict[str, Any], synchronous: bool | None = None, run_id: str | None = None
 ) -> None:
-    """Log several params at once: every one is checked first, then all are written."""
+    """Log several params of the active run (or of ``run_id``) at once.
+
+    Every key and value is checked first (the rules of ``log_param``), then all are
+    written in one transaction: a bad one writes none. ``synchronous`` is accepted
+    for MLflow's signature; params are always written before the call returns.
+    """
     run_context.client().log_batch(
         run_id or _run_id(), params=list(as_dict(params, "params").items())
     )
@@ -416,7 +529,27 @@ def log_metric(
     model_id: str | None = None,
     dataset: Any = None,
 ) -> RunOperations | None:
-    """Log one point; with ``synchronous=False`` it is queued and a handle is returned."""
+    """Log one point of a metric's history to the active run (or to ``run_id``).
+
+    Args:
+        key: letters, digits and ``_ - . / : space``, at most 250 characters.
+        value: a real number (int, float, NumPy scalar); NaN, inf and -inf are
+            kept as they are (MLflow's SQL store clips infinities). Booleans and
+            text raise ``InvalidValueError``.
+        step: an integer (epoch, batch); default 0.
+        synchronous: False queues the point for a background writer and returns a
+            ``RunOperations`` whose ``wait()`` returns once it is written; None
+            follows ``$CARNET_ASYNC_LOGGING``. Otherwise the point is committed
+            when the call returns.
+        timestamp: milliseconds since the epoch; default now.
+        run_id: log to this run instead of the active one (default: the active
+            run, started if none).
+        model_id, dataset: MLflow 3 links a metric to a logged model or a dataset;
+            Carnet keeps no such links and raises if either is given.
+
+    A finished or deleted run raises ``RunNotActiveError`` (MLflow would accept the
+    point).
+    """
     _no_links(model_id, dataset)
     return run_context.client().log_metric(
         run_id or _run_id(), key, value, timestamp, step, synchronous
@@ -433,7 +566,11 @@ def log_metrics(
     model_id: str | None = None,
     dataset: Any = None,
 ) -> RunOperations | None:
-    """Log several metrics at one step and time, in one write (or queued when buffered)."""
+    """Log several metrics at one step and time, as one write (or queued when buffered).
+
+    ``metrics`` maps keys to values; every other argument is ``log_metric``'s. Every
+    point is checked before any is written, so a bad one writes none.
+    """
     _no_links(model_id, dataset)
     ts = now_ms() if timestamp is None else timestamp
     st = 0 if step is None else step
@@ -446,19 +583,27 @@ def log_metrics(
 
 @safe()
 def set_tag(key: str, value: Any, synchronous: bool | None = None) -> None:
-    """Set one tag of the active run (started if none)."""
+    """Set one tag of the active run (one is started if none is active).
+
+    The value is stored as text, at most 8,000 characters; unlike a param, a tag
+    can be set again. Setting ``mlflow.runName`` renames the run (the run-name rules
+    apply). ``synchronous`` is accepted for MLflow's signature; a tag is always
+    written before the call returns.
+    """
     run_context.client().set_tag(_run_id(), key, value)
 
 
 @safe()
 def set_tags(tags: dict[str, Any], synchronous: bool | None = None) -> None:
-    """Set several tags of the active run at once."""
+    """Set several tags of the active run: every tag is checked first, then all are
+    written in one transaction.
+    """
     run_context.client().log_batch(_run_id(), tags=list(as_dict(tags, "tags").items()))
 
 
 @safe()
 def delete_tag(key: str) -> None:
-    """Remove a tag from the active run."""
+    """Remove a tag from the active run; a tag the run does not have raises."""
     run_context.client().delete_tag(_run_id(), key)
 
 
@@ -466,7 +611,17 @@ def delete_tag(key: str) -> None:
 def log_artifact(
     local_path: str | Path, artifact_path: str | None = None, run_id: str | None = None
 ) -> None:
-    """Copy a local file into the run's artifacts (under ``artifact_path``)."""
+    """Copy a local file into the run's artifacts, keeping its name.
+
+    Args:
+        local_path: the file to copy (a missing one raises ``ArtifactNotFoundError``).
+        artifact_path: a relative folder inside the run's artifacts; a path that
+            would leave it (``..`` or absolute) raises ``ArtifactPathError``.
+        run_id: default the active run (started if none).
+
+    Artifacts are files under the store's artifact root; ``get_artifact_uri``
+    says where.
+    """
     run_context.client().log_artifact(run_id or _run_id(), local_path, artifact_path)
 
 
@@ -474,19 +629,27 @@ def log_artifact(
 def log_artifacts(
     local_dir: str | Path, artifact_path: str | None = None, run_id: str | None = None
 ) -> None:
-    """Copy a local folder's contents into the run's artifacts (under ``artifact_path``)."""
+    """Copy a local folder's tree into the run's artifacts (under ``artifact_path``).
+
+    The whole tree is read and checked before anything is written. Arguments as in
+    ``log_artifact``.
+    """
     run_context.client().log_artifacts(run_id or _run_id(), local_dir, artifact_path)
 
 
 @safe()
 def log_text(text: str, artifact_file: str, run_id: str | None = None) -> None:
-    """Save a string as a UTF-8 artifact file."""
+    """Save a string as a UTF-8 artifact file at ``artifact_file`` (a relative path) of
+    the active run, or of ``run_id``.
+    """
     run_context.client().log_text(run_id or _run_id(), text, artifact_file)
 
 
 @safe()
 def log_dict(dictionary: Any, artifact_file: str, run_id: str | None = None) -> None:
-    """Save a dict as JSON, or YAML for a .yaml/.yml file, as MLflow formats them."""
+    """Save a dict (or list) as an artifact: JSON, or YAML for a ``.yaml``/``.yml``
+    ``artifact_file``, formatted as MLflow writes them.
+    """
     run_context.client().log_dict(run_id or _run_id(), dictionary, artifact_file)
 
 
@@ -494,7 +657,12 @@ def log_dict(dictionary: Any, artifact_file: str, run_id: str | None = None) -> 
 def log_figure(
     figure: Any, artifact_file: str, *, save_kwargs: dict[str, Any] | None = None
 ) -> None:
-    """Save a matplotlib, plotly or Altair figure (format from the file's suffix)."""
+    """Save a figure as an artifact of the active run.
+
+    A matplotlib figure is saved in the format the file's suffix names (PNG
+    without one); a plotly figure or an Altair chart as HTML. ``save_kwargs`` go to
+    the library's save call, as in MLflow.
+    """
     run_context.client().log_figure(_run_id(), figure, artifact_file, save_kwargs=save_kwargs)
 
 
@@ -507,19 +675,34 @@ def log_image(
     timestamp: int | None = None,
     synchronous: bool | None = None,
 ) -> None:
-    """Save a numpy array or PIL image as PNG: at ``artifact_file``, or as step ``step`` of
-    the image series ``key`` (``images/<key>/step_<step>.png``)."""
+    """Save a numpy array or PIL image as a PNG artifact of the active run.
+
+    Args:
+        image: H×W, H×W×3 or H×W×4; floats in [0, 1], other numbers clipped to
+            0..255.
+        artifact_file: where to save it; or else
+        key, step: save it as step ``step`` of the image series ``key``, at
+            ``images/<key>/step_<step>.png`` (MLflow names these files its own way,
+            with thumbnails; Carnet writes only the PNG).
+        timestamp, synchronous: accepted for MLflow's signature; the image is
+            written before the call returns.
+    """
     run_context.client().log_image(_run_id(), image, artifact_file, key, step)
 
 
 @safe()
 def log_table(data: Any, artifact_file: str, run_id: str | None = None) -> None:
-    """Save a DataFrame or a dict of columns as a JSON table (pandas' ``split`` layout)."""
+    """Save a DataFrame or a dict of columns as a JSON artifact in pandas' ``split``
+    layout (as MLflow's ``log_table``), at ``artifact_file`` (a ``.json`` name).
+    Differs from MLflow: an existing file is replaced, not appended to.
+    """
     run_context.client().log_table(run_id or _run_id(), data, artifact_file)
 
 
 def get_artifact_uri(artifact_path: str | None = None) -> str:
-    """Where the active run's artifacts (or one of them) live, as a URI."""
+    """The URI where the active run's artifacts live (a run is started if none is
+    active, as in MLflow), or of ``artifact_path`` inside them.
+    """
     uri = run_context.client().get_run(_run_id()).info.artifact_uri
     if artifact_path:
         from carnet.artifacts import safe_relative
@@ -530,7 +713,10 @@ def get_artifact_uri(artifact_path: str | None = None) -> str:
 
 @safe()
 def flush_async_logging() -> None:
-    """Write every buffered point now (they are also written on end_run and at exit)."""
+    """Write every point queued by ``synchronous=False`` calls now, for every store
+    this process logs to. They are also written on ``end_run``, at exit and on
+    SIGTERM/SIGINT.
+    """
     for client in run_context.clients():
         client.flush()
 
@@ -548,7 +734,32 @@ def search_runs(
     search_all_experiments: bool = False,
     experiment_names: Sequence[str] | None = None,
 ) -> pd.DataFrame | list[Run]:
-    """Runs matching a filter, as a DataFrame (default) or a list of ``Run``."""
+    """Runs matching a filter, as a pandas DataFrame (default) or a list of ``Run``.
+
+    Args:
+        experiment_ids: the experiments to search; default the active one.
+        filter_string: MLflow's filter syntax (``metrics.MSE < 3000 and
+            params.l1_ratio = '1.0'``), plus Carnet's ``OR``, ``NOT``,
+            parentheses, numeric comparison of numeric params and aggregates over
+            histories (``metrics.loss.min < 0.1``); see docs/query.md. A bad
+            filter raises ``FilterError`` pointing at the offending position.
+        run_view_type: ``ViewType.ACTIVE_ONLY`` (default), ``DELETED_ONLY`` or
+            ``ALL`` (or 1, 2, 3, or the name).
+        max_results: at most this many runs (default 100,000, as MLflow).
+        order_by: several keys, e.g. ``["metrics.MSE ASC", "params.alpha DESC"]``;
+            NaN and missing values sort last. Default newest first.
+        output_format: ``"pandas"`` or ``"list"``.
+        search_all_experiments: search every active experiment when no ids or
+            names are given.
+        experiment_names: experiments by name; an unknown name raises
+            ``ExperimentNotFoundError``.
+
+    The DataFrame has MLflow's columns (``run_id``, ``experiment_id``, ``status``,
+    ``artifact_uri``, ``start_time``, ``end_time``, ``metrics.<k>``,
+    ``params.<k>``, ``tags.<k>``) plus ``run_name``, ``user_id``,
+    ``lifecycle_stage`` and ``parent_run_id``. Buffered points are written first,
+    so the search sees them.
+    """
     client = run_context.client()
     ids = [str(e) for e in (experiment_ids or [])]
     for name in experiment_names or []:
