@@ -132,6 +132,7 @@ class Not:
     end: int
 
 
+#: A node of a checked filter's tree: a comparison, or AND, OR, NOT over nodes.
 Node = Comparison | And | Or | Not
 
 

@@ -36,6 +36,7 @@ from carnet.query.nodes import (
 )
 from carnet.query.parser import is_number
 
+#: What a filter or order_by clause is about: runs, or experiments (fewer keys).
 Entity = Literal["run", "experiment"]
 
 

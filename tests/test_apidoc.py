@@ -1,0 +1,90 @@
+"""docs/api.md is what tests/apidoc.py writes from the docstrings, and covers the surface."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import carnet
+from carnet import query
+from tests import apidoc
+
+#: Names of ``carnet.__all__`` that are another name's alias or a constant, not an entry.
+ALIASES = {"MlflowClient", "MlflowException", "__version__"}
+
+
+def headings(text: str) -> set[str]:
+    return set(re.findall(r"^#+ `([^`]+)`$", text, flags=re.M))
+
+
+def test_docs_api_md_is_generated_from_the_docstrings() -> None:
+    current = apidoc.DOCS.read_text(encoding="utf-8") if apidoc.DOCS.exists() else ""
+    assert current == apidoc.markdown(), (
+        "docs/api.md is out of date with the docstrings; regenerate it from the repository "
+        f"root with: {apidoc.REGENERATE}"
+    )
+
+
+def test_the_regenerate_command_writes_the_page(tmp_path: Path) -> None:
+    """The command the failure above gives, run as written (with this Python)."""
+    program, *args = apidoc.REGENERATE.split()
+    assert program == "python"
+    target = tmp_path / "api.md"
+    subprocess.run([sys.executable, *args, str(target)], cwd=apidoc.ROOT, check=True, timeout=300)
+    assert target.read_text(encoding="utf-8") == apidoc.markdown()
+
+
+def test_the_page_covers_the_public_surface() -> None:
+    listed = headings(apidoc.markdown())
+    exported = {
+        f"carnet.{n}"
+        for n in carnet.__all__
+        if n not in ALIASES and not isinstance(getattr(carnet, n), str)
+    }
+    methods = {
+        f"Client.{name}"
+        for name in vars(carnet.Client)
+        if not name.startswith("_") and callable(getattr(carnet.Client, name))
+    }
+    language = {f"carnet.query.{n}" for n in query.__all__}
+    missing = (exported | methods | language) - listed
+    assert not missing, f"docs/api.md lacks {sorted(missing)}"
+    for error in ("carnet.errors.ConfigurationError", "carnet.errors.ReadOnlyError"):
+        assert error in listed
+    for flavour in (
+        "carnet.sklearn.autolog",
+        "carnet.sklearn.log_model",
+        "carnet.models.load_model",
+    ):
+        assert flavour in listed
+
+
+def test_docstrings_become_markdown() -> None:
+    doc = (
+        "Summary with :func:`carnet.log_metric` and a <tag>.\n"
+        "\n"
+        "Args:\n"
+        "    key: the name,\n"
+        "        continued.\n"
+        "    model_id, dataset: refused.\n"
+        "\n"
+        "The tree::\n"
+        "\n"
+        "    <name>/\n"
+        "      MLmodel\n"
+    )
+    assert apidoc.markdown_of(doc) == (
+        "Summary with ``carnet.log_metric`` and a &lt;tag>.\n"
+        "\n"
+        "**Arguments**\n"
+        "\n"
+        "- `key`: the name, continued.\n"
+        "- `model_id`, `dataset`: refused.\n"
+        "\n"
+        "The tree:\n"
+        "\n"
+        "    <name>/\n"
+        "      MLmodel"
+    )
