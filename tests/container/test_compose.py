@@ -16,7 +16,7 @@ import pytest
 
 from tests.container.compose_file import COMPOSE, SERVICE_PORT, interpolate, load, run_args
 
-TOKENS = "/run/secrets/carnet-tokens"
+TOKENS = "/run/secrets/carnet-tokens.toml"
 
 
 def option(command: list[str], name: str) -> str:
