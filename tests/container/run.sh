@@ -17,6 +17,7 @@
 #      for -p); checks /health, the dashboard's page at /, that the server is PID 1 as uid
 #      10001, the demo store, a run logged and read back by MLflow's client (its artifacts
 #      in /data/carnet-artifacts), the_day_has_come, Docker's HEALTHCHECK, and a clean stop;
+#      then CARNET_DEMO=0 on an empty store, which must stay empty;
 #   6. the team (when CARNET_CONTAINER_POSTGRES_URL names an empty PostgreSQL store): the
 #      carnet service of compose.yaml as `docker compose up` would start it (environment,
 #      command, artifact volume, tokens mount and health check read from the file by
@@ -334,6 +335,22 @@ code=$(docker inspect -f '{{.State.ExitCode}}' "$demo")
 [[ $code != 137 ]] || die "the server ignored SIGTERM and was killed after 30 s"
 log "docker stop: the server exited ($code) after $((SECONDS - began)) s"
 docker rm "$demo" >/dev/null
+
+# CARNET_DEMO=0: the image serves the store it is given and logs nothing into it.
+bare=carnet-bare-$$
+containers+=("$bare")
+log "docker run $image with CARNET_DEMO=0 on an empty store"
+docker run -d --name "$bare" --network host -e "CARNET_PORT=$port" -e CARNET_DEMO=0 \
+    -e CARNET_TRACKING_URI=sqlite:////tmp/carnet.db -e CARNET_ARTIFACT_ROOT=/tmp/artifacts \
+    "$image" >/dev/null
+wait_serving "$bare"
+docker exec "$bare" python -c '
+import carnet
+names = [e.name for e in carnet.search_experiments()]
+assert names == ["Default"], names
+' || die "CARNET_DEMO=0 still ran the demo"
+log "with CARNET_DEMO=0 the store holds only the Default experiment"
+docker rm -f "$bare" >/dev/null
 
 # ---------------------------------------------------------------- 6. the team (compose.yaml)
 if [[ -z $postgres_url ]]; then
