@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.container.compose_file import COMPOSE, SERVICE_PORT, interpolate, load, run_args
+from tests.container.compose_file import SERVICE_PORT, interpolate, load, run_args
 
 TOKENS = "/run/secrets/carnet-tokens.toml"
 
