@@ -224,7 +224,7 @@ def plan(cfg: Config) -> Plan:
     """Carnet's and MLflow's servers, interleaved; no MLflow means no client, so a skip."""
     result = Plan([], lambda s: [])
     if not cfg.mlflow:
-        result.skip = "the server rows are driven by MLflow's client (run without --no-mlflow)"
+        result.skip = "MLflow's client drives the server rows: --quick and --no-mlflow leave it out"
         return result
     args = {
         "tmp": str(cfg.tmp_dir()),
