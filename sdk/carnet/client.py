@@ -26,7 +26,7 @@ from carnet.entities import (
     ViewType,
 )
 from carnet.errors import InvalidValueError
-from carnet.store import Store, open_store
+from carnet.store import RemoteArtifactStore, Store, open_store
 from carnet.uri import resolve_uri
 from carnet.validation import (
     MAX_EXPERIMENT_NAME_LENGTH,
@@ -147,8 +147,9 @@ class Client:
     and the dashboard both go through a ``Client``.
 
     Args:
-        tracking_uri: the store (a SQLite path, ``sqlite:///...`` or
-            ``postgresql+psycopg://...``); default as ``carnet.get_tracking_uri()``.
+        tracking_uri: the store (a SQLite path, ``sqlite:///...``,
+            ``postgresql+psycopg://...`` or a ``carnet server``'s ``http(s)://host:port``);
+            default as ``carnet.get_tracking_uri()``.
         registry_uri: MLflow's model registry; Carnet has none, so passing one raises.
         read_only: refuse every write (``ReadOnlyError``); the dashboard reads this way.
     """
@@ -167,6 +168,8 @@ class Client:
             )
         self.tracking_uri = resolve_uri(tracking_uri)
         self.store: Store = open_store(self.tracking_uri, read_only=read_only)
+        #: The store itself when it keeps artifacts behind its API (a tracking server).
+        self._remote = self.store if isinstance(self.store, RemoteArtifactStore) else None
         self._writer: BufferedWriter | None = None
         self._writer_lock = threading.Lock()
 
@@ -594,12 +597,24 @@ class Client:
         self.store.check_writable()
         return self._artifact_root(run_id)
 
+    def _write_artifact(self, run_id: str, artifact_file: str, data: bytes) -> None:
+        """Store ``data`` as one artifact file: on the tracking server, or in the run's folder."""
+        if self._remote is not None:
+            self.store.check_writable()
+            self._remote.write_artifact(run_id, artifact_file, data)
+        else:
+            artifacts.write_bytes(self._writable_artifact_root(run_id), artifact_file, data)
+
     def log_artifact(
         self, run_id: str, local_path: str | Path, artifact_path: str | None = None
     ) -> None:
         """Copy a local file into ``run_id``'s artifacts, under ``artifact_path``
         (as :func:`carnet.log_artifact`).
         """
+        if self._remote is not None:
+            self.store.check_writable()
+            self._remote.upload_artifact(run_id, local_path, artifact_path)
+            return
         artifacts.log_file(self._writable_artifact_root(run_id), local_path, artifact_path)
 
     def log_artifacts(
@@ -608,6 +623,10 @@ class Client:
         """Copy a local folder's tree into ``run_id``'s artifacts, under ``artifact_path``;
         the tree is checked before anything is written.
         """
+        if self._remote is not None:
+            self.store.check_writable()
+            self._remote.upload_artifacts(run_id, local_dir, artifact_path)
+            return
         artifacts.log_dir(self._writable_artifact_root(run_id), local_dir, artifact_path)
 
     def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
@@ -616,14 +635,12 @@ class Client:
         """
         if not isinstance(text, str):
             raise InvalidValueError(f"log_text takes a str, got {type(text).__name__}.")
-        artifacts.write_bytes(
-            self._writable_artifact_root(run_id), artifact_file, text.encode("utf-8")
-        )
+        self._write_artifact(run_id, artifact_file, text.encode("utf-8"))
 
     def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> None:
         """JSON, or YAML for a .yaml/.yml file, formatted as MLflow writes them."""
         data = media.dict_bytes(dictionary, artifact_file)
-        artifacts.write_bytes(self._writable_artifact_root(run_id), artifact_file, data)
+        self._write_artifact(run_id, artifact_file, data)
 
     def log_image(
         self,
@@ -644,12 +661,12 @@ class Client:
         """
         path = media.image_file(artifact_file, key, step)
         data = media.png_bytes(image)
-        artifacts.write_bytes(self._writable_artifact_root(run_id), path, data)
+        self._write_artifact(run_id, path, data)
 
     def log_table(self, run_id: str, data: Any, artifact_file: str) -> None:
         """A DataFrame or dict of columns, as JSON in pandas' ``split`` layout (as MLflow)."""
         encoded = media.table_bytes(data, artifact_file)
-        artifacts.write_bytes(self._writable_artifact_root(run_id), artifact_file, encoded)
+        self._write_artifact(run_id, artifact_file, encoded)
 
     def log_figure(
         self,
@@ -660,25 +677,39 @@ class Client:
         save_kwargs: dict[str, Any] | None = None,
     ) -> None:
         """Save a matplotlib, plotly or Altair figure (by the file's suffix) as an artifact."""
+        if self._remote is not None:
+            self.store.check_writable()
+            data = media.figure_bytes(figure, artifact_file, save_kwargs)
+            self._remote.write_artifact(run_id, artifact_file, data)
+            return
         root = self._writable_artifact_root(run_id)
         data = media.figure_bytes(figure, artifact_file, save_kwargs)
         artifacts.write_bytes(root, artifact_file, data)
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
         """The files and folders directly in ``path``; links and unfinished files are left out."""
+        if self._remote is not None:
+            return self._remote.list_artifacts(run_id, path)
         return artifacts.list_files(self._artifact_root(run_id), path)
 
     def download_artifacts(self, run_id: str, path: str, dst_path: str | None = None) -> str:
         """Copy an artifact file or folder to ``dst_path`` (a new temporary folder if None)."""
+        if self._remote is not None:
+            return self._remote.download_artifacts(run_id, path, dst_path)
         return artifacts.download(self._artifact_root(run_id), path, dst_path)
 
     def read_artifact(self, run_id: str, path: str) -> bytes:
         """The content of one artifact file, read without following links (for previews
         and downloads that must not be redirected out of the run's folder)."""
+        if self._remote is not None:
+            return self._remote.read_artifact(run_id, path)
         return artifacts.read_bytes(self._artifact_root(run_id), path)
 
     def get_artifact_path(self, run_id: str, path: str = "") -> Path:
-        """The local file behind an artifact (for reading in place, e.g. loading a model)."""
+        """The local file behind an artifact (for reading in place, e.g. loading a model);
+        on a tracking server, a copy downloaded to a new temporary folder."""
+        if self._remote is not None:
+            return Path(self._remote.download_artifacts(run_id, path))
         return artifacts.resolve(self._artifact_root(run_id), path)
 
 

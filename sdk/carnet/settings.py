@@ -305,7 +305,8 @@ _TRACKING, _BUFFERED, _STORE, _SERVING, _CONTAINER, _MLFLOW, _DEVELOPMENT = SECT
 TRACKING_URI = _optional_text(
     "CARNET_TRACKING_URI",
     "The store the SDK, the command line and the dashboard use when none is given in code "
-    "or as an option: a SQLite path or URI, or a `postgresql+psycopg://` URL.",
+    "or as an option: a SQLite path or URI, a `postgresql+psycopg://` URL, or the "
+    "`http://` or `https://` address of a `carnet server`.",
     _TRACKING,
     default_text="`sqlite:///carnet.db` in the working directory",
 )
@@ -361,6 +362,62 @@ HEARTBEAT_TIMEOUT = _seconds(
     "How long a RUNNING run may go without a heartbeat before readers show it as CRASHED; "
     "keep it several times `CARNET_HEARTBEAT_INTERVAL`.",
     _TRACKING,
+)
+
+#: The bearer token sent to a tracking server (``http(s)://`` tracking URIs).
+TRACKING_TOKEN = _optional_text(
+    "CARNET_TRACKING_TOKEN",
+    "The token sent as `Authorization: Bearer` to a tracking server (`http(s)://` tracking "
+    "URIs); wins over a user name and password.",
+    _TRACKING,
+    default_text="`MLFLOW_TRACKING_TOKEN`, else unset",
+)
+#: The user name sent to a tracking server with HTTP Basic authentication.
+TRACKING_USERNAME = _optional_text(
+    "CARNET_TRACKING_USERNAME",
+    "The user name sent to a tracking server with HTTP Basic authentication, with "
+    "`CARNET_TRACKING_PASSWORD`.",
+    _TRACKING,
+    default_text="`MLFLOW_TRACKING_USERNAME`, else unset",
+)
+#: The password sent to a tracking server with HTTP Basic authentication.
+TRACKING_PASSWORD = _optional_text(
+    "CARNET_TRACKING_PASSWORD",
+    "The password sent to a tracking server with HTTP Basic authentication.",
+    _TRACKING,
+    default_text="`MLFLOW_TRACKING_PASSWORD`, else unset",
+)
+#: A CA bundle to trust for an ``https://`` tracking server.
+TRACKING_SERVER_CERT_PATH = _optional_path(
+    "CARNET_TRACKING_SERVER_CERT_PATH",
+    "A CA certificate bundle (PEM) to trust for an `https://` tracking server, e.g. one "
+    "with a self-signed certificate.",
+    _TRACKING,
+    default_text="`MLFLOW_TRACKING_SERVER_CERT_PATH`, else the system's",
+)
+#: Skip checking an ``https://`` tracking server's certificate.
+TRACKING_INSECURE_TLS = _flag(
+    "CARNET_TRACKING_INSECURE_TLS",
+    "Do not check an `https://` tracking server's certificate (anyone on the path can then "
+    "read and change the traffic; prefer `CARNET_TRACKING_SERVER_CERT_PATH`).",
+    _TRACKING,
+)
+#: How long one request to a tracking server may wait for its answer.
+HTTP_TIMEOUT = _seconds(
+    "CARNET_HTTP_TIMEOUT",
+    120.0,
+    "How long one request to a tracking server may take to answer before it counts as "
+    "failed (and is retried when that is safe).",
+    _TRACKING,
+)
+#: How long requests to a tracking server are retried while it is unreachable or busy.
+HTTP_RETRY_TIMEOUT = _seconds(
+    "CARNET_HTTP_RETRY_TIMEOUT",
+    120.0,
+    "How long a request to a tracking server is retried, with growing pauses, while the "
+    "server is unreachable or answers 429 or 503 (a `Retry-After` is honoured); 0 tries once.",
+    _TRACKING,
+    zero_ok=True,
 )
 
 # -- Buffered logging ----------------------------------------------------------------------
@@ -550,6 +607,38 @@ MLFLOW_EXPERIMENT_NAME = _optional_text(
 MLFLOW_EXPERIMENT_ID = _optional_text(
     "MLFLOW_EXPERIMENT_ID",
     "MLflow's name for `CARNET_EXPERIMENT_ID`, honoured when that is unset.",
+    _MLFLOW,
+)
+
+#: MLflow's tracking-server token, read when CARNET_TRACKING_TOKEN is unset.
+MLFLOW_TRACKING_TOKEN = _optional_text(
+    "MLFLOW_TRACKING_TOKEN",
+    "MLflow's name for `CARNET_TRACKING_TOKEN`, honoured when that is unset.",
+    _MLFLOW,
+)
+#: MLflow's tracking-server user name, read when CARNET_TRACKING_USERNAME is unset.
+MLFLOW_TRACKING_USERNAME = _optional_text(
+    "MLFLOW_TRACKING_USERNAME",
+    "MLflow's name for `CARNET_TRACKING_USERNAME`, honoured when that is unset.",
+    _MLFLOW,
+)
+#: MLflow's tracking-server password, read when CARNET_TRACKING_PASSWORD is unset.
+MLFLOW_TRACKING_PASSWORD = _optional_text(
+    "MLFLOW_TRACKING_PASSWORD",
+    "MLflow's name for `CARNET_TRACKING_PASSWORD`, honoured when that is unset.",
+    _MLFLOW,
+)
+#: MLflow's CA bundle variable, read when CARNET_TRACKING_SERVER_CERT_PATH is unset.
+MLFLOW_TRACKING_SERVER_CERT_PATH = _optional_path(
+    "MLFLOW_TRACKING_SERVER_CERT_PATH",
+    "MLflow's name for `CARNET_TRACKING_SERVER_CERT_PATH`, honoured when that is unset.",
+    _MLFLOW,
+    default_text="unset",
+)
+#: MLflow's switch for unchecked TLS, read when CARNET_TRACKING_INSECURE_TLS is unset.
+MLFLOW_TRACKING_INSECURE_TLS = _flag(
+    "MLFLOW_TRACKING_INSECURE_TLS",
+    "MLflow's name for `CARNET_TRACKING_INSECURE_TLS`, honoured when that is unset.",
     _MLFLOW,
 )
 

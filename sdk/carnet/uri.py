@@ -23,6 +23,8 @@ def normalize_uri(uri: str) -> str:
     if "://" not in uri:
         return "sqlite:///" + str(Path(uri).expanduser().resolve())
     scheme = uri.split("://", 1)[0]
+    if scheme.lower() in ("http", "https"):  # a tracking server: the REST store
+        return scheme.lower() + "://" + uri.split("://", 1)[1].rstrip("/")
     if scheme in ("postgresql", "postgres"):
         return "postgresql+psycopg://" + uri.split("://", 1)[1]
     if scheme in ("sqlite", "postgresql+psycopg"):
@@ -38,7 +40,8 @@ def normalize_uri(uri: str) -> str:
         return uri
     raise ConfigurationError(
         f"unsupported tracking URI scheme {scheme!r} in {uri!r}; use a file path, "
-        "'sqlite:///path/to/carnet.db' or 'postgresql+psycopg://user:pass@host/db'."
+        "'sqlite:///path/to/carnet.db', 'postgresql+psycopg://user:pass@host/db' or a "
+        "tracking server's 'http://host:port'."
     )
 
 

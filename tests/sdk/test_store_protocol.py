@@ -1,5 +1,5 @@
-"""The Store protocol: the SQL store implements it, Client and the layers above use only it,
-open_store picks the backend by URI, and the store package has no import circles or
+"""The Store protocol: the SQL and REST stores implement it, Client and the layers above use
+only it, open_store picks the backend by URI, and the store package has no import circles or
 private reach-ins."""
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 import carnet
-from carnet.errors import ConfigurationError, ReadOnlyError
-from carnet.store import Store, open_store
+from carnet.errors import ReadOnlyError
+from carnet.store import RemoteArtifactStore, Store, open_store
+from carnet.store.rest import RestStore
 from carnet.store.sql_store import SqlStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,6 +32,15 @@ def protocol_methods() -> list[str]:
 
 def protocol_members() -> set[str]:
     return set(protocol_methods()) | set(Store.__annotations__)
+
+
+def artifact_methods() -> list[str]:
+    """The methods of the protocol of stores that keep artifacts behind their API."""
+    return sorted(
+        name
+        for name, value in vars(RemoteArtifactStore).items()
+        if not name.startswith("_") and inspect.isfunction(value)
+    )
 
 
 #: The surface a new backend must provide; a change here is a change for every backend.
@@ -85,6 +95,21 @@ def test_sql_store_has_each_protocol_method_with_the_same_signature(name: str) -
 
 
 @pytest.mark.parametrize("name", protocol_methods())
+def test_rest_store_has_each_protocol_method_with_the_same_signature(name: str) -> None:
+    ours = inspect.signature(getattr(RestStore, name))
+    declared = inspect.signature(getattr(Store, name))
+    assert ours == declared, f"RestStore.{name}{ours} differs from Store.{name}{declared}"
+
+
+@pytest.mark.parametrize("name", artifact_methods())
+def test_rest_store_keeps_artifacts_behind_its_api_with_the_same_signatures(name: str) -> None:
+    ours = inspect.signature(getattr(RestStore, name))
+    declared = inspect.signature(getattr(RemoteArtifactStore, name))
+    assert ours == declared, f"RestStore.{name}{ours} differs from the protocol's {declared}"
+    assert not hasattr(SqlStore, name), f"SqlStore.{name} would send Client's artifacts away"
+
+
+@pytest.mark.parametrize("name", protocol_methods())
 def test_each_protocol_method_says_what_it_does(name: str) -> None:
     doc = inspect.getdoc(getattr(Store, name))
     assert doc is not None and len(doc) > 20
@@ -118,11 +143,26 @@ def test_a_read_only_store_refuses_writes_before_writing(tmp_path: Path) -> None
     assert store.get_experiment_by_name("refused") is None
 
 
-@pytest.mark.parametrize("uri", ["http://tracker.example:5000", "HTTPS://tracker.example"])
-def test_open_store_says_the_rest_store_is_not_available_yet(uri: str, tmp_path: Path) -> None:
-    with pytest.raises(ConfigurationError, match="REST store, which is not available yet"):
-        open_store(uri)
-    assert list(tmp_path.iterdir()) == []
+@pytest.mark.parametrize(
+    ("uri", "normalised"),
+    [
+        ("http://tracker.example:5000", "http://tracker.example:5000"),
+        ("HTTPS://tracker.example/", "https://tracker.example"),
+    ],
+)
+def test_open_store_gives_the_rest_store_for_a_server_without_calling_it(
+    uri: str, normalised: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    store = open_store(uri, read_only=True)
+    assert isinstance(store, RestStore) and isinstance(store, Store)
+    assert isinstance(store, RemoteArtifactStore) and not isinstance(store, SqlStore)
+    assert store.uri == normalised and store.read_only is True
+    with pytest.raises(ReadOnlyError, match="read-only"):
+        store.check_writable()
+    client = carnet.Client(uri)
+    assert client.store.uri == normalised and client.tracking_uri == normalised
+    assert list(tmp_path.iterdir()) == []  # no file made, and no server was asked anything
 
 
 def test_search_experiments_pages_through_tokens(any_uri: str) -> None:
@@ -175,7 +215,7 @@ def _above_the_store() -> list[Path]:
 
 
 def test_code_above_the_store_calls_only_protocol_members() -> None:
-    allowed = protocol_members()
+    allowed = protocol_members() | set(artifact_methods())
     reached: list[str] = []
     for path in _above_the_store():
         for node in ast.walk(ast.parse(path.read_text(), str(path))):

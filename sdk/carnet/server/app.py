@@ -14,6 +14,7 @@ worker rebuilds the app from the environment with :func:`app_from_environment`).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib
 import logging
@@ -42,6 +43,7 @@ from carnet.server.endpoints import (
 )
 from carnet.server.errors import not_served
 from carnet.server.guard import ApiPathGuard
+from carnet.server.keepalive import keep_alive
 from carnet.server.settings import ENV_SETTINGS, ServerSettings
 from carnet.server.writes import BlockingCalls
 
@@ -134,9 +136,11 @@ def create_app(settings: ServerSettings, state: ServerState | None = None) -> An
         # log a handler of its own, so uvicorn's access_log=False alone does not silence it.
         logging.getLogger("uvicorn.access").disabled = not settings.access_log
         warm_up()
+        beating = asyncio.create_task(keep_alive(shared))
         try:
             yield
         finally:
+            beating.cancel()
             shared.calls.close()
 
     return st.App(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from starlette.requests import ClientDisconnect, Request
@@ -28,6 +28,7 @@ from starlette.responses import Response
 from carnet.client import Client
 from carnet.errors import CarnetError
 from carnet.server.auth import Access, Authenticator, Identity
+from carnet.server.batch_ids import BatchIds
 from carnet.server.errors import ApiError, error_response, from_carnet, internal_error
 from carnet.server.parsing import Fields, read_fields
 from carnet.server.settings import ServerSettings
@@ -51,6 +52,8 @@ class ServerState:
     calls: BlockingCalls
     #: Server-side strings (the store's path, the artifact folder) kept out of messages.
     hide: tuple[str, ...] = ()
+    #: The log-batch ids written, so a repeated request writes nothing.
+    batch_ids: BatchIds = field(default_factory=BatchIds)
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,9 @@ STATUS = {
     "TEMPORARILY_UNAVAILABLE": 503,
 }
 
+#: The header naming the Carnet error class of a refusal (``ParamOverwriteError``...), so
+#: Carnet's REST store raises the class a direct store would; MLflow's client ignores it.
+ERROR_CLASS_HEADER = "X-Carnet-Error"
 GENERIC_INTERNAL = "the server failed to handle this request; its log has the details."
 GENERIC_UNAVAILABLE = "the store is busy or unavailable; retry in a moment."
 
@@ -99,7 +102,8 @@ def from_carnet(exc: CarnetError, hide: Sequence[str] = ()) -> Response:
     if status >= 500:
         logger.error("error while handling a request", exc_info=exc)
         return error_response(500, "INTERNAL_ERROR", GENERIC_INTERNAL)
-    return error_response(status, exc.error_code, redact(str(exc), hide))
+    named = {ERROR_CLASS_HEADER: type(exc).__name__}
+    return error_response(status, exc.error_code, redact(str(exc), hide), headers=named)
 
 
 def internal_error(exc: BaseException, where: str) -> Response:

@@ -10,6 +10,13 @@ failed call writes nothing.
 Carnet does not record datasets: the run is checked and the datasets dropped.
 Metrics linked to a model or dataset (``model_id``, ``dataset_name``) are
 recorded without the link.
+
+Two additions for Carnet's own REST store, which MLflow's client never sends:
+a log-batch with an ``X-Carnet-Batch-Id`` is written once however often it is
+repeated (:mod:`carnet.server.batch_ids`), and a run created with
+``X-Carnet-Heartbeat: client`` is beaten for by its client through
+``/api/2.0/carnet/runs/heartbeat``; other runs are kept alive by the server
+(:mod:`carnet.server.keepalive`).
 """
 
 from __future__ import annotations
@@ -20,10 +27,15 @@ import bisect
 import json
 from typing import Any
 
+from starlette.requests import Request
+from starlette.responses import Response
+
 from carnet.entities import Metric, ViewType
 from carnet.server import wire
-from carnet.server.endpoints import Context, Endpoint, json_endpoint
+from carnet.server.batch_ids import BATCH_ID, BATCH_ID_HEADER, RETRY_HEADER, already_written
+from carnet.server.endpoints import Context, Endpoint, json_endpoint, json_response
 from carnet.server.errors import invalid, not_found
+from carnet.server.keepalive import CLIENT_BEATS_HEADER, KEEPALIVE_TAG, KEEPALIVE_VALUE
 from carnet.server.parsing import (
     DEFAULT_SEARCH_RESULTS,
     MAX_BULK_RESULTS,
@@ -35,6 +47,7 @@ from carnet.server.parsing import (
     MAX_SEARCH_RESULTS,
     Fields,
     checked_path,
+    read_fields,
 )
 
 #: Protobuf numbers of MLflow's ViewType and RunStatus enums.
@@ -44,6 +57,8 @@ _TERMINAL = {"FINISHED", "FAILED", "KILLED"}
 _PARENT_TAG = "mlflow.parentRunId"
 _USER_TAG = "mlflow.user"
 _MAX_OFFSET = 2**62
+#: Most runs one heartbeat request may name.
+MAX_HEARTBEAT_RUNS = 1000
 
 
 def _tags(fields: Fields, name: str) -> dict[str, str]:
@@ -149,8 +164,12 @@ async def delete_experiment_tag(f: Fields, ctx: Context) -> dict[str, Any]:
 # -- runs -----------------------------------------------------------------------------------
 
 
-async def create_run(f: Fields, ctx: Context) -> dict[str, Any]:
-    """Start a run; ``mlflow.parentRunId`` among its tags makes it a child run."""
+async def create_run(f: Fields, ctx: Context, *, client_beats: bool = False) -> dict[str, Any]:
+    """Start a run; ``mlflow.parentRunId`` among its tags makes it a child run.
+
+    Unless the client beats for it (``client_beats``), the run is tagged for the
+    server to keep alive (:mod:`carnet.server.keepalive`).
+    """
     experiment_id = f.string("experiment_id") or "0"
     start_time = f.integer("start_time")
     run_name = f.string("run_name") or None
@@ -158,6 +177,8 @@ async def create_run(f: Fields, ctx: Context) -> dict[str, Any]:
     user = f.string("user_id")
     if user and _USER_TAG not in tags:
         tags[_USER_TAG] = user
+    if not client_beats:
+        tags[KEEPALIVE_TAG] = KEEPALIVE_VALUE
     parent = tags.get(_PARENT_TAG) or None
     run = await ctx.write(
         lambda: ctx.client.create_run(
@@ -169,6 +190,25 @@ async def create_run(f: Fields, ctx: Context) -> dict[str, Any]:
         )
     )
     return {"run": wire.run(run)}
+
+
+async def create_run_request(request: Request, ctx: Context) -> Response:
+    """runs/create, told by ``X-Carnet-Heartbeat: client`` whether the client beats."""
+    client_beats = request.headers.get(CLIENT_BEATS_HEADER, "").strip().lower() == "client"
+    fields = await read_fields(request)
+    return json_response(await create_run(fields, ctx, client_beats=client_beats))
+
+
+async def heartbeat(f: Fields, ctx: Context) -> dict[str, Any]:
+    """Carnet's own endpoint: mark the named RUNNING runs alive (for Carnet's SDK, which
+    beats for the runs it started); unknown and ended runs are passed over."""
+    run_ids = f.strings("run_ids", required=True)
+    if len(run_ids) > MAX_HEARTBEAT_RUNS:
+        raise invalid(
+            f"A heartbeat may name at most {MAX_HEARTBEAT_RUNS} runs; got {len(run_ids)}."
+        )
+    await ctx.write(lambda: ctx.client.store.heartbeat(run_ids))
+    return {}
 
 
 async def update_run(f: Fields, ctx: Context) -> dict[str, Any]:
@@ -254,8 +294,15 @@ def _batch_limit(count: int, limit: int, what: str) -> None:
         )
 
 
-async def log_batch(f: Fields, ctx: Context) -> dict[str, Any]:
-    """Metrics, params and tags of one run in one transaction: all of them or none."""
+async def log_batch(
+    f: Fields, ctx: Context, batch_id: str | None = None, repeated: bool = False
+) -> dict[str, Any]:
+    """Metrics, params and tags of one run in one transaction: all of them or none.
+
+    With a ``batch_id`` the batch is written once however often it comes; a
+    ``repeated`` one this process does not remember counts as written when its
+    points are already in the run (:mod:`carnet.server.batch_ids`).
+    """
     run_id = f.run_id()
     metric_fields = f.objects("metrics")
     param_fields = f.objects("params")
@@ -279,8 +326,34 @@ async def log_batch(f: Fields, ctx: Context) -> dict[str, Any]:
     ]
     params = [(p.required_string("key"), p.string("value") or "") for p in param_fields]
     tags = [(t.required_string("key"), t.string("value") or "") for t in tag_fields]
-    await ctx.write(lambda: ctx.client.log_batch(run_id, metrics, params, tags, synchronous=True))
+    client = ctx.client
+
+    def write() -> None:
+        client.log_batch(run_id, metrics, params, tags, synchronous=True)
+
+    if batch_id is None:
+        await ctx.write(write)
+        return {}
+
+    def written() -> bool:
+        return already_written(client, run_id, metrics)
+
+    ids = ctx.state.batch_ids
+    await ctx.write(lambda: ids.write_once(run_id, batch_id, write, written if repeated else None))
     return {}
+
+
+async def log_batch_request(request: Request, ctx: Context) -> Response:
+    """runs/log-batch, with the batch id and the repeat mark of Carnet's REST store."""
+    batch_id = request.headers.get(BATCH_ID_HEADER)
+    if batch_id is not None and not BATCH_ID.fullmatch(batch_id):
+        raise invalid(
+            f"{BATCH_ID_HEADER} must be 8 to 128 letters, digits, '-' or '_' (a uuid4's hex); "
+            f"got {batch_id[:40]!r}."
+        )
+    repeated = request.headers.get(RETRY_HEADER, "").strip() == "1"
+    fields = await read_fields(request)
+    return json_response(await log_batch(fields, ctx, batch_id, repeated))
 
 
 def _value(m: Fields) -> float:
@@ -494,13 +567,13 @@ ENDPOINTS = [
         json_endpoint(delete_experiment_tag),
         write=True,
     ),
-    Endpoint("POST", f"{_V2}/runs/create", json_endpoint(create_run), write=True),
+    Endpoint("POST", f"{_V2}/runs/create", create_run_request, write=True),
     Endpoint("POST", f"{_V2}/runs/update", json_endpoint(update_run), write=True),
     Endpoint("POST", f"{_V2}/runs/delete", json_endpoint(delete_run), write=True),
     Endpoint("POST", f"{_V2}/runs/restore", json_endpoint(restore_run), write=True),
     Endpoint("GET", f"{_V2}/runs/get", json_endpoint(get_run)),
     Endpoint("POST", f"{_V2}/runs/search", json_endpoint(search_runs)),
-    Endpoint("POST", f"{_V2}/runs/log-batch", json_endpoint(log_batch), write=True),
+    Endpoint("POST", f"{_V2}/runs/log-batch", log_batch_request, write=True),
     Endpoint("POST", f"{_V2}/runs/log-metric", json_endpoint(log_metric), write=True),
     Endpoint("POST", f"{_V2}/runs/log-parameter", json_endpoint(log_param), write=True),
     Endpoint("POST", f"{_V2}/runs/set-tag", json_endpoint(set_tag), write=True),
@@ -515,4 +588,5 @@ ENDPOINTS = [
     Endpoint("GET", f"{_V2}/artifacts/list", json_endpoint(list_artifacts)),
     Endpoint("POST", f"{_V2}/logged-models/search", json_endpoint(search_logged_models)),
     Endpoint("GET", "/3.0/mlflow/server-info", json_endpoint(server_info), public=True),
+    Endpoint("POST", "/2.0/carnet/runs/heartbeat", json_endpoint(heartbeat), write=True),
 ]

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from carnet.entities import Experiment, Metric, Run, ViewType
+from carnet.entities import Experiment, FileInfo, Metric, Run, ViewType
 
 #: A metric point as the store takes it: key, value, timestamp (ms), step.
 MetricPoint = tuple[str, float, int, int]
@@ -272,4 +272,46 @@ class Store(Protocol):
     def run_artifact_root(self, run_id: str) -> Path:
         """The local folder of a run's artifacts, refused with ``ArtifactLocationError``
         unless it lies inside an allowed artifact root."""
+        ...
+
+
+@runtime_checkable
+class RemoteArtifactStore(Protocol):
+    """A store whose runs keep their artifacts behind its own API instead of in a local
+    folder (the REST store: a tracking server holds them).
+
+    ``Client`` sends a run's artifact calls here when its store has these
+    methods, and to the folder of :meth:`Store.run_artifact_root` otherwise.
+    Paths are relative to the run's artifact root, with ``/`` between names.
+    """
+
+    def upload_artifact(
+        self, run_id: str, local_path: str | Path, artifact_path: str | None
+    ) -> None:
+        """Copy one local file into the run's artifacts (under ``artifact_path``)."""
+        ...
+
+    def upload_artifacts(
+        self, run_id: str, local_dir: str | Path, artifact_path: str | None
+    ) -> None:
+        """Copy a local folder's tree into the run's artifacts (under ``artifact_path``)."""
+        ...
+
+    def write_artifact(self, run_id: str, artifact_file: str, data: bytes) -> None:
+        """Store ``data`` as the artifact file ``artifact_file``."""
+        ...
+
+    def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+        """The files and folders directly in ``path`` (paths relative to the run's root)."""
+        ...
+
+    def download_artifacts(
+        self, run_id: str, path: str, dst_path: str | Path | None = None
+    ) -> str:
+        """Copy an artifact file or folder to ``dst_path`` (a new temporary folder if None)
+        and return the local path of the copy."""
+        ...
+
+    def read_artifact(self, run_id: str, path: str) -> bytes:
+        """The content of one artifact file."""
         ...

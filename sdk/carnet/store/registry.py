@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from carnet.errors import ConfigurationError
 from carnet.store.protocol import Store
 from carnet.uri import normalize_uri
 
@@ -11,16 +10,16 @@ def open_store(uri: str, *, read_only: bool = False) -> Store:
     """The store for ``uri``, picked by its scheme.
 
     A bare path or ``sqlite:///`` URI is a SQLite file and ``postgresql://``
-    a PostgreSQL database: both open the SQL store. ``read_only`` makes every
+    a PostgreSQL database: both open the SQL store. ``http://`` and
+    ``https://`` name a tracking server (``carnet server``): they open the REST
+    store, which speaks MLflow's REST API to it. ``read_only`` makes every
     write raise ``ReadOnlyError``.
     """
     scheme = uri.split("://", 1)[0].lower() if "://" in uri else ""
     if scheme in ("http", "https"):
-        raise ConfigurationError(
-            f"{scheme}:// tracking URIs need the REST store, which is not available yet; "
-            "track into a SQLite file ('sqlite:///carnet.db') or a PostgreSQL database "
-            "('postgresql+psycopg://user:pass@host/db') for now."
-        )
+        from carnet.store.rest import RestStore
+
+        return RestStore(normalize_uri(uri), read_only=read_only)
     from carnet.store.sql_store import SqlStore
 
     return SqlStore(normalize_uri(uri), read_only=read_only)
