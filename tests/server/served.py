@@ -16,7 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,8 @@ class Server:
     log: Path
     #: The certificate to trust when the server speaks HTTPS.
     ca: Path | None = None
+    #: The server's process (the leader of its process group).
+    process: subprocess.Popen[bytes] | None = field(default=None, compare=False, repr=False)
 
     def context(self) -> ssl.SSLContext | None:
         """What urllib needs to trust the server's certificate (None for plain HTTP)."""
@@ -83,14 +85,16 @@ def carnet_server(
     env: Mapping[str, str] | None = None,
     mlflow_flags: bool = False,
     ca: Path | None = None,
+    port: int | None = None,
 ) -> Iterator[Server]:
     """Run ``carnet server`` on a store in ``folder`` (or ``uri``) until the block ends.
 
     ``mlflow_flags`` spells the store and artifact options as MLflow's server does;
-    ``ca`` is the certificate to trust when ``args`` make it serve HTTPS.
+    ``ca`` is the certificate to trust when ``args`` make it serve HTTPS; ``port`` is
+    a free one unless given (a restarted server takes its predecessor's).
     """
     folder.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     store = uri or f"sqlite:///{folder / 'carnet.db'}"
     artifacts = folder / "artifacts"
     names = (
@@ -109,7 +113,9 @@ def carnet_server(
             start_new_session=True,
         )  # fmt: skip
     base = f"{'https' if ca else 'http'}://127.0.0.1:{port}"
-    running = Server(base=base, uri=store, artifacts=artifacts, folder=folder, log=log, ca=ca)
+    running = Server(
+        base=base, uri=store, artifacts=artifacts, folder=folder, log=log, ca=ca, process=proc
+    )
     try:
         _wait_healthy(base, proc, log, running.context())
         yield running
@@ -157,6 +163,14 @@ def call(
             return Answer(response.status, dict(response.headers), response.read())
     except urllib.error.HTTPError as exc:
         return Answer(exc.code, dict(exc.headers), exc.read())
+
+
+def kill(server: Server) -> None:
+    """Kill the server at once (SIGKILL, no shutdown), as a crash or an OOM kill would."""
+    assert server.process is not None
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.process.pid, signal.SIGKILL)
+    server.process.wait(timeout=30)
 
 
 def mlflow_python() -> str:

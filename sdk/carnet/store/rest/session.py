@@ -200,6 +200,8 @@ class HttpSession:
         #: The server's address for messages (no credentials).
         self.public_uri = public_uri(uri)
         self._client: httpx.Client | None = None
+        #: Closes the pool when the session is collected (or closed).
+        self._closer: weakref.finalize[Any, Any] | None = None
         self._lock = threading.Lock()
         #: Set when a request spent its whole retry window on a server it could not reach.
         self._unreachable = False
@@ -219,19 +221,22 @@ class HttpSession:
                         ),
                         headers={"User-Agent": USER_AGENT},
                     )
+                    self._closer = weakref.finalize(self, self._client.close)
                 client = self._client
         return client
 
     def close(self) -> None:
         """Close the pooled connections; the next request opens new ones."""
         with self._lock:
-            client, self._client = self._client, None
-        if client is not None:
-            client.close()
+            closer, self._client, self._closer = self._closer, None, None
+        if closer is not None:
+            closer()
 
     def forget_connections(self) -> None:
         """In a forked child: leave the parent's connections alone and open new ones."""
-        self._client = None
+        if self._closer is not None:
+            self._closer.detach()
+        self._client, self._closer = None, None
         self._lock = threading.Lock()
 
     def send(
