@@ -160,6 +160,45 @@ class MetricSummary:
     count: int
 
 
+class InputTag(NamedTuple):
+    """One tag of a run input (MLflow's ``InputTag``), e.g. ``mlflow.data.context``."""
+
+    key: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A dataset as the store keeps it (MLflow's ``Dataset`` entity).
+
+    ``source`` is JSON text whose shape ``source_type`` names; ``schema`` and
+    ``profile`` are JSON text too, or None, exactly as MLflow stores them.
+    """
+
+    name: str
+    digest: str
+    source_type: str
+    source: str
+    schema: str | None = None
+    profile: str | None = None
+
+
+@dataclass(frozen=True)
+class DatasetInput:
+    """A dataset a run used, with the input's tags (MLflow's ``DatasetInput``)."""
+
+    dataset: Dataset
+    tags: list[InputTag] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """A run's inputs (MLflow's ``RunInputs``); Carnet records datasets, not model inputs."""
+
+    dataset_inputs: list[DatasetInput] = field(default_factory=list)
+    model_inputs: list[Any] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class Run:
     """A run as every read returns it: ``info`` and ``data``, as in MLflow.
@@ -171,6 +210,18 @@ class Run:
     info: RunInfo
     data: RunData
     summaries: dict[str, MetricSummary] = field(default_factory=dict)
+    #: The datasets the run used (``Client.log_inputs``); filled by ``get_run``.
+    inputs: RunInputs = field(default_factory=RunInputs)
+
+    @property
+    def _info(self) -> RunInfo:
+        """MLflow's ``Run._info``, which MLflow's own examples read; the same as ``info``."""
+        return self.info
+
+    @property
+    def _data(self) -> RunData:
+        """MLflow's ``Run._data``; the same as ``data``."""
+        return self.data
 
     def to_dictionary(self) -> dict[str, Any]:
         """Plain dicts, as MLflow's ``Run.to_dictionary()`` gives (e.g. for json.dumps)."""

@@ -14,6 +14,7 @@ end of this module. Flavours (``carnet.sklearn``) sit above this module:
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -344,7 +345,9 @@ def start_run(
 
     Args:
         run_id: resume this run: it is RUNNING again and ``tags`` are added
-            (a deleted run raises ``DeletedError``).
+            (a deleted run raises ``DeletedError``). Without it,
+            ``$CARNET_RUN_ID`` or ``$MLFLOW_RUN_ID`` names the run to resume;
+            the variable is removed once read, as MLflow does.
         experiment_id: the experiment of a new run; default the active one
             (see ``set_experiment``).
         run_name: at most 250 characters; default a generated one such as
@@ -376,6 +379,8 @@ def start_run(
         validate_name(run_name, "run_name", MAX_RUN_NAME_LENGTH)
         given[RUN_NAME_TAG] = run_name
     clean = dict(run_tags(given))
+    if run_id is None:
+        run_id = _run_id_from_environment()
     if run_id is not None:
         existing = client.get_run(run_id)
         if existing.info.lifecycle_stage == "deleted":
@@ -405,6 +410,19 @@ def start_run(
     active = run_context.push(run, client)
     process_hooks.install()
     return active
+
+
+def _run_id_from_environment() -> str | None:
+    """``$CARNET_RUN_ID`` or ``$MLFLOW_RUN_ID``, removed once read, as MLflow does.
+
+    A launcher hands a run to a script this way; removing the variables keeps
+    later ``start_run`` calls in the same process from resuming it again.
+    """
+    found = settings.RUN_ID.get() or settings.MLFLOW_RUN_ID.get()
+    if found is not None:
+        os.environ.pop(settings.RUN_ID.name, None)
+        os.environ.pop(settings.MLFLOW_RUN_ID.name, None)
+    return found
 
 
 @safe()

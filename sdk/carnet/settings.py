@@ -325,6 +325,14 @@ EXPERIMENT_ID = _optional_text(
     _TRACKING,
     default_text="`MLFLOW_EXPERIMENT_ID`, else unset",
 )
+#: The run the first ``start_run()`` resumes, as when a launcher hands a run to a script.
+RUN_ID = _optional_text(
+    "CARNET_RUN_ID",
+    "A run id that the first `start_run()` without `run_id` resumes instead of starting a "
+    "new run; `start_run` then removes the variable, so later runs are new ones.",
+    _TRACKING,
+    default_text="`MLFLOW_RUN_ID`, else unset",
+)
 #: Queue metric points in the background unless a call passes ``synchronous=``.
 ASYNC_LOGGING = _flag(
     "CARNET_ASYNC_LOGGING",
@@ -607,6 +615,12 @@ MLFLOW_EXPERIMENT_NAME = _optional_text(
 MLFLOW_EXPERIMENT_ID = _optional_text(
     "MLFLOW_EXPERIMENT_ID",
     "MLflow's name for `CARNET_EXPERIMENT_ID`, honoured when that is unset.",
+    _MLFLOW,
+)
+#: MLflow's run id variable, read when CARNET_RUN_ID is unset.
+MLFLOW_RUN_ID = _optional_text(
+    "MLFLOW_RUN_ID",
+    "MLflow's name for `CARNET_RUN_ID`, honoured when that is unset.",
     _MLFLOW,
 )
 

@@ -265,9 +265,14 @@ def _check_pattern(v: Value, c: Comparison, source: str) -> Value:
     return v
 
 
+#: Statuses no run has but MLflow's documentation filters on (``attributes.status =
+#: "ACTIVE"``): MLflow answers them with no rows, and so does Carnet.
+_NO_RUN_STATUSES = frozenset({"ACTIVE"})
+
+
 def _check_status(value: str, pos: int, source: str) -> None:
     names = [s.value for s in RunStatus]
-    if value not in names:
+    if value not in names and value not in _NO_RUN_STATUSES:
         hint = f"; did you mean '{value.upper()}'?" if value.upper() in names else ""
         raise error_at(
             source, pos, f"unknown status '{value}' (statuses are {', '.join(names)}){hint}"

@@ -1,0 +1,61 @@
+"""Small behaviours that ordinary MLflow code relies on, matched to MLflow's own.
+
+Each was checked against the real MLflow: its examples read ``run._info``, its
+docs filter on ``attributes.status = "ACTIVE"`` (no rows, not an error), and a
+launcher hands a run to a script through ``MLFLOW_RUN_ID``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import carnet
+
+
+def test_active_run_has_mlflow_private_info(tracking: str) -> None:
+    with carnet.start_run() as run:
+        assert run._info is run.info
+        assert run._data is run.data
+    fetched = carnet.get_run(run.info.run_id)
+    assert fetched._info.run_id == run.info.run_id
+
+
+def test_status_active_matches_no_run(tracking: str) -> None:
+    with carnet.start_run():
+        pass
+    assert len(carnet.search_runs(filter_string='attributes.status = "ACTIVE"')) == 0
+    assert len(carnet.search_runs(filter_string="attributes.status != 'ACTIVE'")) == 1
+
+
+def test_status_typo_still_explained(tracking: str) -> None:
+    with pytest.raises(carnet.errors.FilterError, match="unknown status 'DONE'"):
+        carnet.search_runs(filter_string="attributes.status = 'DONE'")
+
+
+@pytest.mark.parametrize("variable", ["MLFLOW_RUN_ID", "CARNET_RUN_ID"])
+def test_run_id_variable_resumes_run_once(
+    tracking: str, monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    with carnet.start_run() as first:
+        carnet.log_param("alpha", "0.5")
+    monkeypatch.setenv(variable, first.info.run_id)
+    with carnet.start_run() as resumed:
+        assert resumed.info.run_id == first.info.run_id
+        assert carnet.get_run(first.info.run_id).info.status == "RUNNING"
+        carnet.log_metric("loss", 0.25)
+    run = carnet.get_run(first.info.run_id)
+    assert run.info.status == "FINISHED"
+    assert run.data.params == {"alpha": "0.5"}
+    assert run.data.metrics == {"loss": 0.25}
+    with carnet.start_run() as later:  # the variable is consumed, as on MLflow
+        assert later.info.run_id != first.info.run_id
+
+
+def test_explicit_run_id_wins_over_variable(tracking: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    with carnet.start_run() as a:
+        pass
+    with carnet.start_run() as b:
+        pass
+    monkeypatch.setenv("MLFLOW_RUN_ID", a.info.run_id)
+    with carnet.start_run(run_id=b.info.run_id) as resumed:
+        assert resumed.info.run_id == b.info.run_id
