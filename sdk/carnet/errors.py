@@ -25,6 +25,7 @@ and how to fix the call. The tree::
     │   ├── ActiveRunError        start_run while a run is active, without nested=True
     │   └── DeletedError          using a deleted experiment
     └── ModelError                a logged model that cannot be stored or loaded
+        └── SchemaError           a prediction input that does not fit the model's signature
 
 Each class carries MLflow's ``error_code`` (``RESOURCE_DOES_NOT_EXIST``,
 ``INVALID_PARAMETER_VALUE``...), and ``carnet.exceptions.MlflowException`` is
@@ -133,3 +134,11 @@ class DeletedError(StateError):
 
 class ModelError(CarnetError):
     """A model cannot be logged or loaded."""
+
+
+class SchemaError(ModelError, ValueError):
+    """A prediction input (or a signature) does not fit the model's schema: a missing or
+    extra column, or a type that cannot be converted safely.
+    """
+
+    error_code = "INVALID_PARAMETER_VALUE"

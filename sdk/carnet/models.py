@@ -1,17 +1,21 @@
-"""Logged models: a folder artifact with a descriptor, the model file and its context.
+"""Logged models: MLflow's model format, written and read by Carnet.
 
-A model logged as ``name`` in a run is the artifact folder ``<name>/``::
+A model logged as ``name`` in a run is the artifact folder ``<name>/``, laid out
+as MLflow lays it out, so MLflow loads Carnet's models and Carnet loads MLflow's::
 
     <name>/
-      MLmodel              descriptor (JSON, which is also valid YAML): flavours, versions,
-                           the model file's SHA-256, the input example's place
-      model.pkl            the serialised model (per flavour)
-      input_example.json   the example input, if one was given
-      requirements.txt     pins of the libraries it was saved with
+      MLmodel                     YAML: flavours (``python_function`` and e.g. ``sklearn``),
+                                  signature, input example info, uuid, creation time
+      model.pkl                   the serialised model (per flavour)
+      requirements.txt            pins of the libraries it was saved with
+      python_env.yaml, conda.yaml environments built from those pins
+      input_example.json          the example input, if one was given
+      serving_input_example.json  the same example as a body for ``/invocations``
 
 ``runs:/<run_id>/<name>`` names it, as in MLflow. :func:`load_model` reads the
 descriptor and hands the folder to the loader of a flavour it knows (only
-Carnet's own loaders: the descriptor never chooses which code is imported).
+Carnet's own loaders: the descriptor's ``loader_module`` is never imported).
+Models written by earlier Carnet versions (a JSON descriptor) keep loading.
 
 Trust boundary: flavours such as ``sklearn`` store a *pickle*, and unpickling
 runs code chosen by whoever wrote the file. Load models only from stores you
@@ -40,14 +44,19 @@ from urllib.parse import unquote, urlparse
 
 from carnet import fluent, run_context
 from carnet.errors import ArtifactNotFoundError, ModelError
+from carnet.model_signature import ColSpec, ModelSignature, Schema, TensorSpec, infer_signature
 
 if TYPE_CHECKING:
     from carnet.client import Client
 
 DESCRIPTOR = "MLmodel"
 INPUT_EXAMPLE = "input_example.json"
+SERVING_INPUT_EXAMPLE = "serving_input_example.json"
 REQUIREMENTS = "requirements.txt"
-FORMAT_VERSION = 1
+PYTHON_ENV = "python_env.yaml"
+CONDA_ENV = "conda.yaml"
+#: 1: Carnet's JSON descriptor; 2: MLflow's YAML ``MLmodel``. Models without the field are MLflow's.
+FORMAT_VERSION = 2
 MODEL_HISTORY_TAG = "mlflow.log-model.history"
 
 #: Flavour name -> module with ``_load_flavor(folder, descriptor)``; never read from a file.
@@ -60,16 +69,18 @@ class ModelVersionWarning(UserWarning):
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """What ``log_model`` returns: where the model is and what it was saved with."""
+    """What ``log_model`` returns: where the model is, what it takes and was saved with."""
 
     model_uri: str
-    run_id: str
-    artifact_path: str
+    run_id: str | None
+    artifact_path: str | None
     flavors: dict[str, Any]
     versions: dict[str, str]
     model_uuid: str
     utc_time_created: str
     input_example: str | None = None
+    signature: ModelSignature | None = None
+    metadata: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -130,23 +141,21 @@ def warn_on_mismatch(descriptor: Mapping[str, Any], distributions: Mapping[str, 
 # -- input examples ----------------------------------------------------------------------
 
 
-def example_to_json(example: Any) -> dict[str, Any]:
-    """A JSON document for a DataFrame, a NumPy array, a dict or a list."""
+def example_to_json(example: Any) -> tuple[str, Any, dict[str, Any]]:
+    """MLflow's files for an input example: ``(type, input_example.json document,
+    serving_input_example.json document)`` for a DataFrame, a NumPy array, a dict or a list.
+    """
     kind = type(example).__module__.split(".")[0] + "." + type(example).__name__
     if hasattr(example, "to_dict") and hasattr(example, "columns"):  # a pandas DataFrame
         frame = example.head(100)
-        return {
-            "type": "dataframe",
+        split = {
             "columns": [str(c) for c in frame.columns],
-            "dtypes": {str(c): str(t) for c, t in frame.dtypes.items()},
             "data": json.loads(frame.to_json(orient="values", date_format="iso")),
         }
+        return "dataframe", split, {"dataframe_split": split}
     if hasattr(example, "tolist") and hasattr(example, "dtype"):  # a NumPy array
-        return {
-            "type": "ndarray",
-            "dtype": str(example.dtype),
-            "data": example[:100].tolist(),
-        }
+        data = example[:100].tolist()
+        return "ndarray", data, {"inputs": data}
     try:
         json.dumps(example, allow_nan=True)
     except (TypeError, ValueError) as exc:
@@ -154,13 +163,34 @@ def example_to_json(example: Any) -> dict[str, Any]:
             f"input_example of type {kind} cannot be stored as JSON ({exc}); pass a pandas "
             "DataFrame, a NumPy array, or a list/dict of plain values."
         ) from None
-    return {"type": "json", "data": example}
+    return "json_object", example, {"inputs": example}
 
 
-def example_from_json(document: Mapping[str, Any]) -> Any:
-    """The input example ``example_to_json`` stored, rebuilt as a DataFrame,
-    an array or plain JSON.
+def example_from_json(document: Any, info: Mapping[str, Any] | None = None) -> Any:
+    """The input example stored in ``input_example.json``, rebuilt as a DataFrame,
+    an array or plain JSON (MLflow's layout, or the one of earlier Carnet versions).
     """
+    info = info or {}
+    if isinstance(document, dict) and document.get("type") in ("dataframe", "ndarray", "json"):
+        return _legacy_example(document)
+    kind = info.get("type")
+    if kind == "dataframe" and isinstance(document, dict):
+        import pandas as pd
+
+        if info.get("pandas_orient", "split") == "records":
+            return pd.DataFrame(document)
+        return pd.DataFrame(document.get("data"), columns=document.get("columns"))
+    if kind == "ndarray":
+        import numpy as np
+
+        if isinstance(document, dict) and "inputs" in document:
+            document = document["inputs"]
+        return np.asarray(document)
+    return document
+
+
+def _legacy_example(document: Mapping[str, Any]) -> Any:
+    """An input example in the JSON layout of earlier Carnet versions."""
     kind = document.get("type")
     if kind == "dataframe":
         import pandas as pd
@@ -196,21 +226,141 @@ def _active_or_new_run_id() -> str:
     return run_context.active_run_id() or fluent.start_run().info.run_id
 
 
-def log_model_folder(
+@dataclass(frozen=True)
+class FlavorWriter:
+    """What a flavour contributes to a model folder.
+
+    ``write_model(folder)`` writes the model file and returns its name;
+    ``conf`` is the flavour's ``MLmodel`` section (the model file's name and
+    SHA-256 are added); ``predict`` computes an output for signature inference.
+    """
+
+    flavor: str
+    loader_module: str
+    conf: dict[str, Any]
+    write_model: Callable[[Path], str]
+    distributions: Mapping[str, str]
+    predict: Callable[[Any], Any] | None = None
+
+
+def _environment_files(folder: Path, pins: list[str]) -> None:
+    """``requirements.txt``, ``python_env.yaml`` and ``conda.yaml`` as MLflow writes them."""
+    import yaml
+
+    python = platform.python_version()
+    (folder / REQUIREMENTS).write_text("\n".join(pins) + "\n")
+    python_env = {
+        "python": python,
+        "build_dependencies": ["pip", "setuptools", "wheel"],
+        "dependencies": [f"-r {REQUIREMENTS}"],
+    }
+    (folder / PYTHON_ENV).write_text(yaml.safe_dump(python_env, sort_keys=False))
+    conda = {
+        "channels": ["conda-forge"],
+        "dependencies": [f"python={python}", "pip", {"pip": pins}],
+        "name": "mlflow-env",
+    }
+    (folder / CONDA_ENV).write_text(yaml.safe_dump(conda, sort_keys=False))
+
+
+def _signature_for(
+    writer: FlavorWriter, signature: ModelSignature | None, input_example: Any
+) -> ModelSignature | None:
+    """The given signature, else one inferred from the input example and the model's
+    output on it (as MLflow does); None if neither is possible.
+    """
+    if signature is not None or input_example is None:
+        return signature
+    from carnet.errors import CarnetError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. scikit-learn's feature-name warnings
+            output = writer.predict(input_example) if writer.predict is not None else None
+            return infer_signature(input_example, output)
+    except (CarnetError, ValueError, TypeError):
+        return None  # an example the model cannot predict on still gets stored
+
+
+def save_model_folder(
+    folder: Path,
+    writer: FlavorWriter,
     *,
-    flavor: str,
-    flavor_conf: dict[str, Any],
-    write_model: Callable[[Path], str],
+    signature: ModelSignature | None = None,
+    input_example: Any = None,
+    pip_requirements: list[str] | None = None,
+    metadata: dict[str, Any] | None = None,
+    run_id: str | None = None,
+    artifact_path: str | None = None,
+) -> dict[str, Any]:
+    """Write an MLflow-format model folder into the empty ``folder``; return its descriptor."""
+    import yaml
+
+    folder.mkdir(parents=True, exist_ok=True)
+    if any(folder.iterdir()):
+        raise ModelError(
+            f"{str(folder)!r} is not empty; save the model into a new folder (models are "
+            "immutable once saved)."
+        )
+    versions = current_versions(writer.distributions)
+    model_file = writer.write_model(folder)
+    conf = {**writer.conf, "pickled_model": model_file, "sha256": sha256_file(folder / model_file)}
+    example_info = None
+    if input_example is not None:
+        kind, document, serving = example_to_json(input_example)
+        (folder / INPUT_EXAMPLE).write_text(json.dumps(document, allow_nan=True))
+        (folder / SERVING_INPUT_EXAMPLE).write_text(json.dumps(serving, indent=2, allow_nan=True))
+        example_info = {"artifact_path": INPUT_EXAMPLE, "serving_input_path": SERVING_INPUT_EXAMPLE,
+                        "type": kind}  # fmt: skip
+        if kind == "dataframe":
+            example_info["pandas_orient"] = "split"
+    signature = _signature_for(writer, signature, input_example)
+    if pip_requirements is None:
+        pip_requirements = [f"{dist}=={versions[label]}" for label, dist in
+                            writer.distributions.items() if label in versions]  # fmt: skip
+    _environment_files(folder, [str(p) for p in pip_requirements])
+    descriptor: dict[str, Any] = {}
+    if run_id is not None:
+        descriptor.update(artifact_path=artifact_path, run_id=run_id)
+    descriptor.update(
+        flavors={
+            "python_function": {
+                "env": {"conda": CONDA_ENV, "virtualenv": PYTHON_ENV},
+                "loader_module": writer.loader_module,
+                "model_path": model_file,
+                "predict_fn": "predict",
+                "python_version": platform.python_version(),
+            },
+            writer.flavor: conf,
+        },
+        format_version=FORMAT_VERSION,
+        carnet_version=installed_version("carnet") or "unknown",
+        model_size_bytes=sum(p.stat().st_size for p in folder.iterdir() if p.is_file()),
+        model_uuid=uuid.uuid4().hex,
+        saved_input_example_info=example_info,
+        signature=signature.to_dict() if signature is not None else None,
+        utc_time_created=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
+        versions=versions,
+    )
+    if metadata:
+        descriptor["metadata"] = metadata
+    (folder / DESCRIPTOR).write_text(yaml.safe_dump(descriptor, sort_keys=False))
+    return descriptor
+
+
+def log_model_folder(
+    writer: FlavorWriter,
+    *,
     name: str,
-    input_example: Any,
-    distributions: Mapping[str, str],
-    run_id: str | None,
-    extra: dict[str, Any] | None = None,
+    input_example: Any = None,
+    signature: ModelSignature | None = None,
+    pip_requirements: list[str] | None = None,
+    metadata: dict[str, Any] | None = None,
+    run_id: str | None = None,
 ) -> ModelInfo:
     """Build the model folder in a temporary place, then copy it into the run's artifacts.
 
-    ``write_model(folder)`` writes the model file and returns its name. The run
-    is ``run_id``, else the active run (started if there is none, as MLflow does).
+    The run is ``run_id``, else the active run (started if there is none, as MLflow does).
     """
     from carnet.artifacts import safe_relative
 
@@ -225,53 +375,38 @@ def log_model_folder(
             f"run {rid} already has an artifact {artifact_path!r}; log the model under "
             "another name (models are immutable once logged)."
         )
-    versions = current_versions(distributions)
-    created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    model_uuid = uuid.uuid4().hex
     with tempfile.TemporaryDirectory(prefix="carnet-model-") as tmp:
-        folder = Path(tmp)
-        model_file = write_model(folder)
-        conf = dict(flavor_conf)
-        conf["model_file"] = model_file
-        conf["sha256"] = sha256_file(folder / model_file)
-        example_file = None
-        if input_example is not None:
-            document = example_to_json(input_example)
-            (folder / INPUT_EXAMPLE).write_text(json.dumps(document, allow_nan=True))
-            example_file = INPUT_EXAMPLE
-        pins = [f"{dist}=={versions[label]}" for label, dist in distributions.items()
-                if label in versions]  # fmt: skip
-        (folder / REQUIREMENTS).write_text("\n".join(pins) + "\n")
-        descriptor = {
-            "artifact_path": artifact_path,
-            "run_id": rid,
-            "model_uuid": model_uuid,
-            "utc_time_created": created,
-            "format_version": FORMAT_VERSION,
-            "carnet_version": installed_version("carnet") or "unknown",
-            "flavors": {
-                flavor: conf,
-                "python_function": {"loader_module": FLAVOR_LOADERS[flavor]},
-            },
-            "versions": versions,
-            "saved_input_example_info": (
-                {"artifact_path": example_file, "type": document["type"]} if example_file else None
-            ),
-            **(extra or {}),
-        }
-        (folder / DESCRIPTOR).write_text(json.dumps(descriptor, indent=2, default=str) + "\n")
+        folder = Path(tmp) / "model"
+        descriptor = save_model_folder(
+            folder,
+            writer,
+            signature=signature,
+            input_example=input_example,
+            pip_requirements=pip_requirements,
+            metadata=metadata,
+            run_id=rid,
+            artifact_path=artifact_path,
+        )
         client.log_artifacts(rid, folder, artifact_path)
     _record_history(client, rid, descriptor)
+    return model_info(descriptor, f"runs:/{rid}/{artifact_path}")
+
+
+def model_info(descriptor: Mapping[str, Any], model_uri: str) -> ModelInfo:
+    """The :class:`ModelInfo` of a model from its descriptor."""
+    section = descriptor.get("signature")
+    example = descriptor.get("saved_input_example_info") or {}
     return ModelInfo(
-        model_uri=f"runs:/{rid}/{artifact_path}",
-        run_id=rid,
-        artifact_path=artifact_path,
-        flavors=descriptor["flavors"],
-        versions=versions,
-        model_uuid=model_uuid,
-        utc_time_created=created,
-        input_example=example_file,
-        extra=dict(extra or {}),
+        model_uri=model_uri,
+        run_id=descriptor.get("run_id"),
+        artifact_path=descriptor.get("artifact_path"),
+        flavors=dict(descriptor["flavors"]),
+        versions={str(k): str(v) for k, v in (descriptor.get("versions") or {}).items()},
+        model_uuid=str(descriptor.get("model_uuid")),
+        utc_time_created=str(descriptor.get("utc_time_created")),
+        input_example=example.get("artifact_path"),
+        signature=ModelSignature.from_dict(section) if isinstance(section, dict) else None,
+        metadata=descriptor.get("metadata"),
     )
 
 
@@ -340,13 +475,16 @@ def _scheme(text: str) -> str | None:
 def read_descriptor(folder: Path) -> dict[str, Any]:
     """The ``MLmodel`` descriptor of a model folder, checked: it must have a
     ``flavors`` mapping and a format this Carnet reads, else a ``ModelError`` says why.
+    YAML (MLflow's, and Carnet's since format 2) and JSON (earlier Carnet) are both read.
     """
+    import yaml
+
     try:
-        descriptor = json.loads((folder / DESCRIPTOR).read_text())
-    except (OSError, ValueError) as exc:
+        descriptor = yaml.safe_load((folder / DESCRIPTOR).read_text())
+    except (OSError, ValueError, yaml.YAMLError) as exc:
         raise ModelError(
             f"the model descriptor {str(folder / DESCRIPTOR)!r} cannot be read ({exc}); "
-            "was the folder written by Carnet's log_model?"
+            "was the folder written by log_model (Carnet's or MLflow's)?"
         ) from None
     if not isinstance(descriptor, dict) or not isinstance(descriptor.get("flavors"), dict):
         raise ModelError(f"{str(folder / DESCRIPTOR)!r} has no 'flavors' mapping.")
@@ -359,11 +497,19 @@ def read_descriptor(folder: Path) -> dict[str, Any]:
     return descriptor
 
 
+def read_signature(descriptor: Mapping[str, Any]) -> ModelSignature | None:
+    """The model's signature from its descriptor, or None if it was saved without one."""
+    section = descriptor.get("signature")
+    return ModelSignature.from_dict(section) if isinstance(section, dict) else None
+
+
 def verified_model_file(folder: Path, conf: Mapping[str, Any]) -> Path:
-    """The flavour's model file, after checking it is the one that was saved."""
+    """The flavour's model file, after checking it is the one that was saved
+    (when a SHA-256 was recorded: Carnet records one, MLflow does not).
+    """
     from carnet.artifacts import resolve
 
-    name = conf.get("model_file")
+    name = conf.get("pickled_model", conf.get("model_file"))
     if not isinstance(name, str):
         raise ModelError(f"the descriptor in {str(folder)!r} names no model file.")
     path = resolve(folder, name)
@@ -405,7 +551,7 @@ def load_input_example(model_uri: str | Path, *, tracking_uri: str | None = None
         return None
     from carnet.artifacts import resolve
 
-    return example_from_json(json.loads(resolve(folder, name).read_text()))
+    return example_from_json(json.loads(resolve(folder, name).read_text()), info)
 
 
 def get_model_info(model_uri: str | Path, *, tracking_uri: str | None = None) -> dict[str, Any]:
@@ -423,10 +569,15 @@ def copy_model(model_uri: str | Path, dst: str | Path, *, tracking_uri: str | No
 
 __all__ = [
     "FLAVOR_LOADERS",
+    "ColSpec",
     "ModelInfo",
+    "ModelSignature",
     "ModelVersionWarning",
+    "Schema",
+    "TensorSpec",
     "copy_model",
     "get_model_info",
+    "infer_signature",
     "load_input_example",
     "load_model",
 ]

@@ -2,8 +2,11 @@
 
 ``import carnet.sklearn`` is cheap; scikit-learn is imported when a function runs.
 
-Models are stored with :mod:`pickle` in a folder artifact (see :mod:`carnet.models`)
-with the Python, scikit-learn and NumPy versions and an optional input example.
+Models are stored in MLflow's model format (see :mod:`carnet.models`): a pickle
+(or cloudpickle) with the Python, scikit-learn and NumPy versions, requirements,
+a signature and an optional input example. ``mlflow.sklearn.load_model`` loads
+them, and :func:`load_model` loads MLflow's (pickle, cloudpickle, or skops if
+installed).
 
 Trust boundary: unpickling a model runs whatever code the pickle names, with
 your privileges. ``load_model`` is safe only for models from a store that you
@@ -33,10 +36,19 @@ from carnet import run_context
 from carnet.client import Client
 from carnet.clock import now_ms
 from carnet.errors import ModelError
-from carnet.models import ModelInfo, ModelVersionWarning
+from carnet.models import (
+    FlavorWriter,
+    ModelInfo,
+    ModelSignature,
+    ModelVersionWarning,
+    installed_version,
+)
 
 FLAVOR = "sklearn"
 MODEL_FILE = "model.pkl"
+#: what log_model writes, and what load_model reads (MLflow's default skops, if installed)
+WRITE_FORMATS = ("pickle", "cloudpickle")
+READ_FORMATS = ("pickle", "cloudpickle", "skops")
 #: label in the descriptor -> distribution name for pip
 DISTRIBUTIONS = {"sklearn": "scikit-learn", "numpy": "numpy"}
 AUTOLOG_TAG = "carnet.autolog"
@@ -49,44 +61,29 @@ class AutologWarning(UserWarning):
 # -- models ------------------------------------------------------------------------------
 
 
-def log_model(
-    sk_model: Any,
-    name: str = "model",
-    input_example: Any = None,
-    *,
-    artifact_path: str | None = None,
-    registered_model_name: str | None = None,
-    run_id: str | None = None,
-) -> ModelInfo:
-    """Pickle ``sk_model`` into the artifact folder ``name`` of the active run (or ``run_id``).
-
-    Returns a :class:`~carnet.models.ModelInfo` whose ``model_uri`` is
-    ``runs:/<run_id>/<name>``, which :func:`load_model` accepts. MLflow's
-    ``artifact_path=`` is another spelling of ``name``; Carnet has no model
-    registry, so ``registered_model_name=`` only warns (load by the run URI).
-    """
-    from carnet.models import log_model_folder
-
-    if artifact_path is not None:
-        name = artifact_path
-    if registered_model_name is not None:
-        logging.getLogger("carnet").warning(
-            "Carnet has no model registry: the model is logged to the run but not registered "
-            "as %r; load it with load_model('runs:/<run_id>/%s').",
-            registered_model_name,
-            name,
-        )
-
+def _writer(sk_model: Any, serialization_format: str) -> FlavorWriter:
+    """How a scikit-learn estimator goes into an MLflow-format model folder."""
     if not (hasattr(sk_model, "fit") and hasattr(sk_model, "get_params")):
         raise ModelError(
             f"log_model takes a scikit-learn estimator (with fit and get_params), got "
             f"{type(sk_model).__name__}; log other objects with log_artifact."
         )
+    if serialization_format not in WRITE_FORMATS:
+        raise ModelError(
+            f"serialization_format {serialization_format!r} is not supported; use one of "
+            f"{list(WRITE_FORMATS)}."
+        )
 
     def write(folder: Path) -> str:
         try:
-            with (folder / MODEL_FILE).open("wb") as handle:
-                pickle.dump(sk_model, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            if serialization_format == "cloudpickle":
+                import cloudpickle
+
+                with (folder / MODEL_FILE).open("wb") as handle:
+                    cloudpickle.dump(sk_model, handle)
+            else:
+                with (folder / MODEL_FILE).open("wb") as handle:
+                    pickle.dump(sk_model, handle, protocol=pickle.HIGHEST_PROTOCOL)
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
             raise ModelError(
                 f"the model cannot be pickled ({exc}); functions and classes it uses must be "
@@ -95,23 +92,93 @@ def log_model(
         return MODEL_FILE
 
     cls = type(sk_model)
-    return log_model_folder(
+    return FlavorWriter(
         flavor=FLAVOR,
-        flavor_conf={
-            "serialization_format": "pickle",
-            "pickle_protocol": pickle.HIGHEST_PROTOCOL,
+        loader_module="mlflow.sklearn",
+        conf={
+            "code": None,
+            "serialization_format": serialization_format,
+            "sklearn_version": installed_version("scikit-learn"),
             "estimator_class": f"{cls.__module__}.{cls.__qualname__}",
         },
         write_model=write,
+        distributions=DISTRIBUTIONS,
+        predict=sk_model.predict if hasattr(sk_model, "predict") else None,
+    )
+
+
+def log_model(
+    sk_model: Any,
+    name: str = "model",
+    input_example: Any = None,
+    *,
+    artifact_path: str | None = None,
+    signature: ModelSignature | None = None,
+    registered_model_name: str | None = None,
+    pip_requirements: list[str] | None = None,
+    serialization_format: str = "pickle",
+    metadata: dict[str, Any] | None = None,
+    run_id: str | None = None,
+) -> ModelInfo:
+    """Save ``sk_model`` in MLflow's model format as the artifact folder ``name`` of
+    the active run (or ``run_id``), so Carnet and MLflow can both load it.
+
+    Returns a :class:`~carnet.models.ModelInfo` whose ``model_uri`` is
+    ``runs:/<run_id>/<name>``. ``artifact_path=`` is MLflow 2's spelling of
+    ``name``. Without ``signature``, one is inferred from ``input_example`` and
+    the model's prediction on it, as MLflow does. Carnet has no model registry
+    yet, so ``registered_model_name=`` only warns (load by the run URI).
+    """
+    from carnet.models import log_model_folder
+
+    if artifact_path is not None:
+        name = artifact_path
+    writer = _writer(sk_model, serialization_format)
+    if registered_model_name is not None:
+        logging.getLogger("carnet").warning(
+            "Carnet has no model registry: the model is logged to the run but not registered "
+            "as %r; load it with load_model('runs:/<run_id>/%s').",
+            registered_model_name,
+            name,
+        )
+    return log_model_folder(
+        writer,
         name=name,
         input_example=input_example,
-        distributions=DISTRIBUTIONS,
+        signature=signature,
+        pip_requirements=pip_requirements,
+        metadata=metadata,
         run_id=run_id,
     )
 
 
+def save_model(
+    sk_model: Any,
+    path: str | Path,
+    *,
+    signature: ModelSignature | None = None,
+    input_example: Any = None,
+    pip_requirements: list[str] | None = None,
+    serialization_format: str = "pickle",
+    metadata: dict[str, Any] | None = None,
+) -> None:
+    """Save ``sk_model`` in MLflow's model format into the new local folder ``path``
+    (outside any run), e.g. to ship it beside a service.
+    """
+    from carnet.models import save_model_folder
+
+    save_model_folder(
+        Path(path),
+        _writer(sk_model, serialization_format),
+        signature=signature,
+        input_example=input_example,
+        pip_requirements=pip_requirements,
+        metadata=metadata,
+    )
+
+
 def load_model(model_uri: str | Path, *, tracking_uri: str | None = None) -> Any:
-    """Load an estimator logged with :func:`log_model` (``runs:/<run_id>/<name>`` or a folder).
+    """Load an estimator logged by Carnet or MLflow (``runs:/<run_id>/<name>`` or a folder).
 
     Warns with :class:`~carnet.models.ModelVersionWarning` when the installed
     versions differ from the saved ones. Load only from stores you trust: see
@@ -129,18 +196,34 @@ def load_model(model_uri: str | Path, *, tracking_uri: str | None = None) -> Any
     return _load_flavor(folder, descriptor)
 
 
+def _saved_versions(descriptor: Mapping[str, Any]) -> dict[str, str]:
+    """The versions a model was saved with: Carnet's record, else MLflow's flavour fields."""
+    if descriptor.get("versions"):
+        return {str(k): str(v) for k, v in descriptor["versions"].items()}
+    flavors = descriptor["flavors"]
+    found = {}
+    if flavors[FLAVOR].get("sklearn_version"):
+        found["sklearn"] = str(flavors[FLAVOR]["sklearn_version"])
+    if (flavors.get("python_function") or {}).get("python_version"):
+        found["python"] = str(flavors["python_function"]["python_version"])
+    return found
+
+
 def _load_flavor(folder: Path, descriptor: Mapping[str, Any]) -> Any:
     """The flavour loader that :func:`carnet.models.load_model` dispatches to."""
     from carnet.models import verified_model_file, warn_on_mismatch
 
     conf = descriptor["flavors"][FLAVOR]
-    if conf.get("serialization_format", "pickle") != "pickle":
+    fmt = conf.get("serialization_format", "pickle")
+    if fmt not in READ_FORMATS:
         raise ModelError(
-            f"serialization format {conf.get('serialization_format')!r} is not supported by "
-            "this Carnet; upgrade Carnet."
+            f"serialization format {fmt!r} is not supported by this Carnet (it reads "
+            f"{list(READ_FORMATS)}); upgrade Carnet."
         )
     path = verified_model_file(folder, conf)
-    warn_on_mismatch(descriptor, DISTRIBUTIONS)
+    warn_on_mismatch({"versions": _saved_versions(descriptor)}, DISTRIBUTIONS)
+    if fmt == "skops":
+        return _load_skops(path, conf)
     try:
         with path.open("rb") as handle:
             return pickle.load(handle)
@@ -151,6 +234,23 @@ def _load_flavor(folder: Path, descriptor: Mapping[str, Any]) -> Any:
         ) from None
     except (pickle.UnpicklingError, EOFError) as exc:
         raise ModelError(f"the model file {str(path)!r} is not a valid pickle ({exc}).") from None
+
+
+def _load_skops(path: Path, conf: Mapping[str, Any]) -> Any:
+    """A model MLflow saved with skops (its default), trusting the types it lists,
+    as MLflow does: the same trust boundary as a pickle.
+    """
+    try:
+        import skops.io
+    except ModuleNotFoundError:
+        raise ModelError(
+            "the model was saved by MLflow in the skops format; install skops "
+            "(pip install skops) to load it."
+        ) from None
+    trusted = conf.get("skops_trusted_types")
+    if trusted is None:
+        trusted = skops.io.get_untrusted_types(file=path)
+    return skops.io.load(path, trusted=list(trusted))
 
 
 # -- autolog: configuration and patching -------------------------------------------------

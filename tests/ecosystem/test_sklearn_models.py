@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from sklearn.datasets import load_diabetes
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
@@ -58,12 +59,13 @@ def test_folder_layout_and_descriptor(tracking: str, fitted: Ridge) -> None:
         info = carnet.sklearn.log_model(fitted, "regressor", input_example=np.ones((2, 10)))
     folder = model_folder(info.model_uri)
     assert sorted(p.name for p in folder.iterdir()) == [
-        "MLmodel", "input_example.json", "model.pkl", "requirements.txt",
+        "MLmodel", "conda.yaml", "input_example.json", "model.pkl", "python_env.yaml",
+        "requirements.txt", "serving_input_example.json",
     ]  # fmt: skip
-    descriptor = json.loads((folder / "MLmodel").read_text())
+    descriptor = yaml.safe_load((folder / "MLmodel").read_text())
     assert descriptor["run_id"] == info.run_id
     assert descriptor["flavors"]["sklearn"]["estimator_class"] == "sklearn.pipeline.Pipeline"
-    assert descriptor["flavors"]["python_function"]["loader_module"] == "carnet.sklearn"
+    assert descriptor["flavors"]["python_function"]["loader_module"] == "mlflow.sklearn"
     assert set(descriptor["versions"]) == {"python", "sklearn", "numpy"}
     import sklearn
 
@@ -81,9 +83,9 @@ def test_version_mismatch_warns(tracking: str, fitted: Ridge) -> None:
     with carnet.start_run():
         info = carnet.sklearn.log_model(fitted, "model")
     descriptor_path = model_folder(info.model_uri) / "MLmodel"
-    descriptor = json.loads(descriptor_path.read_text())
+    descriptor = yaml.safe_load(descriptor_path.read_text())
     descriptor["versions"]["sklearn"] = "0.20.0"
-    descriptor_path.write_text(json.dumps(descriptor))
+    descriptor_path.write_text(yaml.safe_dump(descriptor))
     with pytest.warns(ModelVersionWarning, match=r"sklearn 0\.20\.0 -> ") as caught:
         carnet.sklearn.load_model(info.model_uri)
     assert issubclass(caught[0].category, UserWarning)
@@ -150,7 +152,7 @@ def test_unknown_flavour_is_refused(uri: str, fitted: Ridge) -> None:
     with carnet.start_run():
         info = carnet.sklearn.log_model(fitted, "model")
     path = model_folder(info.model_uri) / "MLmodel"
-    descriptor = json.loads(path.read_text())
+    descriptor = yaml.safe_load(path.read_text())
     descriptor["flavors"] = {"pytorch": {}}
     path.write_text(json.dumps(descriptor))
     with pytest.raises(ModelError, match="none of which Carnet can load"):
@@ -164,7 +166,7 @@ def test_a_newer_model_format_is_refused(uri: str, fitted: Ridge) -> None:
     with carnet.start_run():
         info = carnet.sklearn.log_model(fitted, "model")
     path = model_folder(info.model_uri) / "MLmodel"
-    descriptor = json.loads(path.read_text())
+    descriptor = yaml.safe_load(path.read_text())
     descriptor["format_version"] = 99
     path.write_text(json.dumps(descriptor))
     with pytest.raises(ModelError, match="upgrade Carnet"):

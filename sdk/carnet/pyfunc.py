@@ -1,0 +1,78 @@
+"""One ``predict`` for every model, with the model's signature enforced first.
+
+``carnet.pyfunc.load_model(uri)`` loads a model logged by Carnet or MLflow
+(``runs:/<run_id>/<name>``, ``file://`` or a folder) and wraps it in a
+:class:`PyFuncModel`. Its ``predict`` takes a DataFrame, an array, a list or a
+dict, checks it against the signature in ``MLmodel`` (missing or extra
+columns, types that cannot be converted safely: :class:`~carnet.errors.SchemaError`
+naming the column), converts what MLflow converts (int -> double) and calls
+the model. Loading runs the flavour's loader: a pickle runs code, so load only
+from stores you trust.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from carnet.errors import ModelError
+from carnet.model_signature import ModelSignature, enforce_schema
+from carnet.models import FLAVOR_LOADERS, read_descriptor, read_signature, resolve_model_folder
+
+#: prediction methods a descriptor's ``predict_fn`` may name; anything else is refused
+PREDICT_FUNCTIONS = ("predict", "predict_proba", "predict_log_proba", "decision_function")
+
+
+class PyFuncModel:
+    """A loaded model behind MLflow's ``pyfunc`` interface."""
+
+    def __init__(self, model: Any, descriptor: dict[str, Any]) -> None:
+        self._model = model
+        self.metadata = descriptor
+        self.signature: ModelSignature | None = read_signature(descriptor)
+        name = (descriptor["flavors"].get("python_function") or {}).get("predict_fn", "predict")
+        if name not in PREDICT_FUNCTIONS or not hasattr(model, name):
+            raise ModelError(
+                f"the model's predict_fn {name!r} is not one of {list(PREDICT_FUNCTIONS)} "
+                f"that {type(model).__name__} has."
+            )
+        self._predict_fn = name
+
+    def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
+        """The model's prediction on ``data`` after checking it against the signature.
+
+        ``params`` are accepted for MLflow compatibility; scikit-learn models take none.
+        """
+        if self.signature is not None and self.signature.inputs is not None:
+            data = enforce_schema(data, self.signature.inputs)
+        return getattr(self._model, self._predict_fn)(data)
+
+    def get_raw_model(self) -> Any:
+        """The underlying model object (e.g. the scikit-learn estimator)."""
+        return self._model
+
+    def __repr__(self) -> str:
+        flavors = [f for f in self.metadata["flavors"] if f != "python_function"]
+        return f"PyFuncModel(flavors={flavors}, model={type(self._model).__name__})"
+
+
+def load_model(model_uri: str | Path, *, tracking_uri: str | None = None) -> PyFuncModel:
+    """Load a model (Carnet's or MLflow's) as a :class:`PyFuncModel`.
+
+    Unpickling runs code: load only models from stores you trust.
+    """
+    folder = resolve_model_folder(model_uri, tracking_uri)
+    descriptor = read_descriptor(folder)
+    for flavor in descriptor["flavors"]:
+        module_name = FLAVOR_LOADERS.get(flavor)
+        if module_name is not None:
+            loader = importlib.import_module(module_name)
+            return PyFuncModel(loader._load_flavor(folder, descriptor), descriptor)
+    raise ModelError(
+        f"the model at {str(model_uri)!r} has flavours {sorted(descriptor['flavors'])}, none of "
+        f"which Carnet can load (it knows {sorted(FLAVOR_LOADERS)})."
+    )
+
+
+__all__ = ["PyFuncModel", "load_model"]
