@@ -6,8 +6,8 @@ object MLflow's server returns (:mod:`carnet.server.wire`). The ``Client``
 checks keys, values and names, so a bad value gets Carnet's message, and a
 failed call writes nothing.
 
-``log-inputs`` is accepted so MLflow's ``mlflow.log_input`` does not fail, but
-Carnet does not record datasets: the run is checked and the datasets dropped.
+``log-inputs`` records datasets (MLflow's ``mlflow.log_input``); model inputs
+are accepted and dropped.
 Metrics linked to a model or dataset (``model_id``, ``dataset_name``) are
 recorded without the link.
 
@@ -30,7 +30,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from carnet.entities import Metric, ViewType
+from carnet.entities import Dataset, DatasetInput, InputTag, Metric, ViewType
 from carnet.server import wire
 from carnet.server.batch_ids import BATCH_ID, BATCH_ID_HEADER, RETRY_HEADER, already_written
 from carnet.server.endpoints import Context, Endpoint, json_endpoint, json_response
@@ -348,7 +348,7 @@ async def log_batch_request(request: Request, ctx: Context) -> Response:
     batch_id = request.headers.get(BATCH_ID_HEADER)
     if batch_id is not None and not BATCH_ID.fullmatch(batch_id):
         raise invalid(
-            f"{BATCH_ID_HEADER} must be 8 to 128 letters, digits, '-' or '_' (a uuid4's hex); "
+            "X-Carnet-Batch-Id must be 8 to 128 letters, digits, '-' or '_' (a uuid4's hex); "
             f"got {batch_id[:40]!r}."
         )
     repeated = request.headers.get(RETRY_HEADER, "").strip() == "1"
@@ -404,12 +404,29 @@ async def delete_tag(f: Fields, ctx: Context) -> dict[str, Any]:
     return {}
 
 
+def _dataset_input(entry: Fields) -> DatasetInput:
+    """One ``DatasetInput`` message: the dataset's fields and the input's tags."""
+    d = entry.object("dataset")
+    dataset = Dataset(
+        name=d.required_string("name"),
+        digest=d.required_string("digest"),
+        source_type=d.required_string("source_type"),
+        source=d.required_string("source"),
+        schema=d.string("schema"),
+        profile=d.string("profile"),
+    )
+    tags = [
+        InputTag(t.required_string("key"), t.string("value") or "") for t in entry.objects("tags")
+    ]
+    return DatasetInput(dataset=dataset, tags=tags)
+
+
 async def log_inputs(f: Fields, ctx: Context) -> dict[str, Any]:
-    """Accepted for MLflow's ``log_input``; the run must exist, the datasets are not kept."""
+    """Record the datasets a run used (MLflow's ``log_input``); model inputs are dropped."""
     run_id = f.run_id()
-    f.objects("datasets")
+    items = [_dataset_input(entry) for entry in f.objects("datasets")]
     f.objects("models")
-    await ctx.read(lambda: ctx.client.get_run(run_id))
+    await ctx.write(lambda: ctx.client.log_inputs(run_id, items))
     return {}
 
 
