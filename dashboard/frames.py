@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +16,7 @@ import pandas as pd
 
 from carnet import query
 from carnet.errors import FilterError
+from carnet.sysinfo import FORMER_TAG_NAMES
 
 GROUPS = ("attributes", "metrics", "params", "tags")
 PREFIX = {"metrics": "metrics.", "params": "params.", "tags": "tags."}
@@ -99,6 +100,12 @@ def label(column: str) -> str:
     if group == "attributes":
         return key.replace("_", " ")
     return key
+
+
+def system_tag(tags: Mapping[str, str], key: str) -> str:
+    """A start tag such as ``mlflow.system.host``, read under its former ``carnet.*``
+    name too (a run imported from an older export); empty text when neither is set."""
+    return tags.get(key) or tags.get(FORMER_TAG_NAMES.get(key, ""), "")
 
 
 def is_system_tag(key: str) -> bool:

@@ -22,6 +22,14 @@ import streamlit as st
 import carnet
 from carnet.entities import FileInfo
 from carnet.errors import ArtifactLocationError, ArtifactNotFoundError, ArtifactPathError
+from carnet.sysinfo import (
+    GIT_DIRTY_TAG,
+    HOST_TAG,
+    PLATFORM_TAG,
+    PYTHON_TAG,
+    SOURCE_COMMAND_TAG,
+    SOURCE_CWD_TAG,
+)
 from dashboard import charts, data, frames, shared_keys, state, ui
 from dashboard.shared_keys import CURVE_X, FILTER, RUN, SMOOTHING, SORT
 from dashboard.state import UrlKey
@@ -63,14 +71,14 @@ LOCATION_REFUSED = (
 UNREADABLE = "This run's artifacts cannot be read by the dashboard."
 SYSTEM_TAGS = (
     ("source", "mlflow.source.name"),
-    ("command", "carnet.source.command"),
-    ("working directory", "carnet.source.cwd"),
+    ("command", SOURCE_COMMAND_TAG),
+    ("working directory", SOURCE_CWD_TAG),
     ("git commit", "mlflow.source.git.commit"),
     ("git branch", "mlflow.source.git.branch"),
-    ("uncommitted changes", "carnet.source.git.dirty"),
-    ("python", "carnet.python"),
-    ("platform", "carnet.platform"),
-    ("host", "carnet.host"),
+    ("uncommitted changes", GIT_DIRTY_TAG),
+    ("python", PYTHON_TAG),
+    ("platform", PLATFORM_TAG),
+    ("host", HOST_TAG),
     ("user", "mlflow.user"),
 )
 
@@ -234,19 +242,21 @@ def family(run: carnet.Run, ctx: ui.Context) -> None:
 
 def reproduce(tags: dict[str, str]) -> None:
     """The command line and commit the run started from."""
-    command = tags.get("carnet.source.command") or tags.get("mlflow.source.name")
+    recorded = frames.system_tag(tags, SOURCE_COMMAND_TAG)
+    command = recorded or tags.get("mlflow.source.name")
     if not command:
         st.caption("This run recorded no source command.")
         return
     lines = []
-    if tags.get("carnet.source.cwd"):
-        lines.append(f"cd {tags['carnet.source.cwd']}")
+    cwd = frames.system_tag(tags, SOURCE_CWD_TAG)
+    if cwd:
+        lines.append(f"cd {cwd}")
     commit = tags.get("mlflow.source.git.commit")
     if commit:
         lines.append(f"git checkout {commit}")
-    lines.append(command if tags.get("carnet.source.command") else f"python {command}")
+    lines.append(command if recorded else f"python {command}")
     st.code("\n".join(lines), language="bash")
-    if tags.get("carnet.source.git.dirty", "").lower() in ("true", "1", "yes"):
+    if frames.system_tag(tags, GIT_DIRTY_TAG).lower() in ("true", "1", "yes"):
         st.warning(
             "The working tree had uncommitted changes when this run started; the "
             "commit alone does not reproduce it."
@@ -320,7 +330,11 @@ def tags_tab(run: carnet.Run) -> None:
 def system_tab(run: carnet.Run) -> None:
     """The source and environment captured at start, and where the artifacts are."""
     tags = run.data.tags
-    rows = [(name, tags[key]) for name, key in SYSTEM_TAGS if tags.get(key)]
+    rows = [
+        (name, frames.system_tag(tags, key))
+        for name, key in SYSTEM_TAGS
+        if frames.system_tag(tags, key)
+    ]
     if not rows:
         st.caption("This run recorded no source or environment information.")
     else:

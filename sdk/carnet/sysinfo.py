@@ -128,27 +128,54 @@ def _git(args: list[str], cwd: Path) -> str | None:
     return out.stdout.strip()
 
 
+#: Where a run's start details are recorded. Every name starts with ``mlflow.``, the
+#: prefix by which MLflow (its UI, and code such as ``k.startswith("mlflow.")``) tells
+#: system tags from user tags, so these never pass for tags the user set. MLflow's own
+#: name is used where it has one; the others follow its ``mlflow.source.*`` naming, or
+#: sit under ``mlflow.system.*`` for the machine.
+SOURCE_COMMAND_TAG = "mlflow.source.command"
+SOURCE_CWD_TAG = "mlflow.source.cwd"
+GIT_DIRTY_TAG = "mlflow.source.git.dirty"
+PYTHON_TAG = "mlflow.system.python"
+PLATFORM_TAG = "mlflow.system.platform"
+HOST_TAG = "mlflow.system.host"
+
+#: The names older Carnet versions used for the same tags (new name -> old name); the
+#: store's migration renames them, and readers of old exports may fall back to them.
+FORMER_TAG_NAMES = {
+    SOURCE_COMMAND_TAG: "carnet.source.command",
+    SOURCE_CWD_TAG: "carnet.source.cwd",
+    GIT_DIRTY_TAG: "carnet.source.git.dirty",
+    PYTHON_TAG: "carnet.python",
+    PLATFORM_TAG: "carnet.platform",
+    HOST_TAG: "carnet.host",
+}
+
+
 @functools.cache
 def system_tags() -> tuple[tuple[str, str], ...]:
-    """Source, command line, git state, Python, host and user of this process."""
+    """Source, command line, git state, Python, host and user of this process.
+
+    All are ``mlflow.``-prefixed, so MLflow's rule classifies them as system tags.
+    """
     argv0 = sys.argv[0] if sys.argv and sys.argv[0] else "<interactive>"
     source = str(Path(argv0).resolve()) if argv0 not in ("-c", "<interactive>", "") else argv0
     tags: dict[str, str] = {
         "mlflow.user": current_user(),
         "mlflow.source.name": source,
         "mlflow.source.type": "LOCAL",
-        "carnet.source.command": shlex.join([sys.executable, *sys.argv])[:8000],
-        "carnet.source.cwd": os.getcwd(),
-        "carnet.python": platform.python_version(),
-        "carnet.platform": platform.platform(),
-        "carnet.host": socket.gethostname(),
+        SOURCE_COMMAND_TAG: shlex.join([sys.executable, *sys.argv])[:8000],
+        SOURCE_CWD_TAG: os.getcwd(),
+        PYTHON_TAG: platform.python_version(),
+        PLATFORM_TAG: platform.platform(),
+        HOST_TAG: socket.gethostname(),
     }
     where = Path(source).parent if Path(source).exists() else Path.cwd()
     commit = _git(["rev-parse", "HEAD"], where)
     if commit:
         tags["mlflow.source.git.commit"] = commit
         status = _git(["status", "--porcelain", "--untracked-files=no"], where)
-        tags["carnet.source.git.dirty"] = "true" if status else "false"
+        tags[GIT_DIRTY_TAG] = "true" if status else "false"
         branch = _git(["rev-parse", "--abbrev-ref", "HEAD"], where)
         if branch:
             tags["mlflow.source.git.branch"] = branch

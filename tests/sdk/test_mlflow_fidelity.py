@@ -59,3 +59,18 @@ def test_explicit_run_id_wins_over_variable(tracking: str, monkeypatch: pytest.M
     monkeypatch.setenv("MLFLOW_RUN_ID", a.info.run_id)
     with carnet.start_run(run_id=b.info.run_id) as resumed:
         assert resumed.info.run_id == b.info.run_id
+
+
+def test_start_tags_are_system_tags_by_mlflow_rule(tracking: str) -> None:
+    """Code that keeps user tags as those not starting with ``mlflow.`` sees none of Carnet's."""
+    with carnet.start_run(tags={"team": "med"}) as run:
+        pass
+    tags = carnet.get_run(run.info.run_id).data.tags
+    user = {k for k in tags if not k.startswith("mlflow.")}
+    assert user == {"team"}
+    assert tags["mlflow.system.host"] and tags["mlflow.system.python"]
+    assert tags["mlflow.source.command"] and tags["mlflow.source.cwd"]
+    frame = carnet.search_runs()
+    assert [c for c in frame.columns if c.startswith("tags.") and "mlflow." not in c] == [
+        "tags.team"
+    ]

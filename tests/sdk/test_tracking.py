@@ -68,9 +68,9 @@ def test_run_records_params_metrics_tags(tracking: str) -> None:
     assert tags["mlflow.runName"] == "first" and tags["mlflow.note.content"] == "hello"
     for key in (
         "mlflow.source.name",
-        "carnet.source.command",
-        "carnet.python",
-        "carnet.host",
+        "mlflow.source.command",
+        "mlflow.system.python",
+        "mlflow.system.host",
         "mlflow.user",
     ):
         assert tags[key]
