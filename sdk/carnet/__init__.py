@@ -52,6 +52,7 @@ from carnet.fluent import (
     log_dict,
     log_figure,
     log_image,
+    log_input,
     log_metric,
     log_metrics,
     log_param,
@@ -76,7 +77,7 @@ MlflowException = exceptions.MlflowException
 
 __version__ = "0.1.0"
 
-_LAZY_SUBMODULES = ("sklearn", "models")
+_LAZY_SUBMODULES = ("sklearn", "models", "data")
 
 
 def __getattr__(name: str) -> object:
@@ -135,6 +136,7 @@ __all__ = [
     "log_dict",
     "log_figure",
     "log_image",
+    "log_input",
     "log_metric",
     "log_metrics",
     "log_param",

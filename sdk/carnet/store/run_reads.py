@@ -354,18 +354,19 @@ class RunReads(StoreBase):
         offset: int = 0,
     ) -> list[int]:
         """The internal ids of matching runs, in search order."""
-        select = sql_search.build_run_search(
-            experiment_ids=[self._experiment_pk(e) for e in experiment_ids],
-            filter_string=filter_string,
-            order_by=order_by,
-            view_type=view_type,
-            now_ms=now_ms(),
-            crash_timeout_ms=int(settings.HEARTBEAT_TIMEOUT.get() * 1000),
-            limit=max_results,
-            offset=offset,
+        timeout_ms = int(settings.HEARTBEAT_TIMEOUT.get() * 1000)
+        search = sql_search.prepared_run_search(
+            self.engine.dialect,
+            tuple(self._experiment_pk(e) for e in experiment_ids),
+            filter_string,
+            sql_search.freeze(order_by),
+            ViewType(view_type),
+            timeout_ms,
+            None if max_results is None else int(max_results),
+            int(offset),
         )
         with self.engine.connect() as conn:
-            return [int(r[0]) for r in conn.execute(select)]
+            return [int(r[0]) for r in search.run(conn, now_ms() - timeout_ms)]
 
     def count_runs(
         self,
@@ -374,15 +375,16 @@ class RunReads(StoreBase):
         view_type: ViewType = ViewType.ACTIVE_ONLY,
     ) -> int:
         """How many runs match, counted in the database."""
-        select = sql_search.count_runs(
-            experiment_ids=[self._experiment_pk(e) for e in experiment_ids],
-            filter_string=filter_string,
-            view_type=view_type,
-            now_ms=now_ms(),
-            crash_timeout_ms=int(settings.HEARTBEAT_TIMEOUT.get() * 1000),
+        timeout_ms = int(settings.HEARTBEAT_TIMEOUT.get() * 1000)
+        count = sql_search.prepared_count_runs(
+            self.engine.dialect,
+            tuple(self._experiment_pk(e) for e in experiment_ids),
+            filter_string,
+            ViewType(view_type),
+            timeout_ms,
         )
         with self.engine.connect() as conn:
-            return int(conn.execute(select).scalar_one())
+            return int(count.run(conn, now_ms() - timeout_ms).scalar_one())
 
     def search_runs(
         self,

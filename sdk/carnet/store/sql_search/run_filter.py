@@ -19,13 +19,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Float,
     FromClause,
     Table,
     Text,
     and_,
+    bindparam,
+    case,
     exists,
+    func,
     literal,
     not_,
     or_,
@@ -43,7 +47,6 @@ from carnet.query.nodes import (
     Value,
 )
 from carnet.store import schema
-from carnet.store.schema import effective_status
 from carnet.store.sql_search.like import like
 
 # Typed handles on the store's tables (schema.py exports them untyped).
@@ -54,6 +57,9 @@ metric_summaries: Table = schema.metric_summaries
 
 #: Attributes that are NULL for some runs (a run still running has no end).
 NULLABLE = frozenset({"end_time", "duration"})
+#: The bound parameter holding "now minus the crash timeout" (ms): the only value of a
+#: run search that changes between two identical calls, so a compiled search is reused.
+CRASH_CUTOFF = "crash_cutoff_ms"
 
 
 @dataclass(frozen=True)
@@ -74,10 +80,24 @@ def text(value: str) -> ColumnElement[str]:
     return literal(value, Text())
 
 
+def effective_status(ctx: RunContext) -> ColumnElement[str]:
+    """The status a reader sees: a RUNNING run whose heartbeat went stale is CRASHED.
+
+    The rule of ``schema.effective_status``, with the cutoff as the named parameter
+    :data:`CRASH_CUTOFF` so that a cached statement can be run again later.
+    """
+    cutoff = bindparam(CRASH_CUTOFF, ctx.now_ms - ctx.crash_timeout_ms, BigInteger())
+    stale = and_(
+        runs.c.status == "RUNNING",
+        func.coalesce(runs.c.heartbeat_time, runs.c.start_time) < cutoff,
+    )
+    return case((stale, literal("CRASHED")), else_=runs.c.status)
+
+
 def attribute_column(name: str, ctx: RunContext) -> ColumnElement[Any]:
     """The SQL expression for a run attribute (durations in milliseconds)."""
     if name == "status":
-        return effective_status(ctx.now_ms, ctx.crash_timeout_ms)
+        return effective_status(ctx)
     if name == "duration":
         return runs.c.end_time - runs.c.start_time
     column: ColumnElement[Any] = runs.c[{"run_id": "run_uuid", "run_name": "name"}.get(name, name)]
