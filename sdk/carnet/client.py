@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from carnet import artifacts, media, settings
 from carnet.clock import now_ms
+from carnet.data.checks import check_dataset_input
 from carnet.entities import (
+    DatasetInput,
     Experiment,
     FileInfo,
     Metric,
@@ -471,6 +473,28 @@ class Client:
     def delete_tag(self, run_id: str, key: str) -> None:
         """Remove a tag from ``run_id``; a tag the run does not have raises."""
         self.store.delete_tag(run_id, validate_key(key, "tag"))
+
+    def log_inputs(
+        self,
+        run_id: str,
+        datasets: Sequence[DatasetInput] | None = None,
+        models: Sequence[Any] | None = None,
+    ) -> None:
+        """Record the datasets a run used (MLflow's ``log_inputs``), all or none.
+
+        Each item is a ``carnet.entities.DatasetInput`` (a dataset entity, e.g.
+        ``carnet.data.from_pandas(df).to_entity()``, and its input tags, such as
+        ``mlflow.data.context``). Carnet records no model inputs; passing some raises.
+        """
+        if models:
+            raise InvalidValueError(
+                "Carnet records datasets as run inputs, not models; drop models=, and link "
+                "a model to its run by logging it in that run."
+            )
+        items = list(datasets or ())
+        for item in items:
+            check_dataset_input(item)
+        self.store.log_inputs(validate_run_id(run_id), items)
 
     def _buffer(self) -> BufferedWriter:
         self.store.check_writable()  # a read-only client refuses before anything is queued

@@ -23,7 +23,8 @@ from carnet import process_hooks, run_context, settings
 from carnet import uri as uri_config
 from carnet.client import Client, RunOperations
 from carnet.clock import now_ms
-from carnet.entities import Experiment, Run, ViewType
+from carnet.data.datasets import BaseDataset
+from carnet.entities import DatasetInput, Experiment, InputTag, Run, ViewType
 from carnet.errors import (
     ActiveRunError,
     DeletedError,
@@ -461,6 +462,29 @@ def last_active_run() -> Run | None:
 def _run_id() -> str:
     """This thread's active run, else one started now (MLflow starts a run on the first log)."""
     return run_context.active_run_id() or start_run().info.run_id
+
+
+@safe()
+def log_input(
+    dataset: BaseDataset,
+    context: str | None = None,
+    tags: dict[str, str] | None = None,
+    model: object = None,
+) -> None:
+    """Record a dataset (``carnet.data.from_pandas`` / ``from_numpy``) as an input of the
+    active run, with its ``context`` (e.g. ``training``) and input tags, as MLflow does."""
+    if model is not None:
+        raise InvalidValueError("Carnet records datasets as run inputs, not models; drop model=.")
+    if not isinstance(dataset, BaseDataset):
+        raise InvalidValueError(
+            f"log_input takes a dataset from carnet.data.from_pandas or from_numpy, got "
+            f"{type(dataset).__name__}."
+        )
+    input_tags = [InputTag(str(k), str(v)) for k, v in as_dict(tags or {}, "tags").items()]
+    if context is not None:
+        input_tags.append(InputTag("mlflow.data.context", str(context)))
+    entry = DatasetInput(dataset=dataset.to_entity(), tags=input_tags)
+    run_context.client().log_inputs(_run_id(), [entry])
 
 
 def get_run(run_id: str) -> Run:

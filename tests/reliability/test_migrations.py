@@ -34,8 +34,11 @@ from .conftest import dump_store, finish, nan_safe, release, start_worker
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "schema_v1.db"
 
+#: The v3 -> v4 migration undone (run inputs).
+DOWNGRADE_TO_V3 = ("DROP TABLE inputs", "DROP TABLE datasets")
 #: The v2 -> v3 migration undone on a store whose histories are all tail rows.
 DOWNGRADE_TO_V2 = (
+    *DOWNGRADE_TO_V3,
     "DROP TABLE metric_chunks",
     'CREATE INDEX ix_tags_key_value ON tags ("key", value)',
 )
@@ -106,12 +109,12 @@ def fresh_store(uri: str) -> None:
 
 
 def downgrade_to_v1(uri: str) -> None:
-    """Turn a fresh current store into a v1 store (valid while SCHEMA_VERSION is 3)."""
+    """Turn a fresh current store into a v1 store (valid while SCHEMA_VERSION is 4)."""
     downgrade(uri, DOWNGRADE_TO_V1, 1)
 
 
 def downgrade(uri: str, statements: tuple[str, ...], version: int) -> None:
-    assert SCHEMA_VERSION == 3, "extend the DOWNGRADE_TO_* lists with the newer migrations' undo"
+    assert SCHEMA_VERSION == 4, "extend the DOWNGRADE_TO_* lists with the newer migrations' undo"
     engine = create_engine(uri)
     with engine.begin() as conn:
         for statement in statements:

@@ -259,6 +259,15 @@ class Fields:
             out.append(Fields(item, prefix=f"{self._path(name)}[{i}]."))
         return out
 
+    def object(self, name: str) -> Fields:
+        """A required JSON object (a nested message), read as :class:`Fields`."""
+        value = self._raw(name)
+        if value is None:
+            raise _missing(self._path(name))
+        if not isinstance(value, dict) or self._query:
+            raise _wrong(self._path(name), value, "an object")
+        return Fields(value, prefix=f"{self._path(name)}.")
+
     def enum(self, name: str, numbers: Mapping[int, str], default: str) -> str:
         """A protobuf enum field: its name ("ACTIVE_ONLY") or its number (1)."""
         value = self._raw(name)

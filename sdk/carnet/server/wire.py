@@ -15,6 +15,7 @@ tracking server, which :mod:`carnet.server.artifacts` maps back to the run.
 from __future__ import annotations
 
 import math
+from dataclasses import asdict
 from typing import Any
 
 from carnet.entities import Experiment, FileInfo, Metric, Run, RunInfo, RunStatus
@@ -107,7 +108,18 @@ def run(r: Run) -> dict[str, Any]:
         data["params"] = _tags(r.data.params)
     if r.data.tags:
         data["tags"] = _tags(r.data.tags)
-    return {"info": run_info(r.info), "data": data}
+    out = {"info": run_info(r.info), "data": data}
+    if r.inputs.dataset_inputs:
+        out["inputs"] = {
+            "dataset_inputs": [
+                {
+                    "tags": [{"key": t.key, "value": t.value} for t in item.tags],
+                    "dataset": {k: v for k, v in asdict(item.dataset).items() if v is not None},
+                }
+                for item in r.inputs.dataset_inputs
+            ]
+        }
+    return out
 
 
 def metric(m: Metric, run_id: str | None = None) -> dict[str, Any]:

@@ -100,8 +100,59 @@ def _v2_to_v3(cur: Cursor, dialect: Dialect) -> None:
         history.pack_key(cur, sql, int(run_pk), key, ())
 
 
+_INPUTS_V4 = {
+    "sqlite": (
+        "CREATE TABLE IF NOT EXISTS datasets (\n"
+        "\tid INTEGER NOT NULL, \n"
+        "\texperiment_id INTEGER NOT NULL, \n"
+        "\tname TEXT NOT NULL, \n"
+        "\tdigest TEXT NOT NULL, \n"
+        "\tsource_type TEXT NOT NULL, \n"
+        "\tsource TEXT NOT NULL, \n"
+        "\tschema TEXT, \n"
+        "\tprofile TEXT, \n"
+        "\tPRIMARY KEY (id), \n"
+        "\tCONSTRAINT uq_datasets_experiment_name_digest UNIQUE (experiment_id, name, digest), \n"
+        "\tFOREIGN KEY(experiment_id) REFERENCES experiments (experiment_id)\n"
+        ")",
+        "CREATE TABLE IF NOT EXISTS inputs (\n"
+        "\trun_id INTEGER NOT NULL, \n"
+        "\tdataset_id INTEGER NOT NULL, \n"
+        "\tcontext TEXT, \n"
+        "\ttags TEXT NOT NULL, \n"
+        "\tPRIMARY KEY (run_id, dataset_id), \n"
+        "\tFOREIGN KEY(run_id) REFERENCES runs (id), \n"
+        "\tFOREIGN KEY(dataset_id) REFERENCES datasets (id)\n"
+        ")",
+    ),
+    "postgresql": (
+        "CREATE TABLE IF NOT EXISTS datasets ("
+        "id BIGSERIAL NOT NULL, experiment_id INTEGER NOT NULL, name TEXT NOT NULL, "
+        "digest TEXT NOT NULL, source_type TEXT NOT NULL, source TEXT NOT NULL, "
+        "schema TEXT, profile TEXT, PRIMARY KEY (id), "
+        "CONSTRAINT uq_datasets_experiment_name_digest UNIQUE (experiment_id, name, digest), "
+        "FOREIGN KEY(experiment_id) REFERENCES experiments (experiment_id))",
+        "CREATE TABLE IF NOT EXISTS inputs ("
+        "run_id BIGINT NOT NULL, dataset_id BIGINT NOT NULL, context TEXT, "
+        "tags TEXT NOT NULL, PRIMARY KEY (run_id, dataset_id), "
+        "FOREIGN KEY(run_id) REFERENCES runs (id), "
+        "FOREIGN KEY(dataset_id) REFERENCES datasets (id))",
+    ),
+}
+
+
+def _v3_to_v4(cur: Cursor, dialect: Dialect) -> None:
+    """Run inputs: the datasets of each experiment, and which runs used them in what context.
+
+    Both tables are new and start empty; no existing row changes.
+    """
+    for statement in _INPUTS_V4[dialect.name]:
+        cur.execute(statement)
+    cur.execute("CREATE INDEX IF NOT EXISTS ix_inputs_dataset ON inputs (dataset_id)")
+
+
 #: MIGRATIONS[n] upgrades a store at version n + 1 to version n + 2.
-MIGRATIONS: list[Migration] = [_v1_to_v2, _v2_to_v3]
+MIGRATIONS: list[Migration] = [_v1_to_v2, _v2_to_v3, _v3_to_v4]
 
 
 def upgrade(cur: Cursor, dialect: Dialect, found: int) -> None:

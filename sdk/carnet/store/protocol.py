@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from carnet.entities import Experiment, FileInfo, Metric, Run, ViewType
+from carnet.entities import DatasetInput, Experiment, FileInfo, Metric, Run, ViewType
 
 #: A metric point as the store takes it: key, value, timestamp (ms), step.
 MetricPoint = tuple[str, float, int, int]
@@ -196,6 +196,15 @@ class Store(Protocol):
 
         The run must be RUNNING (or SCHEDULED) and not deleted; a param logged
         again with another value raises ``ParamOverwriteError``.
+        """
+        ...
+
+    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput] = ()) -> None:
+        """Record datasets as inputs of a RUNNING run (MLflow's ``log_inputs``), all or none.
+
+        A dataset is kept once per experiment, name and digest; logging a dataset
+        the run already has as an input changes nothing. ``get_run`` returns the
+        inputs in ``run.inputs.dataset_inputs``.
         """
         ...
 

@@ -147,7 +147,7 @@ def _purge_rows(engine: Any, condition: ColumnElement[bool]) -> list[tuple[str, 
             return []
         pks = [int(r[0]) for r in rows]
         history = (schema.metric_chunks, schema.metrics, schema.metric_summaries)
-        for table in (*history, schema.params, schema.tags):
+        for table in (*history, schema.params, schema.tags, schema.inputs):
             _execute(cur, dialect, delete(table).where(table.c.run_id.in_(pks)))
         _execute(cur, dialect, delete(runs).where(runs.c.id.in_(pks)))
     return [(str(r[1]), str(r[2])) for r in rows]
@@ -174,6 +174,8 @@ def _purge_experiments(
         ids = [int(r[0]) for r in found]
         if ids:
             _execute(cur, dialect, delete(tags).where(tags.c.experiment_id.in_(ids)))
+            datasets = schema.datasets
+            _execute(cur, dialect, delete(datasets).where(datasets.c.experiment_id.in_(ids)))
             _execute(cur, dialect, delete(experiments).where(experiments.c.experiment_id.in_(ids)))
     for experiment_id, location in found:
         _remove_empty_folder(str(experiment_id), str(location))

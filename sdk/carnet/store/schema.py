@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     Text,
+    UniqueConstraint,
     and_,
     case,
     func,
@@ -28,7 +29,7 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 #: Bumped with every schema change; each bump ships a migration in migrations.py.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _BigIntId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -169,6 +170,45 @@ class MetricSummaryTable(SQLModel, table=True):
     count: int = Field(sa_type=BigInteger)
 
 
+class DatasetTable(SQLModel, table=True):
+    """Datasets logged as run inputs, one row per experiment, name and digest (MLflow's fields)."""
+
+    __tablename__ = "datasets"
+    __table_args__ = (
+        UniqueConstraint(
+            "experiment_id", "name", "digest", name="uq_datasets_experiment_name_digest"
+        ),
+    )
+    id: int | None = Field(default=None, sa_column=Column(_BigIntId, primary_key=True))
+    experiment_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("experiments.experiment_id"), nullable=False)
+    )
+    name: str = Field(sa_type=Text)
+    digest: str = Field(sa_type=Text)
+    source_type: str = Field(sa_type=Text)
+    source: str = Field(sa_type=Text)
+    #: JSON text, as MLflow keeps them; NULL when the dataset has none.
+    dataset_schema: str | None = Field(
+        default=None, sa_column=Column("schema", Text, nullable=True)
+    )
+    profile: str | None = Field(default=None, sa_type=Text)
+
+
+class InputTable(SQLModel, table=True):
+    """Which datasets a run used: the context (``mlflow.data.context``) and the input's tags."""
+
+    __tablename__ = "inputs"
+    __table_args__ = (Index("ix_inputs_dataset", "dataset_id"),)
+    run_id: int = Field(sa_column=_run_fk())
+    dataset_id: int = Field(
+        sa_column=Column(_BigIntId, ForeignKey("datasets.id"), primary_key=True)
+    )
+    #: The ``mlflow.data.context`` tag's value (e.g. ``training``), kept apart for filters.
+    context: str | None = Field(default=None, sa_type=Text)
+    #: Every tag of the input as a JSON object (the context included).
+    tags: str = Field(default="{}", sa_type=Text)
+
+
 experiments = ExperimentTable.__table__  # type: ignore[attr-defined]
 experiment_tags = ExperimentTagTable.__table__  # type: ignore[attr-defined]
 runs = RunTable.__table__  # type: ignore[attr-defined]
@@ -177,6 +217,8 @@ tags = TagTable.__table__  # type: ignore[attr-defined]
 metrics = MetricTable.__table__  # type: ignore[attr-defined]
 metric_chunks = MetricChunkTable.__table__  # type: ignore[attr-defined]
 metric_summaries = MetricSummaryTable.__table__  # type: ignore[attr-defined]
+datasets = DatasetTable.__table__  # type: ignore[attr-defined]
+inputs = InputTable.__table__  # type: ignore[attr-defined]
 schema_info = SchemaVersionTable.__table__  # type: ignore[attr-defined]
 metadata = SQLModel.metadata
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from carnet.store.bulk_import import RunImports
 from carnet.store.experiments import ExperimentStore
+from carnet.store.inputs import RunInputStore
 from carnet.store.run_reads import RunReads
 from carnet.store.run_writes import RunWrites
 
 __all__ = ["SqlStore"]
 
 
-class SqlStore(ExperimentStore, RunReads, RunWrites, RunImports):
+class SqlStore(RunInputStore, ExperimentStore, RunReads, RunWrites, RunImports):
     """Reads and writes for one tracking URI (an engine per URI is shared per process)."""

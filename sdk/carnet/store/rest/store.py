@@ -42,10 +42,11 @@ import json
 import math
 import time
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from carnet.entities import Experiment, FileInfo, Metric, Run, ViewType
+from carnet.entities import DatasetInput, Experiment, FileInfo, Metric, Run, ViewType
 from carnet.errors import (
     CarnetError,
     ConfigurationError,
@@ -391,6 +392,23 @@ class RestStore:
         self._call(
             "POST", "/runs/delete-tag", {"run_id": run_id, "key": key}, not_found=RunNotFoundError
         )
+
+    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput] = ()) -> None:
+        """Record datasets as inputs of a run through MLflow's ``runs/log-inputs``."""
+        self.check_writable()
+        if not datasets:
+            return
+        body = {
+            "run_id": run_id,
+            "datasets": [
+                {
+                    "tags": [{"key": t.key, "value": t.value} for t in item.tags],
+                    "dataset": {k: v for k, v in asdict(item.dataset).items() if v is not None},
+                }
+                for item in datasets
+            ],
+        }
+        self._call("POST", "/runs/log-inputs", body, not_found=RunNotFoundError)
 
     def heartbeat(self, run_ids: Sequence[str]) -> None:
         """Mark these RUNNING runs alive on the server.

@@ -1,0 +1,109 @@
+"""Datasets as run inputs: MLflow's fields and digests, storage on both backends, filters."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import carnet
+from carnet.entities import Dataset, DatasetInput, InputTag
+from carnet.errors import InvalidValueError, RunNotActiveError
+
+PEOPLE = pd.DataFrame(
+    {
+        "name": ["tom", "nick", "july"],
+        "age": [10, 15, 14],
+        "score": [0.5, 1.5, 2.5],
+        "small": np.array([1, 2, 3], dtype="int32"),
+        "flag": [True, False, True],
+    }
+)
+
+
+def test_pandas_dataset_has_mlflow_fields() -> None:
+    d = carnet.data.from_pandas(PEOPLE, source="/data/people.csv", name="people", targets="age")
+    fields = d.to_dict()
+    assert fields["name"] == "people" and len(d.digest) == 8
+    assert fields["source_type"] == "local"
+    assert json.loads(str(fields["source"])) == {"uri": "/data/people.csv"}
+    schema = json.loads(str(fields["schema"]))["mlflow_colspec"]
+    assert [(c["name"], c["type"]) for c in schema] == [
+        ("name", "string"),
+        ("age", "long"),
+        ("score", "double"),
+        ("small", "integer"),
+        ("flag", "boolean"),
+    ]
+    assert json.loads(str(fields["profile"])) == {"num_rows": 3, "num_elements": 15}
+
+
+def test_digest_follows_the_data() -> None:
+    a = carnet.data.from_pandas(PEOPLE).digest
+    assert carnet.data.from_pandas(PEOPLE.copy()).digest == a
+    changed = PEOPLE.copy()
+    changed.loc[0, "score"] = 9.0
+    assert carnet.data.from_pandas(changed).digest != a
+    x = np.arange(12.0).reshape(4, 3)
+    assert carnet.data.from_numpy(x).digest != carnet.data.from_numpy(x.reshape(3, 4)).digest
+    assert carnet.data.from_numpy(x, digest="given").digest == "given"
+
+
+def test_numpy_dataset_fields_and_code_source() -> None:
+    x, y = np.arange(12.0).reshape(4, 3), np.array([0, 1, 0, 1])
+    d = carnet.data.from_numpy(x, targets=y, source="https://example.com/d.npz")
+    assert d.name == "dataset" and d.source_type == "http"
+    profile = json.loads(str(d.to_dict()["profile"]))
+    assert profile["features_shape"] == [4, 3] and profile["targets_size"] == 4
+    code = carnet.data.from_numpy({"a": x})
+    assert code.source_type == "code" and "mlflow.source.name" in json.loads(code.source)["tags"]
+
+
+def test_bad_data_is_refused_with_a_hint() -> None:
+    with pytest.raises(InvalidValueError, match="from_numpy"):
+        carnet.data.from_pandas(np.zeros(3))  # type: ignore[arg-type]
+    with pytest.raises(InvalidValueError, match="not a column"):
+        carnet.data.from_pandas(PEOPLE, targets="missing")
+    with pytest.raises(InvalidValueError, match=r"numpy\.asarray"):
+        carnet.data.from_numpy([1, 2, 3])
+
+
+def test_log_input_is_stored_and_read_back(tracking: str, client: carnet.Client) -> None:
+    people = carnet.data.from_pandas(PEOPLE, source="s3://bucket/people.parquet", name="people")
+    with carnet.start_run() as run:
+        carnet.log_input(people, context="training", tags={"split": "a"})
+        carnet.log_input(people, context="training")  # the same input again: no change
+        carnet.log_input(carnet.data.from_numpy(np.ones((2, 2)), name="ones"), context="eval")
+    inputs = client.get_run(run.info.run_id).inputs.dataset_inputs
+    assert [i.dataset.name for i in inputs] == ["people", "ones"]
+    first = inputs[0]
+    assert first.dataset == people.to_entity()
+    assert dict(first.tags) == {"mlflow.data.context": "training", "split": "a"}
+    assert dict(inputs[1].tags) == {"mlflow.data.context": "eval"}
+    # A second run reuses the experiment's dataset row; a run without inputs has none.
+    with carnet.start_run() as other:
+        carnet.log_input(people, context="eval")
+    assert client.get_run(other.info.run_id).inputs.dataset_inputs[0].dataset.name == "people"
+    with carnet.start_run() as bare:
+        pass
+    assert client.get_run(bare.info.run_id).inputs.dataset_inputs == []
+
+
+def test_client_log_inputs_checks_everything_first(tracking: str, client: carnet.Client) -> None:
+    good = DatasetInput(Dataset("d", "abcd1234", "local", '{"uri": "x"}'), [InputTag("k", "v")])
+    bad = DatasetInput(Dataset("", "abcd1234", "local", '{"uri": "x"}'))
+    with carnet.start_run() as run:
+        with pytest.raises(InvalidValueError, match="name must be non-empty"):
+            client.log_inputs(run.info.run_id, [good, bad])
+        with pytest.raises(InvalidValueError, match="DatasetInput"):
+            client.log_inputs(run.info.run_id, [good.dataset])  # type: ignore[list-item]
+        assert client.get_run(run.info.run_id).inputs.dataset_inputs == []
+        client.log_inputs(run.info.run_id, [good])
+    assert client.get_run(run.info.run_id).inputs.dataset_inputs == [good]
+    with pytest.raises(RunNotActiveError):
+        client.log_inputs(run.info.run_id, [good])
