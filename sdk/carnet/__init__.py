@@ -72,6 +72,7 @@ from carnet.fluent import (
     start_run,
 )
 from carnet.safe_mode import disable_safe_mode, enable_safe_mode, is_safe_mode_enabled
+from carnet.system_metrics import disable_system_metrics_logging, enable_system_metrics_logging
 
 MlflowException = exceptions.MlflowException
 
@@ -119,7 +120,9 @@ __all__ = [
     "delete_run",
     "delete_tag",
     "disable_safe_mode",
+    "disable_system_metrics_logging",
     "enable_safe_mode",
+    "enable_system_metrics_logging",
     "end_run",
     "flush_async_logging",
     "get_artifact_uri",
