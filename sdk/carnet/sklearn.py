@@ -77,7 +77,7 @@ def _writer(sk_model: Any, serialization_format: str) -> FlavorWriter:
     def write(folder: Path) -> str:
         try:
             if serialization_format == "cloudpickle":
-                import cloudpickle
+                import cloudpickle  # type: ignore[import-untyped]
 
                 with (folder / MODEL_FILE).open("wb") as handle:
                     cloudpickle.dump(sk_model, handle)
@@ -241,7 +241,7 @@ def _load_skops(path: Path, conf: Mapping[str, Any]) -> Any:
     as MLflow does: the same trust boundary as a pickle.
     """
     try:
-        import skops.io
+        import skops.io  # type: ignore[import-not-found]
     except ModuleNotFoundError:
         raise ModelError(
             "the model was saved by MLflow in the skops format; install skops "
