@@ -78,7 +78,7 @@ MlflowException = exceptions.MlflowException
 
 __version__ = "0.1.0"
 
-_LAZY_SUBMODULES = ("sklearn", "models", "data")
+_LAZY_SUBMODULES = ("sklearn", "models", "data", "pyfunc")
 
 
 def __getattr__(name: str) -> object:
