@@ -45,24 +45,25 @@ SIGNATURE_GAPS: dict[str, set[str]] = {
         "missing: conda_env",
         "missing: extra_files",
         "missing: extra_pip_requirements",
-        "missing: metadata",
         "missing: model_id",
         "missing: model_type",
         "missing: params",
-        "missing: pip_requirements",
         "missing: pyfunc_predict_fn",
-        "missing: serialization_format",
-        "missing: signature",
         "missing: skops_trusted_types",
         "missing: step",
         "missing: tags",
         # MLflow's 2nd positional is the deprecated alias artifact_path (same meaning as
         # Carnet's name, which also takes artifact_path= and registered_model_name= by
-        # keyword); input_example is MLflow's 8th positional, Carnet's 3rd.
+        # keyword); input_example is MLflow's 8th positional, Carnet's 3rd. signature,
+        # serialization_format, pip_requirements and metadata are keyword-only in Carnet.
         "position: artifact_path",
         "position: input_example",
+        "position: metadata",
         "position: name",
+        "position: pip_requirements",
         "position: registered_model_name",
+        "position: serialization_format",
+        "position: signature",
     },
     "sklearn.autolog": {
         "missing: disable_for_unsupported_versions",
@@ -164,8 +165,6 @@ _NOT_PROVIDED = {
     "mlflow.enable_system_metrics_logging": "no system metrics",
     "mlflow.utils.mlflow_tags.MLFLOW_PARENT_RUN_ID": "no mlflow_tags constants module",
     "mlflow.utils.mlflow_tags.MLFLOW_RUN_NAME": "no mlflow_tags constants module",
-    "mlflow.pyfunc.load_model": "no pyfunc flavour (carnet.models.load_model instead)",
-    "mlflow.models.infer_signature": "no model signatures",
     "mlflow.artifacts.download_artifacts": "carnet.artifacts is internal; no "
     "download_artifacts(artifact_uri=...)",
 }
