@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 import carnet
+from carnet.errors import ConfigurationError, ReadOnlyError
 from tests.server.served import Server, assert_mlflow_error, call, carnet_server, run_mlflow
 
 API = "/api/2.0/mlflow"
@@ -139,3 +140,25 @@ def test_health_server_info_and_the_dashboard_need_no_token(server: Server) -> N
     assert info.status == 200 and info.json()["store_type"] == "SqlStore"
     page = call(server, "GET", "/")
     assert page.status == 200 and b"<html" in page.body.lower()
+
+
+def test_carnet_sdk_sends_each_credential(server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("TOKEN", "USERNAME", "PASSWORD"):
+        monkeypatch.delenv(f"CARNET_TRACKING_{name}", raising=False)
+        monkeypatch.delenv(f"MLFLOW_TRACKING_{name}", raising=False)
+    with pytest.raises(ConfigurationError, match="MLFLOW_TRACKING_TOKEN"):
+        carnet.Client(server.base).get_experiment_by_name("Default")
+    monkeypatch.setenv("CARNET_TRACKING_TOKEN", WRITE)
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "not-the-token")  # Carnet's name wins
+    experiment_id = carnet.Client(server.base).create_experiment("sdk-credentials")
+    monkeypatch.delenv("CARNET_TRACKING_TOKEN")
+    monkeypatch.delenv("MLFLOW_TRACKING_TOKEN")
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", USER)
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", PASSWORD)
+    run_id = carnet.Client(server.base).create_run(experiment_id).info.run_id
+    monkeypatch.setenv("CARNET_TRACKING_TOKEN", READ)  # a token wins over a user
+    reader = carnet.Client(server.base)
+    assert reader.get_run(run_id).info.experiment_id == experiment_id
+    with pytest.raises(ReadOnlyError, match="viewer"):
+        reader.log_metric(run_id, "m", 1.0)
+    assert carnet.Client(server.uri).get_run(run_id).data.metrics == {}

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import carnet
+from carnet.errors import ConfigurationError
 from tests.server.served import call, carnet_server, run_mlflow
 
 
@@ -46,8 +47,21 @@ def test_https_with_the_mlflow_client(tmp_path: Path, monkeypatch: pytest.Monkey
             tmp_path / "mlflow",
             env={"MLFLOW_TRACKING_SERVER_CERT_PATH": str(cert)},
         )
+        # Carnet's own SDK over HTTPS: refused at once without the CA, then trusting it.
+        monkeypatch.delenv("CARNET_TRACKING_SERVER_CERT_PATH", raising=False)
+        monkeypatch.delenv("MLFLOW_TRACKING_SERVER_CERT_PATH", raising=False)
+        with pytest.raises(ConfigurationError, match="CARNET_TRACKING_SERVER_CERT_PATH"):
+            carnet.Client(server.base).get_experiment_by_name("Default")
+        monkeypatch.setenv("CARNET_TRACKING_SERVER_CERT_PATH", str(cert))
+        carnet.set_tracking_uri(server.base)
+        carnet.set_experiment("carnet over TLS")
+        with carnet.start_run() as ours:
+            carnet.log_param("secure", "also")
+            carnet.log_text("Carnet over TLS", "note.txt")
+        assert carnet.Client().read_artifact(ours.info.run_id, "note.txt") == b"Carnet over TLS"
     assert result["text"] == "over TLS" and result["params"] == {"secure": "yes"}
     monkeypatch.setenv("CARNET_ARTIFACT_ROOT", str(server.artifacts))
     store = carnet.Client(server.uri, read_only=True)
     assert store.get_run(result["run_id"]).data.params == {"secure": "yes"}
     assert store.read_artifact(result["run_id"], "note.txt") == b"over TLS"
+    assert store.get_run(ours.info.run_id).data.params == {"secure": "also"}

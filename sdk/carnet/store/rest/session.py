@@ -181,6 +181,18 @@ def read_json(response: httpx.Response) -> dict[str, Any]:
     return data
 
 
+def _untrusted(exc: BaseException) -> bool:
+    """Whether a failed connection failed on the server's certificate (no retry mends it)."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            break
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return "CERTIFICATE_VERIFY_FAILED" in str(exc)
+
+
 class _Unsent(Exception):
     """The request did not reach the server (it may be repeated)."""
 
@@ -339,6 +351,12 @@ class HttpSession:
                     raise _Busy(error, retry_after(response), gateway=status in GATEWAY_STATUSES)
                 raise error
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            if _untrusted(exc):
+                raise ConfigurationError(
+                    f"the tracking server at {self.public_uri} has a certificate this machine "
+                    f"does not trust ({_one_line(exc)}); set CARNET_TRACKING_SERVER_CERT_PATH "
+                    "to the CA bundle (PEM) that signed it."
+                ) from None
             raise _Unsent() from exc
         except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
             raise _MaybeSent() from exc
