@@ -526,6 +526,15 @@ class Client:
             )
         return self.store.get_metric_history_sampled(run_id, key, max_points)
 
+    def get_metric_history_page(
+        self, run_id: str, key: str, offset: int = 0, limit: int | None = None
+    ) -> tuple[list[int], list[int], list[float], int]:
+        """One page of a history as steps, timestamps and values, and the history's size
+        (Carnet's addition: a server serves a long history a page at a time, reading
+        only that page's points)."""
+        self.flush()
+        return self.store.get_metric_history_page(run_id, key, offset, limit)
+
     def list_keys(self, experiment_ids: Sequence[str]) -> dict[str, list[str]]:
         """The metric, param and tag keys used in these experiments (for pickers)."""
         return self.store.list_keys([str(e) for e in experiment_ids])

@@ -14,7 +14,9 @@ tracking server, which :mod:`carnet.server.artifacts` maps back to the run.
 
 from __future__ import annotations
 
+import json
 import math
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -133,6 +135,41 @@ def metric(m: Metric, run_id: str | None = None) -> dict[str, Any]:
     if run_id is not None:
         out["run_id"] = run_id
     return out
+
+
+def _number_text(value: float) -> str:
+    """A double as protobuf's JSON text spells it."""
+    if value != value:
+        return '"NaN"'
+    if value in (math.inf, -math.inf):
+        return '"Infinity"' if value > 0 else '"-Infinity"'
+    return float.__repr__(value)
+
+
+def _literal(text: str) -> str:
+    """``text`` as a part of a ``str.format`` template that stands for itself."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def metrics_json(
+    key: str,
+    steps: Sequence[int],
+    stamps: Sequence[int],
+    values: Sequence[float],
+    run_id: str | None = None,
+) -> str:
+    """``Metric`` messages of one key as JSON array text, the same text ``json.dumps``
+    gives for :func:`metric` dicts, without a dict a point.
+
+    Histories are served 25,000 points a page; the key (and run id) part of each
+    point is formatted once, and each point costs one ``str.format``.
+    """
+    head = _literal('{"key":' + json.dumps(key))
+    tail = "" if run_id is None else _literal(',"run_id":' + json.dumps(run_id))
+    template = head + ',"value":{},"timestamp":{},"step":{}' + tail + "}}"
+    finite = all(math.isfinite(v) for v in values)
+    texts = map(float.__repr__ if finite else _number_text, values)
+    return "[" + ",".join(map(template.format, texts, stamps, steps)) + "]"
 
 
 def file_info(info: FileInfo, path: str) -> dict[str, Any]:

@@ -261,6 +261,14 @@ class Store(Protocol):
         """Every point of one metric of a run, by step, then timestamp, NaN before numbers."""
         ...
 
+    def get_metric_history_page(
+        self, run_id: str, key: str, offset: int = 0, limit: int | None = None
+    ) -> tuple[list[int], list[int], list[float], int]:
+        """Points ``offset`` to ``offset + limit`` of a history, in the order of
+        :meth:`get_metric_history`, as steps, timestamps and values, and the history's size
+        (what a server answering a page at a time reads, without a Metric a point)."""
+        ...
+
     def get_metric_history_sampled(self, run_id: str, key: str, max_points: int) -> list[Metric]:
         """About ``max_points`` points of a history that keep its envelope (for charts).
 

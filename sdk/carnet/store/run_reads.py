@@ -242,6 +242,25 @@ class RunReads(StoreBase):
             with _gc_paused():
                 return _metrics(key, history.read(cur, self._sql, pk, key))
 
+    def get_metric_history_page(
+        self, run_id: str, key: str, offset: int = 0, limit: int | None = None
+    ) -> tuple[list[int], list[int], list[float], int]:
+        """Points ``offset`` to ``offset + limit`` of one history as columns, and its size.
+
+        What a server answering one page at a time needs: the packed chunks are
+        read and sliced as arrays, and no Metric is built for the points it skips.
+        """
+        with read_cursor(self.engine) as cur:
+            pk, _, _ = self._run_row(cur, run_id)
+            steps, stamps, values = history.read(cur, self._sql, pk, key)
+        end = len(steps) if limit is None else offset + limit
+        return (
+            steps[offset:end].tolist(),
+            stamps[offset:end].tolist(),
+            values[offset:end].tolist(),
+            len(steps),
+        )
+
     def get_metric_histories(
         self, run_ids: Sequence[str], keys: Sequence[str] | None = None
     ) -> dict[str, list[Any]]:

@@ -612,6 +612,19 @@ class RestStore:
         points.sort(key=lambda m: (m.step, m.timestamp))
         return points
 
+    def get_metric_history_page(
+        self, run_id: str, key: str, offset: int = 0, limit: int | None = None
+    ) -> tuple[list[int], list[int], list[float], int]:
+        """A slice of the whole history (the server's pages are not this store's pages)."""
+        points = self.get_metric_history(run_id, key)
+        served = points[offset:] if limit is None else points[offset : offset + limit]
+        return (
+            [m.step for m in served],
+            [m.timestamp for m in served],
+            [m.value for m in served],
+            len(points),
+        )
+
     def get_metric_history_sampled(self, run_id: str, key: str, max_points: int) -> list[Metric]:
         """About ``max_points`` points of a history (at most 2,500), sampled evenly by step
         by the server's get-history-bulk-interval; ``max_points`` below 2 is refused."""
