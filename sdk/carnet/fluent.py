@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from carnet import process_hooks, run_context, settings
+from carnet import process_hooks, run_context, settings, system_metrics
 from carnet import uri as uri_config
 from carnet.client import Client, RunOperations
 from carnet.clock import now_ms
@@ -359,8 +359,10 @@ def start_run(
         parent_run_id: the parent of a new run, named explicitly (it must exist).
         tags: run tags; values are stored as text.
         description: stored as the tag ``mlflow.note.content``.
-        log_system_metrics: accepted for MLflow's signature; Carnet records no
-            system metrics.
+        log_system_metrics: sample CPU, memory, disk, network (and GPU) into
+            ``system/...`` metrics of this run from a background thread; None
+            follows ``enable_system_metrics_logging()`` or
+            ``$CARNET_ENABLE_SYSTEM_METRICS_LOGGING``.
 
     Every argument is checked before anything is written: a bad tag, name,
     description or parent leaves the store (and the experiment, which may
@@ -410,6 +412,7 @@ def start_run(
         )
     active = run_context.push(run, client)
     process_hooks.install()
+    system_metrics.start_for_run(run.info.run_id, client, log_system_metrics)
     return active
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from types import TracebackType
 from typing import Literal
 
@@ -36,6 +37,7 @@ __all__ = [
     "end",
     "last_run_id",
     "live_runs",
+    "on_run_end",
     "push",
     "release_runs",
     "run_stack",
@@ -52,6 +54,15 @@ _active_experiment_id: str | None = None
 _last_run_id: str | None = None
 #: Every active run this process started (all threads): run_id -> its client.
 _live: dict[str, Client] = {}
+#: Called with a run's id as it ends, before its buffered points are written.
+_end_hooks: list[Callable[[str], None]] = []
+
+
+def on_run_end(hook: Callable[[str], None]) -> None:
+    """Call ``hook(run_id)`` as each run ends, before its buffered points are written,
+    so a background logger (the system-metrics sampler) stops with its points kept."""
+    if hook not in _end_hooks:
+        _end_hooks.append(hook)
 
 
 # -- the store -----------------------------------------------------------------------------
@@ -211,6 +222,8 @@ def terminate(run_id: str, status: str, exc: BaseException | None = None) -> Non
     if owner is None:  # another thread, or this process's exit hook, ended it already
         _last_run_id = run_id
         return
+    for hook in list(_end_hooks):
+        hook(run_id)
     try:
         owner.flush()
         if exc is not None and status == RunStatus.FAILED.value:

@@ -340,6 +340,21 @@ ASYNC_LOGGING = _flag(
     "for calls that do not pass `synchronous=`.",
     _TRACKING,
 )
+#: Sample the machine's CPU, memory, disk and network into every run (MLflow's system metrics).
+SYSTEM_METRICS = _flag(
+    "CARNET_ENABLE_SYSTEM_METRICS_LOGGING",
+    "Log `system/...` metrics (CPU, memory, disk, network, GPU) of every run from a "
+    "background thread, as MLflow does; needs `pip install 'carnet[system-metrics]'`. "
+    "`start_run(log_system_metrics=)` and `enable_system_metrics_logging()` override it.",
+    _TRACKING,
+)
+#: How often the system-metrics sampler records a point.
+SYSTEM_METRICS_SAMPLING_INTERVAL = _seconds(
+    "CARNET_SYSTEM_METRICS_SAMPLING_INTERVAL",
+    10.0,
+    "How often system metrics are sampled and logged (each sample is one step).",
+    _TRACKING,
+)
 #: Fluent calls log their failures instead of raising them (until enable/disable_safe_mode).
 SAFE_MODE = _flag(
     "CARNET_SAFE_MODE",
@@ -615,6 +630,12 @@ MLFLOW_EXPERIMENT_NAME = _optional_text(
 MLFLOW_EXPERIMENT_ID = _optional_text(
     "MLFLOW_EXPERIMENT_ID",
     "MLflow's name for `CARNET_EXPERIMENT_ID`, honoured when that is unset.",
+    _MLFLOW,
+)
+#: MLflow's switch for system metrics, honoured as well as CARNET_ENABLE_SYSTEM_METRICS_LOGGING.
+MLFLOW_SYSTEM_METRICS = _flag(
+    "MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING",
+    "MLflow's name for `CARNET_ENABLE_SYSTEM_METRICS_LOGGING`; either turns system metrics on.",
     _MLFLOW,
 )
 #: MLflow's run id variable, read when CARNET_RUN_ID is unset.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,27 @@ import pytest
 import carnet
 from carnet.entities import Dataset, DatasetInput, InputTag
 from carnet.errors import InvalidValueError, RunNotActiveError
+
+REPO = Path(__file__).resolve().parents[2]
+
+#: Built the same way in both interpreters; only sources that do not name the script.
+DIFFERENTIAL = """
+import json, sys
+import numpy as np, pandas as pd
+data = __import__(sys.argv[1]).data
+df = pd.DataFrame({"name": ["tom", "nick", "july"], "age": [10, 15, 14],
+                   "score": [0.5, 1.5, float("nan")], "small": np.array([1, 2, 3], dtype="int32"),
+                   "flag": [True, False, True], "mixed": ["a", 1, None]})
+big = pd.DataFrame({"x": np.arange(25000) * 0.5, "y": np.arange(25000) % 7})
+x, y = np.arange(24.0).reshape(8, 3), np.arange(8) % 2
+sets = [
+    data.from_pandas(df, source="/data/people.csv", name="people", targets="age"),
+    data.from_pandas(big, source="https://example.com/big.parquet"),
+    data.from_numpy(x, targets=y, source="s3://bucket/xy.npz"),
+    data.from_numpy({"b": x, "a": y}, source="/data/d.npz", name="dict"),
+]
+print(json.dumps([d.to_dict() for d in sets]))
+"""
 
 PEOPLE = pd.DataFrame(
     {
@@ -107,3 +129,29 @@ def test_client_log_inputs_checks_everything_first(tracking: str, client: carnet
     assert client.get_run(run.info.run_id).inputs.dataset_inputs == [good]
     with pytest.raises(RunNotActiveError):
         client.log_inputs(run.info.run_id, [good])
+
+
+def test_fields_and_digests_match_mlflow(tmp_path: Path) -> None:
+    python = os.environ.get("CARNET_MLFLOW_PYTHON") or str(REPO / ".venv-mlflow/bin/python")
+    if not Path(python).is_file():
+        pytest.skip("no Python with MLflow: set CARNET_MLFLOW_PYTHON or create .venv-mlflow")
+    script = tmp_path / "datasets.py"
+    script.write_text(DIFFERENTIAL)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+    def run(interpreter: str, package: str) -> list[dict[str, str]]:
+        out = subprocess.run(
+            [interpreter, str(script), package],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=300,
+            cwd=tmp_path,
+            env=env,
+        )
+        return list(json.loads(out.stdout.strip().splitlines()[-1]))
+
+    theirs = run(python, "mlflow")
+    ours = run(sys.executable, "carnet")
+    assert [d["digest"] for d in ours] == [d["digest"] for d in theirs]
+    assert ours == theirs

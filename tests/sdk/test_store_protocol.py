@@ -64,6 +64,7 @@ EXPECTED = {
         "get_run",
         "heartbeat",
         "log_batch",
+        "log_inputs",
         "restore_run",
         "resume_run",
         "set_terminated",

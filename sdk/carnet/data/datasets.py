@@ -126,13 +126,17 @@ class PandasDataset(BaseDataset):
 
     @property
     def schema(self) -> dict[str, Any] | None:
-        """``{"mlflow_colspec": [...]}`` with MLflow's column type names."""
-        return {
-            "mlflow_colspec": [
-                {"type": _column_type(self.df[c]), "name": str(c), "required": True}
-                for c in self.df.columns
-            ]
-        }
+        """``{"mlflow_colspec": [...]}`` with MLflow's column type names; a column with
+        missing values is not required. None when a column has no single type."""
+        columns = []
+        for name in self.df.columns:
+            column = self.df[name]
+            kind = _column_type(column)
+            if kind is None:
+                return None
+            required = not bool(column.isna().any())
+            columns.append({"type": kind, "name": str(name), "required": required})
+        return {"mlflow_colspec": columns}
 
     @property
     def profile(self) -> dict[str, Any] | None:
@@ -199,19 +203,23 @@ def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else int(value)
 
 
-def _column_type(column: Any) -> str:
-    """MLflow's type name for a DataFrame column."""
+#: Python value types of object columns -> MLflow's column types.
+_VALUE_TYPES = {str: "string", bytes: "binary", bool: "boolean", int: "long", float: "double"}
+
+
+def _column_type(column: Any) -> str | None:
+    """MLflow's type name for a DataFrame column, or None when MLflow infers none
+    (mixed values, lists, dicts: MLflow then logs no schema at all)."""
     dtype = column.dtype
     known = _COLUMN_TYPES.get((dtype.kind, getattr(dtype, "itemsize", 0)))
     if known is not None:
         return known
     if dtype.kind == "M":
         return "datetime"
-    if dtype.kind in ("S",):
-        return "binary"
-    if len(column) and all(isinstance(v, bytes) for v in column):
-        return "binary"
-    return "string"
+    kinds = {type(v) for v in column.dropna()}
+    if len(kinds) == 1:
+        return _VALUE_TYPES.get(kinds.pop())
+    return "string" if not kinds else None
 
 
 def _tensor_spec(value: Any) -> str:

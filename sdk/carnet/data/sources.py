@@ -1,13 +1,20 @@
 """Where a dataset came from, as MLflow's dataset sources serialise it.
 
-A URL gives an ``http`` source, any other text a ``local`` one (a path or a
-URI such as ``s3://...``), and no source at all a ``code`` source that names
-the script that built the data (its ``mlflow.*`` source tags).
+A URL gives an ``http`` source; a URI of a blob store MLflow knows
+(``s3://``, ``gs://``, ...) a source of that scheme; any other text a
+``local`` one; and no source at all a ``code`` source that names the script
+that built the data (its ``mlflow.*`` source tags).
 """
 
 from __future__ import annotations
 
 import json
+from urllib.parse import urlparse
+
+#: URI schemes whose datasets MLflow types by the scheme itself.
+BLOB_SCHEMES = frozenset(
+    {"abfss", "b2", "ftp", "gs", "hdfs", "r2", "s3", "sftp", "viewfs", "wasbs"}
+)
 
 
 def resolve_source(source: str | None) -> tuple[str, str]:
@@ -20,4 +27,5 @@ def resolve_source(source: str | None) -> tuple[str, str]:
     text = str(source)
     if text.startswith(("http://", "https://")):
         return "http", json.dumps({"url": text})
-    return "local", json.dumps({"uri": text})
+    scheme = urlparse(text).scheme
+    return (scheme if scheme in BLOB_SCHEMES else "local"), json.dumps({"uri": text})
