@@ -678,5 +678,6 @@ __all__ = [
     "autolog",
     "load_model",
     "log_model",
+    "save_model",
     "training_metrics",
 ]
