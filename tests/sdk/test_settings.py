@@ -37,12 +37,7 @@ SOURCES = ["sdk/carnet", "dashboard"]
 NAMED = re.compile(r"""["'`$]\{?((?:CARNET|MLFLOW)_[A-Z][A-Z0-9_]*)""")
 #: MLflow's variables that Carnet's messages mention but Carnet never reads: they configure
 #: MLflow's own client, pointed at ``carnet server``.
-MLFLOW_CLIENT_ONLY = {
-    "MLFLOW_TRACKING_URI",
-    "MLFLOW_TRACKING_TOKEN",
-    "MLFLOW_TRACKING_USERNAME",
-    "MLFLOW_TRACKING_PASSWORD",
-}
+MLFLOW_CLIENT_ONLY = {"MLFLOW_TRACKING_URI"}
 #: Files that touch a variable only to save and restore it around a change of their own.
 SAVE_AND_RESTORE = {"dashboard/bench_hooks.py"}
 

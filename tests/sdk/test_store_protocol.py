@@ -74,6 +74,7 @@ EXPECTED = {
         "count_runs",
         "get_metric_histories",
         "get_metric_history",
+        "get_metric_history_page",
         "get_metric_history_sampled",
         "list_keys",
         "search_run_columns",
