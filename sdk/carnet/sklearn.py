@@ -286,7 +286,12 @@ def autolog(
 
     A fit inside an active run logs into it (a second one in the same run gets a
     child run, since params are immutable); otherwise a run is started and ended
-    around the fit. Search estimators (``GridSearchCV``, ``RandomizedSearchCV``)
+    around the fit. Only the outermost fit is logged: the fits a Pipeline, a
+    search or any other estimator makes inside its own are not runs. As on
+    MLflow, data-manipulating estimators (``sklearn.preprocessing``, ``impute``,
+    ``feature_extraction``, ``feature_selection``, ``ColumnTransformer``) make no
+    run, so the ``LabelEncoder`` that ``classification_report`` fits adds none.
+    Search estimators (``GridSearchCV``, ``RandomizedSearchCV``)
     log one child run per candidate (the best ``max_tuning_runs`` by rank, all by
     default) and ``best_*`` on the parent. Tracking failures become
     :class:`AutologWarning` (none with ``silent=True``); ``fit`` returns and
@@ -337,6 +342,28 @@ def _fit_owners() -> list[type]:
     return list(owners)
 
 
+#: Estimators that manipulate data rather than learn a model: MLflow's autolog makes no
+#: run for them (scikit-learn's own functions fit them too, e.g. ``classification_report``
+#: fits a ``LabelEncoder``); inside a Pipeline they are logged as the Pipeline's params.
+DATA_ONLY_MODULES = (
+    "sklearn.preprocessing",
+    "sklearn.impute",
+    "sklearn.feature_extraction",
+    "sklearn.feature_selection",
+)
+DATA_ONLY_CLASSES = frozenset({"sklearn.compose._column_transformer.ColumnTransformer"})
+
+
+def is_data_only(cls: type) -> bool:
+    """Whether a fit of ``cls`` makes no run, by MLflow's rule (see ``DATA_ONLY_MODULES``).
+
+    Its fit still counts as an enclosing fit, so the models it fits inside are not
+    logged either.
+    """
+    module = cls.__module__
+    return module.startswith(DATA_ONLY_MODULES) or f"{module}.{cls.__name__}" in DATA_ONLY_CLASSES
+
+
 def _patched(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def fit(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -346,7 +373,7 @@ def _patched(original: Callable[..., Any]) -> Callable[..., Any]:
             outer = _depth == 0
             _depth += 1
         try:
-            if not outer or config is None:
+            if not outer or config is None or is_data_only(type(self)):
                 return original(self, *args, **kwargs)
             session = _Session.begin(self, config)
             try:

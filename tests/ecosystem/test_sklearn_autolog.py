@@ -294,3 +294,86 @@ def test_ridge_cv_is_not_mistaken_for_a_search(diabetes: tuple) -> None:
     (run,) = all_runs()
     assert run.data.tags["estimator_name"] == "RidgeCV"
     assert "training_r2_score" in run.data.metrics
+
+
+# -- only the user's own fits are runs (checked against MLflow's autolog) ------------------
+
+
+def test_mlflow_random_forest_example_with_classification_report_is_one_run(
+    tracking: str, iris: tuple
+) -> None:
+    """MLflow's documented example: the LabelEncoder fits inside sklearn.metrics add no run."""
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.metrics import classification_report, confusion_matrix
+    from sklearn.model_selection import train_test_split
+
+    x, y = iris
+    x_train, x_test, y_train, y_test = train_test_split(x, y, random_state=0)
+    with carnet.start_run() as run:
+        forest = RandomForestClassifier(n_estimators=5, random_state=0).fit(x_train, y_train)
+        predicted = forest.predict(x_test)
+        assert "precision" in classification_report(y_test, predicted)
+        confusion_matrix(y_test, predicted)
+    (only,) = all_runs()
+    assert only.info.run_id == run.info.run_id
+    assert only.data.tags["estimator_name"] == "RandomForestClassifier"
+    assert [f.path for f in carnet.Client().list_artifacts(run.info.run_id)] == ["model"]
+
+
+def test_metric_functions_after_a_fit_without_a_run_add_none(iris: tuple) -> None:
+    from sklearn.metrics import classification_report, confusion_matrix, f1_score
+
+    x, y = iris
+    model = LogisticRegression(max_iter=1000).fit(x, y)
+    classification_report(y, model.predict(x), output_dict=True)
+    confusion_matrix(y, model.predict(x))
+    f1_score(y, model.predict(x), average="macro")
+    (run,) = all_runs()
+    assert run.data.tags["estimator_name"] == "LogisticRegression"
+
+
+def test_data_manipulating_estimators_make_no_run(iris: tuple) -> None:
+    from sklearn.impute import SimpleImputer
+    from sklearn.preprocessing import LabelEncoder, OneHotEncoder
+
+    x, y = iris
+    StandardScaler().fit(x)
+    StandardScaler().fit_transform(x)
+    LabelEncoder().fit(y)
+    OneHotEncoder().fit(y.reshape(-1, 1))
+    SimpleImputer().fit(x)
+    assert all_runs() == []
+
+
+def test_a_model_fitted_inside_a_feature_selector_is_not_a_run(iris: tuple) -> None:
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.feature_selection import SelectFromModel
+
+    x, y = iris
+    SelectFromModel(RandomForestClassifier(n_estimators=3, random_state=0)).fit(x, y)
+    assert all_runs() == []
+
+
+def test_make_pipeline_fit_is_one_run(iris: tuple) -> None:
+    from sklearn.model_selection import train_test_split
+    from sklearn.pipeline import make_pipeline
+
+    x, y = iris
+    x_train, _, y_train, _ = train_test_split(x, y, random_state=0)
+    make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(x_train, y_train)
+    (run,) = all_runs()
+    assert run.data.tags["estimator_name"] == "Pipeline"
+    assert run.data.params["logisticregression__max_iter"] == "1000"
+
+
+def test_cross_val_score_logs_each_fold_as_mlflow_does(iris: tuple) -> None:
+    """MLflow's autolog makes a run per fold here (cross_val_score fits clones of the
+    user's estimator); Carnet matches it rather than hiding the folds."""
+    from sklearn.model_selection import cross_val_score
+
+    x, y = iris
+    scores = cross_val_score(LogisticRegression(max_iter=1000), x, y, cv=3)
+    assert len(scores) == 3
+    runs = all_runs()
+    assert len(runs) == 3
+    assert {r.data.tags["estimator_name"] for r in runs} == {"LogisticRegression"}
