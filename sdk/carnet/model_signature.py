@@ -183,9 +183,8 @@ def _schema_of(data: Any) -> Schema:
     import numpy as np
     import pandas as pd
 
-    if isinstance(data, dict) and not all(isinstance(v, np.ndarray) for v in data.values()):
-        data = pd.DataFrame([data]) if all(np.isscalar(v) for v in data.values()) else data
-        data = pd.DataFrame(data)
+    if isinstance(data, dict):  # one row of scalars, or columns of values
+        data = pd.DataFrame([data] if all(np.isscalar(v) for v in data.values()) else data)
     if isinstance(data, list):
         data = pd.DataFrame(data) if all(isinstance(r, dict) for r in data) else np.asarray(data)
     if isinstance(data, pd.DataFrame):

@@ -294,14 +294,38 @@ def save_model_folder(
     artifact_path: str | None = None,
 ) -> dict[str, Any]:
     """Write an MLflow-format model folder into the empty ``folder``; return its descriptor."""
-    import yaml
-
-    folder.mkdir(parents=True, exist_ok=True)
-    if any(folder.iterdir()):
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise ModelError(
             f"{str(folder)!r} is not empty; save the model into a new folder (models are "
             "immutable once saved)."
         )
+    created = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        return _write_folder(folder, writer, signature, input_example, pip_requirements,
+                             metadata, run_id, artifact_path)  # fmt: skip
+    except BaseException:
+        # a failed save leaves nothing behind: the folder was empty (or absent) before
+        for child in folder.iterdir():
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+        if created:
+            folder.rmdir()
+        raise
+
+
+def _write_folder(
+    folder: Path,
+    writer: FlavorWriter,
+    signature: ModelSignature | None,
+    input_example: Any,
+    pip_requirements: list[str] | None,
+    metadata: dict[str, Any] | None,
+    run_id: str | None,
+    artifact_path: str | None,
+) -> dict[str, Any]:
+    """The files of :func:`save_model_folder`, written into the empty ``folder``."""
+    import yaml
+
     versions = current_versions(writer.distributions)
     model_file = writer.write_model(folder)
     conf = {**writer.conf, "pickled_model": model_file, "sha256": sha256_file(folder / model_file)}

@@ -199,3 +199,12 @@ def test_save_model_refuses_a_non_empty_folder(tmp_path: Path, model: LinearRegr
         carnet.sklearn.save_model(model, tmp_path / "m")
     with pytest.raises(ModelError, match="serialization_format 'joblib' is not supported"):
         carnet.sklearn.save_model(model, tmp_path / "n", serialization_format="joblib")
+    bad = LinearRegression()
+    bad.hook = lambda: None  # type: ignore[attr-defined]
+    with pytest.raises(ModelError, match="cannot be pickled"):
+        carnet.sklearn.save_model(bad, tmp_path / "bad")
+    assert not (tmp_path / "bad").exists()  # a failed save writes nothing
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ModelError, match="cannot be stored as JSON"):
+        carnet.sklearn.save_model(model, tmp_path / "empty", input_example={1, 2})
+    assert list((tmp_path / "empty").iterdir()) == []
