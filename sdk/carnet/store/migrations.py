@@ -151,8 +151,39 @@ def _v3_to_v4(cur: Cursor, dialect: Dialect) -> None:
     cur.execute("CREATE INDEX IF NOT EXISTS ix_inputs_dataset ON inputs (dataset_id)")
 
 
+#: Start tags that older versions wrote under ``carnet.*`` (old name, new name), as they
+#: shipped; spelled out here so the migration keeps meaning what it meant.
+_START_TAGS_V5 = (
+    ("carnet.source.command", "mlflow.source.command"),
+    ("carnet.source.cwd", "mlflow.source.cwd"),
+    ("carnet.source.git.dirty", "mlflow.source.git.dirty"),
+    ("carnet.python", "mlflow.system.python"),
+    ("carnet.platform", "mlflow.system.platform"),
+    ("carnet.host", "mlflow.system.host"),
+)
+
+
+def _v4_to_v5(cur: Cursor, dialect: Dialect) -> None:
+    """Start tags move under MLflow's system prefix: ``carnet.host`` -> ``mlflow.system.host``.
+
+    MLflow, and code written for it, tells system tags from user tags by the
+    ``mlflow.`` prefix; the ``carnet.*`` names passed for the user's own tags.
+    A run that already has a tag under the new name keeps both (nothing is
+    overwritten or dropped). The tables are unchanged.
+    """
+    sql = statement_style(dialect.name)
+    for old, new in _START_TAGS_V5:
+        cur.execute(
+            sql(
+                'UPDATE tags SET "key" = ? WHERE "key" = ? AND NOT EXISTS '
+                '(SELECT 1 FROM tags AS t WHERE t.run_id = tags.run_id AND t."key" = ?)'
+            ),
+            (new, old, new),
+        )
+
+
 #: MIGRATIONS[n] upgrades a store at version n + 1 to version n + 2.
-MIGRATIONS: list[Migration] = [_v1_to_v2, _v2_to_v3, _v3_to_v4]
+MIGRATIONS: list[Migration] = [_v1_to_v2, _v2_to_v3, _v3_to_v4, _v4_to_v5]
 
 
 def upgrade(cur: Cursor, dialect: Dialect, found: int) -> None:
