@@ -201,6 +201,16 @@ class _MaybeSent(Exception):
     """The connection failed after the request may have reached the server."""
 
 
+class _Busy(Exception):
+    """A refusal worth retrying: the server was busy, or a proxy lost it."""
+
+    def __init__(self, error: CarnetError, pause: float | None, *, gateway: bool) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.pause = pause
+        self.gateway = gateway
+
+
 _sessions: weakref.WeakSet[HttpSession] = weakref.WeakSet()
 
 
@@ -365,16 +375,6 @@ class HttpSession:
                 f"cannot send a request to {self.public_uri}: {_one_line(exc)}; the tracking "
                 "URI must be http://host:port or https://host:port."
             ) from None
-
-
-class _Busy(Exception):
-    """A refusal worth retrying: the server was busy, or a proxy lost it."""
-
-    def __init__(self, error: CarnetError, pause: float | None, *, gateway: bool) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.pause = pause
-        self.gateway = gateway
 
 
 def _after_fork_in_child() -> None:
