@@ -58,6 +58,8 @@ CONDA_ENV = "conda.yaml"
 #: 1: Carnet's JSON descriptor; 2: MLflow's YAML ``MLmodel``. Models without the field are MLflow's.
 FORMAT_VERSION = 2
 MODEL_HISTORY_TAG = "mlflow.log-model.history"
+#: a logged model's id (``ModelInfo.model_id``), as in ``models:/m-0a1b...``
+MODEL_ID = re.compile(r"m-[0-9a-f]{32}")
 
 #: Flavour name -> module with ``_load_flavor(folder, descriptor)``; never read from a file.
 FLAVOR_LOADERS: dict[str, str] = {"sklearn": "carnet.sklearn"}
@@ -81,6 +83,8 @@ class ModelInfo:
     input_example: str | None = None
     signature: ModelSignature | None = None
     metadata: dict[str, Any] | None = None
+    #: ``m-<hex>``, stable for the model's life; ``models:/<model_id>`` loads it
+    model_id: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -344,8 +348,9 @@ def _write_folder(
                             writer.distributions.items() if label in versions]  # fmt: skip
     _environment_files(folder, [str(p) for p in pip_requirements])
     descriptor: dict[str, Any] = {}
+    model_uuid = uuid.uuid4().hex
     if run_id is not None:
-        descriptor.update(artifact_path=artifact_path, run_id=run_id)
+        descriptor.update(artifact_path=artifact_path, run_id=run_id, model_id=f"m-{model_uuid}")
     descriptor.update(
         flavors={
             "python_function": {
@@ -360,7 +365,7 @@ def _write_folder(
         format_version=FORMAT_VERSION,
         carnet_version=installed_version("carnet") or "unknown",
         model_size_bytes=sum(p.stat().st_size for p in folder.iterdir() if p.is_file()),
-        model_uuid=uuid.uuid4().hex,
+        model_uuid=model_uuid,
         saved_input_example_info=example_info,
         signature=signature.to_dict() if signature is not None else None,
         utc_time_created=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
@@ -431,6 +436,7 @@ def model_info(descriptor: Mapping[str, Any], model_uri: str) -> ModelInfo:
         input_example=example.get("artifact_path"),
         signature=ModelSignature.from_dict(section) if isinstance(section, dict) else None,
         metadata=descriptor.get("metadata"),
+        model_id=descriptor.get("model_id"),
     )
 
 
@@ -439,7 +445,7 @@ def _record_history(client: Client, run_id: str, descriptor: Mapping[str, Any]) 
     from carnet.validation import MAX_TAG_VALUE_LENGTH
 
     entry = {k: descriptor[k] for k in ("artifact_path", "run_id", "model_uuid",
-                                         "utc_time_created")}  # fmt: skip
+                                         "utc_time_created", "model_id")}  # fmt: skip
     entry["flavors"] = sorted(descriptor["flavors"])
     try:
         history = json.loads(client.get_run(run_id).data.tags.get(MODEL_HISTORY_TAG, "[]"))
@@ -459,7 +465,9 @@ def _record_history(client: Client, run_id: str, descriptor: Mapping[str, Any]) 
 
 
 def resolve_model_folder(model_uri: str | Path, tracking_uri: str | None = None) -> Path:
-    """The local folder of a model: ``runs:/<run_id>/<path>``, ``file://...`` or a path."""
+    """The local folder of a model: ``runs:/<run_id>/<path>``, ``models:/<model_id>``,
+    ``file://...`` or a path.
+    """
     text = str(model_uri)
     if text.startswith("runs:"):
         rest = text[len("runs:") :].lstrip("/")
@@ -475,6 +483,8 @@ def resolve_model_folder(model_uri: str | Path, tracking_uri: str | None = None)
             folder = Client(tracking_uri).get_artifact_path(run_id, path.strip("/"))
         except ArtifactNotFoundError as exc:
             raise ModelError(f"{text}: {exc}") from None
+    elif text.startswith("models:"):
+        folder = _logged_model_folder(text, tracking_uri)
     elif (scheme := _scheme(text)) not in (None, "file"):
         raise ModelError(
             f"model URI scheme {scheme!r} is not supported; use 'runs:/<run_id>/<name>', "
@@ -488,6 +498,38 @@ def resolve_model_folder(model_uri: str | Path, tracking_uri: str | None = None)
             "run id and the name given to log_model (see the run's artifacts)."
         )
     return folder
+
+
+def _logged_model_folder(text: str, tracking_uri: str | None) -> Path:
+    """The folder of ``models:/<model_id>``: the run whose model history records the id."""
+    from carnet.client import Client
+    from carnet.entities import ViewType
+
+    model_id = text[len("models:") :].strip("/")
+    if not MODEL_ID.fullmatch(model_id):
+        raise ModelError(
+            f"model URI {text!r} is not supported: Carnet resolves 'models:/<model_id>' "
+            "(the model_id of log_model's ModelInfo, 'm-' and 32 hex digits) and "
+            "'runs:/<run_id>/<name>'; registered model names are not supported yet."
+        )
+    client = Client(tracking_uri)
+    experiments = [e.experiment_id for e in client.search_experiments(view_type=ViewType.ALL)]
+    runs = client.search_runs(
+        experiments, f"tags.`{MODEL_HISTORY_TAG}` LIKE '%{model_id}%'", ViewType.ALL, 1
+    )
+    for run in runs:
+        history = json.loads(run.data.tags.get(MODEL_HISTORY_TAG, "[]"))
+        for entry in history if isinstance(history, list) else []:
+            if isinstance(entry, dict) and entry.get("model_id") == model_id:
+                path = str(entry.get("artifact_path"))
+                try:
+                    return client.get_artifact_path(run.info.run_id, path)
+                except ArtifactNotFoundError as exc:
+                    raise ModelError(f"{text}: {exc}") from None
+    raise ModelError(
+        f"no logged model has the id {model_id!r} in this store; check the id (ModelInfo."
+        "model_id) and the tracking URI, or load it with 'runs:/<run_id>/<name>'."
+    )
 
 
 def _scheme(text: str) -> str | None:

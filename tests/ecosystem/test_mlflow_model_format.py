@@ -208,3 +208,23 @@ def test_save_model_refuses_a_non_empty_folder(tmp_path: Path, model: LinearRegr
     with pytest.raises(ModelError, match="cannot be stored as JSON"):
         carnet.sklearn.save_model(model, tmp_path / "empty", input_example={1, 2})
     assert list((tmp_path / "empty").iterdir()) == []
+
+
+def test_models_uri_with_the_model_id(
+    uri: str, tmp_path: Path, frame: pd.DataFrame, model: LinearRegression
+) -> None:
+    carnet.set_tracking_uri(uri)
+    carnet.set_experiment("elsewhere")
+    with carnet.start_run():
+        carnet.sklearn.log_model(model, "first")
+        info = carnet.sklearn.log_model(model, "second")
+    assert info.model_id is not None and info.model_id.startswith("m-")
+    folder = carnet.models.resolve_model_folder(f"models:/{info.model_id}")
+    assert folder.name == "second"
+    assert yaml.safe_load((folder / "MLmodel").read_text())["model_id"] == info.model_id
+    loaded = carnet.pyfunc.load_model(f"models:/{info.model_id}")
+    np.testing.assert_allclose(loaded.predict(frame), model.predict(frame))
+    with pytest.raises(ModelError, match="no logged model has the id"):
+        carnet.models.load_model("models:/m-" + "0" * 32)
+    with pytest.raises(ModelError, match="registered model names are not supported yet"):
+        carnet.pyfunc.load_model("models:/diabetes@champion")
