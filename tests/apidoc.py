@@ -19,6 +19,7 @@ generation with an error (tests/test_docstrings.py names it too).
 from __future__ import annotations
 
 import enum
+import importlib
 import inspect
 import re
 import sys
@@ -292,29 +293,68 @@ def listing(module: ModuleType, names: list[str], prefix: str, level: int = 3) -
 # -- the page ------------------------------------------------------------------------------
 
 
-SECTIONS = (
-    ("Fluent API", "fluent-api"),
-    ("Safe mode", "safe-mode"),
-    ("Client", "client"),
-    ("Entities", "entities"),
-    ("Errors", "errors"),
-    ("Filter language: carnet.query", "filter-language-carnetquery"),
-    ("Flavours: carnet.sklearn", "flavours-carnetsklearn"),
-    ("Models: carnet.models", "models-carnetmodels"),
+#: Where each part of ``carnet.__all__`` is documented, by the module that defines it:
+#: these modules have sections of their own; every other defining module gets one
+#: titled by its name (so a new public module cannot be left off the page).
+SECTION_TITLES = {
+    "carnet.fluent": "Fluent API",
+    "carnet.run_context": "Fluent API",  # ActiveRun, what start_run returns
+    "carnet.safe_mode": "Safe mode",
+    "carnet.system_metrics": "System metrics",
+}
+#: Public subpackages loaded on first touch (``carnet.sklearn`` as ``mlflow.sklearn``),
+#: each documented from its ``__all__``.
+SUBPACKAGES = (
+    ("carnet.sklearn", "Flavour: carnet.sklearn"),
+    ("carnet.pyfunc", "Flavour: carnet.pyfunc"),
+    ("carnet.models", "Models: carnet.models"),
+    ("carnet.data", "Datasets: carnet.data"),
 )
+#: Names of ``carnet.__all__`` that are another name under MLflow's spelling, or a value.
+ALIASES = frozenset({"MlflowClient", "MlflowException", "__version__"})
+
+
+def anchor(title: str) -> str:
+    """The fragment GitHub gives a heading: lower case, punctuation dropped, spaces to '-'."""
+    return re.sub(r"[^\w\- ]", "", title.lower()).replace(" ", "-")
+
+
+def _intro(module: ModuleType) -> list[str]:
+    return [markdown_of(inspect.cleandoc(module.__doc__ or "")), ""]
 
 
 def markdown() -> str:
     """The whole of docs/api.md."""
     import carnet
-    from carnet import client, entities, errors, fluent, models, query, safe_mode
-    from carnet import sklearn as carnet_sklearn
+    from carnet import client, entities, errors, query
 
     exported = set(carnet.__all__)
 
     def shown_name(obj: Any, fallback: str) -> str:
         name = getattr(obj, "__name__", "")
         return f"carnet.{name}" if name in exported and getattr(carnet, name) is obj else fallback
+
+    own_sections = {client.__name__, entities.__name__, errors.__name__}
+    by_module: dict[str, list[str]] = {}
+    for name in carnet.__all__:
+        if name in ALIASES:
+            continue
+        home = getattr(getattr(carnet, name), "__module__", "carnet")
+        if home not in own_sections:
+            by_module.setdefault(home, []).append(name)
+    titled: dict[str, list[str]] = {}
+    for home in sorted(by_module, key=lambda m: (m not in SECTION_TITLES, m)):
+        titled.setdefault(SECTION_TITLES.get(home, home), []).append(home)
+    first = [t for t in titled if t == "Fluent API"]
+    top = first + [t for t in titled if t != "Fluent API"]
+    titles = [
+        *top,
+        "Client",
+        "Entities",
+        "Errors",
+        "Filter language: carnet.query",
+        *[title for _, title in SUBPACKAGES],
+    ]
 
     out = [
         "# API reference",
@@ -331,27 +371,26 @@ def markdown() -> str:
         "",
         "## Contents",
         "",
-        *[f"- [{title}](#{anchor})" for title, anchor in SECTIONS],
+        *[f"- [{title}](#{anchor(title)})" for title in titles],
         "",
     ]
 
-    out += ["## Fluent API", ""]
-    out += [markdown_of(inspect.cleandoc(fluent.__doc__ or "")), ""]
-    fluent_names = [n for n in carnet.__all__ if n in fluent.__all__]
-    out += listing(fluent, fluent_names, "carnet")
+    for title in top:
+        out += [f"## {title}", ""]
+        for home in titled[title]:
+            module = importlib.import_module(home)
+            if home != "carnet.run_context":
+                out += _intro(module)
+            out += listing(module, by_module[home], "carnet")
 
-    out += ["## Safe mode", "", markdown_of(inspect.cleandoc(safe_mode.__doc__ or "")), ""]
-    out += listing(safe_mode, [n for n in carnet.__all__ if n in safe_mode.__all__], "carnet")
-
-    out += ["## Client", ""]
-    out += [markdown_of(inspect.cleandoc(client.__doc__ or "")), ""]
+    out += ["## Client", "", *_intro(client)]
     out += ["`carnet.MlflowClient` and `carnet.tracking.MlflowClient` are the same class.", ""]
     out += entry(client.Client, "carnet.Client")
     out += entry(
         client.RunOperations, shown_name(client.RunOperations, "carnet.client.RunOperations")
     )
 
-    out += ["## Entities", "", markdown_of(inspect.cleandoc(entities.__doc__ or "")), ""]
+    out += ["## Entities", "", *_intro(entities)]
     classes = [
         (name, value)
         for name, value in vars(entities).items()
@@ -362,7 +401,7 @@ def markdown() -> str:
     for name, value in sorted(classes, key=lambda item: _line(item[1])):
         out += entry(value, shown_name(value, f"carnet.entities.{name}"))
 
-    out += ["## Errors", "", markdown_of(inspect.cleandoc(errors.__doc__ or "")), ""]
+    out += ["## Errors", "", *_intro(errors)]
     tree = [
         value
         for value in vars(errors).values()
@@ -371,17 +410,13 @@ def markdown() -> str:
     for value in sorted(tree, key=_line):
         out += entry(value, shown_name(value, f"carnet.errors.{value.__name__}"))
 
-    out += ["## Filter language: carnet.query", ""]
-    out += [markdown_of(inspect.cleandoc(query.__doc__ or "")), ""]
+    out += ["## Filter language: carnet.query", "", *_intro(query)]
     out += listing(query, list(query.__all__), "carnet.query")
 
-    out += ["## Flavours: carnet.sklearn", ""]
-    out += [markdown_of(inspect.cleandoc(carnet_sklearn.__doc__ or "")), ""]
-    out += listing(carnet_sklearn, list(carnet_sklearn.__all__), "carnet.sklearn")
-
-    out += ["## Models: carnet.models", ""]
-    out += [markdown_of(inspect.cleandoc(models.__doc__ or "")), ""]
-    out += listing(models, list(models.__all__), "carnet.models")
+    for name, title in SUBPACKAGES:
+        module = importlib.import_module(name)
+        out += [f"## {title}", "", *_intro(module)]
+        out += listing(module, list(module.__all__), name)
 
     text = "\n".join(out)
     text = re.sub(r"\n{3,}", "\n\n", text)
