@@ -153,7 +153,7 @@ def unknown_keys(query: str, keys: frames.Keys) -> list[tuple[str, list[str]]]:
         return []
     out = []
     for kind, key in named:
-        if kind is Kind.ATTRIBUTE:
+        if kind in (Kind.ATTRIBUTE, Kind.DATASET):
             continue
         known = list(getattr(keys, kind.value))
         if key in known:

@@ -223,7 +223,7 @@ ERRORS: list[tuple[str, str]] = [
     ("params.alpha LIKE 5", "LIKE needs a quoted pattern"),
     ("params.alpha < 'inf'", "is not a number"),
     ("foo.bar = 1", "unknown prefix 'foo'"),
-    ("datasets.name = 'x'", "unknown prefix 'datasets'"),
+    ("inputs.name = 'x'", "unknown prefix 'inputs'"),
     ("metrics = 1", "expected '.' and a key after 'metrics'"),
     ("metrics. = 1", "expected a key after '.'"),
     ("metrics..MSE < 1", "expected a key after '.'"),

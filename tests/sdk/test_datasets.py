@@ -155,3 +155,51 @@ def test_fields_and_digests_match_mlflow(tmp_path: Path) -> None:
     ours = run(sys.executable, "carnet")
     assert [d["digest"] for d in ours] == [d["digest"] for d in theirs]
     assert ours == theirs
+
+
+def test_dataset_filters(tracking: str, client: carnet.Client) -> None:
+    people = carnet.data.from_pandas(PEOPLE, source="/data/people.csv", name="people")
+    other = carnet.data.from_numpy(np.ones((3, 2)), source="/data/ones.npz", name="ones")
+    with carnet.start_run(run_name="train"):
+        carnet.log_input(people, context="training")
+    with carnet.start_run(run_name="both"):
+        carnet.log_input(people, context="training")
+        carnet.log_input(other, context="eval")
+    with carnet.start_run(run_name="none"):
+        pass
+
+    def names(query: str) -> set[str]:
+        return {r.info.run_name for r in client.search_runs(["0"], query)}
+
+    assert names("datasets.name = 'people'") == {"train", "both"}
+    assert names("datasets.name = 'ones'") == {"both"}
+    assert names(f"datasets.digest = '{other.digest}'") == {"both"}
+    assert names("datasets.context = 'eval'") == {"both"}
+    assert names("datasets.context IN ('eval', 'test')") == {"both"}
+    assert names("datasets.name != 'people'") == {"both"}  # some input is not 'people'
+    assert names("datasets.name NOT IN ('people', 'ones')") == set()
+    assert names("datasets.name = 'people' AND datasets.context = 'training'") == {
+        "train",
+        "both",
+    }
+    assert names("NOT datasets.name = 'ones'") == {"train", "none"}
+    assert names("dataset.`name` = 'x' OR attributes.run_name = 'none'") == {"none"}
+    assert names("datasets.name = 'it''s'") == set()  # a quote is a value, never SQL
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("datasets.size = 'x'", "unknown dataset field 'size'"),
+        ("datasets.name LIKE 'p%'", "LIKE does not apply to datasets.name"),
+        ("datasets.name = 3", "compare with quoted text"),
+        ("datasets.name IS NULL", "IS NULL does not apply"),
+    ],
+)
+def test_bad_dataset_filters_say_what_to_write(
+    tracking: str, client: carnet.Client, query: str, message: str
+) -> None:
+    with pytest.raises(carnet.FilterError, match=message):
+        client.search_runs(["0"], query)
+    with pytest.raises(carnet.FilterError, match="runs cannot sort by datasets"):
+        client.search_runs(["0"], order_by=["datasets.name"])

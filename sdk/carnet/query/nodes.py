@@ -21,6 +21,8 @@ class Kind(enum.Enum):
     PARAM = "params"
     TAG = "tags"
     ATTRIBUTE = "attributes"
+    #: The datasets a run used (``datasets.name``, ``.digest``, ``.context``).
+    DATASET = "datasets"
 
 
 class Aggregate(enum.Enum):

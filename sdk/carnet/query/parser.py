@@ -55,6 +55,8 @@ PREFIXES: dict[str, Kind] = {
     "attribute": Kind.ATTRIBUTE,
     "attr": Kind.ATTRIBUTE,
     "run": Kind.ATTRIBUTE,
+    "datasets": Kind.DATASET,
+    "dataset": Kind.DATASET,
 }
 _AGGREGATES = {a.value: a for a in Aggregate}
 _KEYWORDS = {"and", "or", "not", "like", "ilike", "in", "is", "null", "asc", "desc"}
@@ -249,7 +251,7 @@ class _Parser:
         if kind is None:
             self.fail(
                 start,
-                f"unknown prefix '{first}'; use metrics., params., tags. or "
+                f"unknown prefix '{first}'; use metrics., params., tags., datasets. or "
                 "attributes. (or metric., param., tag., attr., run.)",
             )
         rest = parts[1:]

@@ -50,6 +50,7 @@ class Type(enum.Enum):
     TIME = "time"
     NUMBER = "number"
     ID = "id"
+    DATASET = "dataset"
 
 
 RUN_ATTRIBUTES: dict[str, tuple[str, Type]] = {
@@ -70,6 +71,8 @@ EXPERIMENT_ATTRIBUTES: dict[str, tuple[str, Type]] = {
     "creation_time": ("creation_time", Type.TIME),
     "last_update_time": ("last_update_time", Type.TIME),
 }
+#: What ``datasets.<key>`` reads: the dataset's name or digest, or the input's context.
+DATASET_FIELDS = ("name", "digest", "context")
 RUN_NAME_TAG = "mlflow.runName"
 MAX_PATTERN = 10_000
 #: Different keys one ``order_by`` may sort by. Each adds a join and up to three ORDER BY
@@ -91,6 +94,7 @@ ALLOWED: dict[Type, set[Op]] = {
     Type.TIME: _NUMBER_OPS,
     Type.NUMBER: _NUMBER_OPS,
     Type.ID: _NUMBER_OPS,
+    Type.DATASET: {Op.EQ, Op.NE, *LISTS},
 }
 
 
@@ -108,6 +112,8 @@ def resolve_field(field: Field, source: str, entity: Entity, what: str) -> tuple
             f"tags.<key> or the attributes {_names(EXPERIMENT_ATTRIBUTES)}",
             what=what,
         )
+    if field.kind is Kind.DATASET:
+        return _dataset_field(field, source, entity, what), Type.DATASET
     if field.kind is Kind.METRIC:
         return field, Type.METRIC
     if field.kind is Kind.PARAM:
@@ -134,6 +140,29 @@ def resolve_field(field: Field, source: str, entity: Entity, what: str) -> tuple
             what=what,
         )
     return replace(field, key=spec[0]), spec[1]
+
+
+def _dataset_field(field: Field, source: str, entity: Entity, what: str) -> Field:
+    """``datasets.name``, ``datasets.digest`` or ``datasets.context``, in runs' filters only."""
+    if entity == "experiment" or what != "filter":
+        where = "experiments have no datasets" if entity == "experiment" else "runs cannot sort"
+        raise error_at(
+            source,
+            field.start,
+            f"{where} by datasets.{field.key}; filter runs with datasets.name, "
+            "datasets.digest or datasets.context",
+            what=what,
+        )
+    key = field.key.lower()
+    if key not in DATASET_FIELDS:
+        raise error_at(
+            source,
+            field.start,
+            f"unknown dataset field '{field.key}'; use datasets.name, datasets.digest "
+            "or datasets.context",
+            what=what,
+        )
+    return replace(field, key=key)
 
 
 def check_filter(node: Node, source: str, entity: Entity) -> Node:
@@ -194,7 +223,7 @@ def _describe(field: Field, kind: Type) -> str:
         return "tags, which are text"
     if kind is Type.METRIC:
         return "metrics, which are numbers"
-    if kind in (Type.TEXT, Type.STATUS):
+    if kind in (Type.TEXT, Type.STATUS, Type.DATASET):
         return f"{field.label()}, which is text"
     return f"{field.label()}, which is a {'time' if kind is Type.TIME else 'number'}"
 
@@ -203,11 +232,11 @@ def _check_comparison(c: Comparison, source: str, entity: Entity) -> Comparison:
     field, kind = resolve_field(c.field, source, entity, "filter")
     if c.op not in ALLOWED[kind]:
         ops = ", ".join(o.value for o in Op if o in ALLOWED[kind] and o not in NULLS)
+        nulls = "" if kind is Type.DATASET else ", IS NULL or IS NOT NULL"
         raise error_at(
             source,
             c.op_start,
-            f"{c.op.value} does not apply to "
-            f"{_describe(field, kind)}; use {ops}, IS NULL or IS NOT NULL",
+            f"{c.op.value} does not apply to {_describe(field, kind)}; use {ops}{nulls}",
         )
     values = tuple(_check_value(v, c, field, kind, source) for v in c.values)
     return replace(c, field=field, values=values)
@@ -222,7 +251,7 @@ def _check_value(v: Value, c: Comparison, field: Field, kind: Type, source: str)
                 source, v.start, f"{_describe(field, kind)}, compare with numbers, not text: {fix}"
             )
         return v
-    if kind in (Type.TEXT, Type.STATUS):
+    if kind in (Type.TEXT, Type.STATUS, Type.DATASET):
         if not isinstance(v.value, str):
             raise error_at(
                 source,

@@ -1,6 +1,6 @@
 """A checked filter AST -> SQLAlchemy expressions over the store's tables.
 
-Each comparison on a metric, param or tag becomes a correlated ``EXISTS
+Each comparison on a metric, param, tag or dataset becomes a correlated ``EXISTS
 (SELECT 1 FROM <table> WHERE run_id = runs.id AND key = :k AND <predicate>)``:
 one primary-key probe per candidate run, which lets the database stop early
 when the runs arrive in the wanted order (newest first, or walking a metric's
@@ -54,6 +54,8 @@ runs: Table = schema.runs
 params: Table = schema.params
 tags: Table = schema.tags
 metric_summaries: Table = schema.metric_summaries
+inputs: Table = schema.inputs
+datasets: Table = schema.datasets
 
 #: Attributes that are NULL for some runs (a run still running has no end).
 NULLABLE = frozenset({"end_time", "duration"})
@@ -192,6 +194,8 @@ def comparison(c: Comparison, ctx: RunContext) -> ColumnElement[bool]:
     field = c.field
     if field.kind is Kind.ATTRIBUTE:
         return _attribute(c, ctx)
+    if field.kind is Kind.DATASET:
+        return dataset_comparison(c)
     table = table_for(field.kind)
     if c.op is Op.IS_NULL:
         return ~has_key(table, field.key)
@@ -210,6 +214,20 @@ def comparison(c: Comparison, ctx: RunContext) -> ColumnElement[bool]:
         return not_(positive) if c.op in NEGATED else positive
 
     return has_key(table, field.key, row_matches)
+
+
+def dataset_comparison(c: Comparison) -> ColumnElement[bool]:
+    """``EXISTS`` an input of the run whose dataset name or digest, or whose context,
+    matches (as MLflow reads ``datasets.*``: ``!=`` holds when some input differs)."""
+    row, dataset = inputs.alias(), datasets.alias()
+    column = row.c.context if c.field.key == "context" else dataset.c[c.field.key]
+    positive = predicate(NEGATED.get(c.op, c.op), c.values, column, None)
+    matches = and_(column.is_not(None), not_(positive)) if c.op in NEGATED else positive
+    return (
+        exists()
+        .where(row.c.run_id == runs.c.id, dataset.c.id == row.c.dataset_id, matches)
+        .correlate(runs)
+    )
 
 
 def compile_filter(node: Node | None, ctx: RunContext) -> ColumnElement[bool] | None:
