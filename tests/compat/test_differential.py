@@ -228,12 +228,10 @@ def test_tutorial_model_registered(mlflow_obs: dict[str, Any], carnet_obs: dict[
     same(mlflow_obs, carnet_obs, "tutorial_model", "log_model_registered_model_name")
 
 
-@gap("no mlflow.pyfunc: pyfunc.load_model(model_uri) (MLflow's quickstart) is missing")
 def test_pyfunc_load_model(mlflow_obs: dict[str, Any], carnet_obs: dict[str, Any]) -> None:
     same(mlflow_obs, carnet_obs, "tutorial_model", "pyfunc_load_model")
 
 
-@gap("no mlflow.models.infer_signature (MLflow's quickstart passes signature= to log_model)")
 def test_infer_signature(mlflow_obs: dict[str, Any], carnet_obs: dict[str, Any]) -> None:
     same(mlflow_obs, carnet_obs, "tutorial_model", "infer_signature")
 
