@@ -39,12 +39,16 @@ class Config:
     # (e) history read
     history_points: int = 100_000
     mlflow_history_points: int = 100_000
+    # a shorter history logged one log_metric call per point (MLflow's in batches)
+    history_single_points: int = 20_000
     # (f) run creation
     runs: int = 10_000
     mlflow_runs: int = 300
     # (g) search
     search_runs: int = 10_000
     search_runs_large: int = 100_000
+    # a notebook-sized experiment: 5 params, 5 metrics, 3 tags a run (MLflow at the same size)
+    search_runs_small: int = 2_000
     mlflow_search_runs: int = 10_000
     search_samples: int = 5
     # (h) dashboard
@@ -88,9 +92,11 @@ QUICK = {
     "batch_points": 50_000,
     "batch_size": 5_000,
     "history_points": 10_000,
+    "history_single_points": 2_000,
     "runs": 300,
     "search_runs": 1_000,
     "search_runs_large": 3_000,
+    "search_runs_small": 500,
     "search_samples": 2,
     "dashboard_runs": 500,
     "curve_points": 20_000,
