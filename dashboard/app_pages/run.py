@@ -42,6 +42,8 @@ CURVES = UrlKey[tuple[str, ...]]("curves", (), state.words, aliases=("rm",), man
 """The metric keys drawn as curves (default: the first few logged at several steps)."""
 URL_KEYS = (*shared_keys.EVERY_PAGE, RUN, RUN_TAB, CURVES, CURVE_X, SMOOTHING)
 PREVIEW_BYTES = 2_000_000
+#: Metrics under this prefix (MLflow's system metrics) get their own section of curves.
+SYSTEM_METRICS_PREFIX = "system/"
 TEXT_SUFFIXES = {
     ".txt": None,
     ".log": None,
@@ -163,9 +165,62 @@ def overview(run: carnet.Run, ctx: ui.Context) -> None:
     with right:
         st.subheader("Metrics")
         summary_table(run)
+    datasets_table(run)
     family(run, ctx)
     st.subheader("Reproduce")
     reproduce(tags)
+
+
+def dataset_rows(run: carnet.Run) -> pd.DataFrame:
+    """One row per dataset the run used: name, digest, context, source and schema as text."""
+    rows = []
+    for item in run.inputs.dataset_inputs:
+        d, tags = item.dataset, dict(item.tags)
+        try:
+            source = json.loads(d.source)
+            where = source.get("uri") or source.get("url") or ""
+            if not where and isinstance(source.get("tags"), dict):
+                where = source["tags"].get("mlflow.source.name", "")
+        except (ValueError, AttributeError):
+            where = d.source
+        rows.append(
+            {
+                "name": d.name,
+                "digest": d.digest,
+                "context": tags.get("mlflow.data.context", ""),
+                "source": f"{d.source_type}: {where}" if where else d.source_type,
+                "schema": schema_text(d.schema),
+            }
+        )
+    return pd.DataFrame(rows, columns=["name", "digest", "context", "source", "schema"])
+
+
+def schema_text(schema: str | None) -> str:
+    """``name: type`` per column (or tensor dtype and shape), from MLflow's schema JSON."""
+    if not schema:
+        return ""
+    try:
+        parsed = json.loads(schema)
+        if "mlflow_colspec" in parsed:
+            return ", ".join(f"{c.get('name')}: {c.get('type')}" for c in parsed["mlflow_colspec"])
+        specs = []
+        for role, text in parsed.get("mlflow_tensorspec", {}).items():
+            for t in json.loads(text) if text else []:
+                spec = t.get("tensor-spec", {})
+                name = f"{role}.{t['name']}" if t.get("name") else role
+                specs.append(f"{name}: {spec.get('dtype')} {spec.get('shape')}")
+        return ", ".join(specs)
+    except (ValueError, TypeError, AttributeError, KeyError):
+        return schema
+
+
+def datasets_table(run: carnet.Run) -> None:
+    """The datasets the run used (``log_input``), shown as text."""
+    rows = dataset_rows(run)
+    if rows.empty:
+        return
+    st.subheader("Datasets")
+    st.dataframe(rows, hide_index=True, width="stretch")
 
 
 def params_table(run: carnet.Run) -> None:
@@ -267,10 +322,12 @@ def reproduce(tags: dict[str, str]) -> None:
 
 def metrics_tab(run: carnet.Run, ctx: ui.Context) -> None:
     """Chosen metric curves, refreshed alone while the run is running."""
-    keys = sorted(run.summaries)
-    if not keys:
+    every = sorted(run.summaries)
+    if not every:
         st.caption("No metrics logged.")
         return
+    system = [k for k in every if k.startswith(SYSTEM_METRICS_PREFIX)]
+    keys = [k for k in every if not k.startswith(SYSTEM_METRICS_PREFIX)]
     stepped = [k for k in keys if run.summaries[k].count > 1] or keys
     c = st.columns([4, 2, 2], vertical_alignment="bottom")
     with c[0]:
@@ -292,18 +349,21 @@ def metrics_tab(run: carnet.Run, ctx: ui.Context) -> None:
 
     def draw() -> None:
         fresh = data.run(ctx.uri, ctx.version, run_id)
-        grid = st.columns(2)
-        for i, key in enumerate(chosen):
-            s = fresh.summaries.get(key)
-            if s is None:
-                continue
-            curve = data.curve(ctx.uri, run_id, key, s.count, s.timestamp, smoothing).copy()
-            curve["run_id"], curve["run"] = run_id, label
-            with grid[i % 2]:
-                st.markdown(f"**{ui.escape_md(key)}** · {s.count:,} points")
-                st.altair_chart(
-                    charts.curves(curve, key, x=x, smoothed=smoothing > 0), width="stretch"
-                )
+        for title, group in (("", chosen), ("System metrics", system)):
+            if title and group:
+                st.subheader(title)
+            grid = st.columns(2)
+            for i, key in enumerate(group):
+                s = fresh.summaries.get(key)
+                if s is None:
+                    continue
+                curve = data.curve(ctx.uri, run_id, key, s.count, s.timestamp, smoothing).copy()
+                curve["run_id"], curve["run"] = run_id, label
+                with grid[i % 2]:
+                    st.markdown(f"**{ui.escape_md(key)}** · {s.count:,} points")
+                    st.altair_chart(
+                        charts.curves(curve, key, x=x, smoothed=smoothing > 0), width="stretch"
+                    )
 
     st.fragment(run_every=3 if ctx.live and run.info.status == "RUNNING" else None)(draw)()
     summary_table(run)
