@@ -11,10 +11,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from sqlalchemy import create_engine
+from sqlalchemy import text as sa_text
 
 import carnet
 from carnet.entities import Dataset, DatasetInput, InputTag
 from carnet.errors import InvalidValueError, RunNotActiveError
+from carnet.store.engine import dispose_engines
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -203,3 +206,36 @@ def test_bad_dataset_filters_say_what_to_write(
         client.search_runs(["0"], query)
     with pytest.raises(carnet.FilterError, match="runs cannot sort by datasets"):
         client.search_runs(["0"], order_by=["datasets.name"])
+
+
+def test_a_store_from_before_datasets_is_upgraded_without_loss(
+    any_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CARNET_TRACKING_URI", any_uri)
+    client = carnet.Client(any_uri)
+    exp = client.create_experiment("before-datasets")
+    run = client.create_run(exp, tags={"team": "a"})
+    client.log_batch(
+        run.info.run_id,
+        metrics=[("loss", 0.5, 1000, 0), ("loss", 0.25, 1001, 1)],
+        params=[("alpha", "0.1")],
+    )
+    before = client.get_run(run.info.run_id)
+    # Make it a version 3 store: no inputs or datasets tables, and version 3 recorded.
+    dispose_engines()
+    engine = create_engine(any_uri)
+    with engine.begin() as conn:
+        conn.execute(sa_text("DROP TABLE inputs"))
+        conn.execute(sa_text("DROP TABLE datasets"))
+        conn.execute(sa_text("DELETE FROM carnet_schema"))
+        conn.execute(sa_text("INSERT INTO carnet_schema (version, migrated_at) VALUES (3, 0)"))
+    engine.dispose()
+    reopened = carnet.Client(any_uri)
+    after = reopened.get_run(run.info.run_id)
+    assert after.data == before.data and after.info == before.info
+    assert [m.value for m in reopened.get_metric_history(run.info.run_id, "loss")] == [0.5, 0.25]
+    dataset = carnet.data.from_pandas(PEOPLE, name="people")
+    reopened.log_inputs(run.info.run_id, [DatasetInput(dataset.to_entity())])
+    assert reopened.get_run(run.info.run_id).inputs.dataset_inputs[0].dataset.name == "people"
+    found = reopened.search_runs([exp], "datasets.name = 'people'")
+    assert [r.info.run_id for r in found] == [run.info.run_id]
