@@ -9,6 +9,7 @@ and reports what it saw; each test checks one part of it.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 from pathlib import Path
@@ -125,6 +126,18 @@ def test_metric_history_keeps_nan_and_infinities(
     assert math.isnan(values[0]) and values[1:] == [math.inf, -math.inf, 1e-300, 2.5]
     special = store.get_run(sweep["special"])
     assert special.info.experiment_id == "0"  # MLflow's Default experiment, as MLflow has it
+
+
+def test_mlflow_log_input_is_stored_and_read_back(
+    sweep: dict[str, Any], store: carnet.Client
+) -> None:
+    logged = sweep["special_dataset"]
+    [entry] = store.get_run(sweep["special"]).inputs.dataset_inputs
+    assert dataclasses.asdict(entry.dataset) == {k: logged.get(k) for k in logged}
+    assert dict(entry.tags) == {"mlflow.data.context": "training"}
+    assert sweep["special_inputs"] == [
+        [logged["name"], logged["digest"], {"mlflow.data.context": "training"}]
+    ]
 
 
 def test_delete_and_restore_run(sweep: dict[str, Any], store: carnet.Client) -> None:

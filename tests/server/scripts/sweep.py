@@ -94,8 +94,14 @@ out["history"] = [[m.step, m.value] for m in client.get_metric_history(first, "l
 with mlflow.start_run(experiment_id="0", run_name="special") as special:
     for step, value in enumerate([float("nan"), float("inf"), float("-inf"), 1e-300, 2.5]):
         mlflow.log_metric("weird", value, step=step)
-    mlflow.log_input(mlflow.data.from_pandas(pd.DataFrame({"x": [1, 2]})), context="training")
+    special_data = mlflow.data.from_pandas(pd.DataFrame({"x": [1, 2]}), source="/data/x.csv")
+    mlflow.log_input(special_data, context="training")
 out["special"] = special.info.run_id
+out["special_dataset"] = special_data._to_mlflow_entity().to_dictionary()
+out["special_inputs"] = [
+    [i.dataset.name, i.dataset.digest, {t.key: t.value for t in i.tags}]
+    for i in client.get_run(special.info.run_id).inputs.dataset_inputs
+]
 out["special_history"] = [
     repr(m.value) for m in client.get_metric_history(special.info.run_id, "weird")
 ]
