@@ -596,14 +596,20 @@ def load_model(model_uri: str | Path, *, tracking_uri: str | None = None) -> Any
     Unpickling runs code: load only models from stores you trust.
     """
     folder = resolve_model_folder(model_uri, tracking_uri)
-    descriptor = read_descriptor(folder)
+    return load_folder(folder, read_descriptor(folder), str(model_uri))
+
+
+def load_folder(folder: Path, descriptor: Mapping[str, Any], model_uri: str) -> Any:
+    """The model in ``folder``, loaded by Carnet's loader of the first flavour it knows
+    (the loaders pyfunc and :func:`load_model` share).
+    """
     for flavor in descriptor["flavors"]:
         module_name = FLAVOR_LOADERS.get(flavor)
         if module_name is not None:
             module = importlib.import_module(module_name)
             return module._load_flavor(folder, descriptor)
     raise ModelError(
-        f"the model at {str(model_uri)!r} has flavours {sorted(descriptor['flavors'])}, none of "
+        f"the model at {model_uri!r} has flavours {sorted(descriptor['flavors'])}, none of "
         f"which Carnet can load (it knows {sorted(FLAVOR_LOADERS)})."
     )
 

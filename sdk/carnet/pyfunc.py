@@ -12,13 +12,12 @@ from stores you trust.
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any
 
 from carnet.errors import ModelError
 from carnet.model_signature import ModelSignature, enforce_schema
-from carnet.models import FLAVOR_LOADERS, read_descriptor, read_signature, resolve_model_folder
+from carnet.models import load_folder, read_descriptor, read_signature, resolve_model_folder
 
 #: prediction methods a descriptor's ``predict_fn`` may name; anything else is refused
 PREDICT_FUNCTIONS = ("predict", "predict_proba", "predict_log_proba", "decision_function")
@@ -64,15 +63,7 @@ def load_model(model_uri: str | Path, *, tracking_uri: str | None = None) -> PyF
     """
     folder = resolve_model_folder(model_uri, tracking_uri)
     descriptor = read_descriptor(folder)
-    for flavor in descriptor["flavors"]:
-        module_name = FLAVOR_LOADERS.get(flavor)
-        if module_name is not None:
-            loader = importlib.import_module(module_name)
-            return PyFuncModel(loader._load_flavor(folder, descriptor), descriptor)
-    raise ModelError(
-        f"the model at {str(model_uri)!r} has flavours {sorted(descriptor['flavors'])}, none of "
-        f"which Carnet can load (it knows {sorted(FLAVOR_LOADERS)})."
-    )
+    return PyFuncModel(load_folder(folder, descriptor, str(model_uri)), descriptor)
 
 
 __all__ = ["PyFuncModel", "load_model"]
