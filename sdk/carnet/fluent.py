@@ -469,7 +469,7 @@ def _run_id() -> str:
 
 @safe()
 def log_input(
-    dataset: BaseDataset,
+    dataset: BaseDataset | None = None,
     context: str | None = None,
     tags: dict[str, str] | None = None,
     model: object = None,
@@ -480,8 +480,8 @@ def log_input(
         raise InvalidValueError("Carnet records datasets as run inputs, not models; drop model=.")
     if not isinstance(dataset, BaseDataset):
         raise InvalidValueError(
-            f"log_input takes a dataset from carnet.data.from_pandas or from_numpy, got "
-            f"{type(dataset).__name__}."
+            "log_input takes a dataset from carnet.data.from_pandas or from_numpy, got "
+            f"{'none' if dataset is None else type(dataset).__name__}."
         )
     input_tags = [InputTag(str(k), str(v)) for k, v in as_dict(tags or {}, "tags").items()]
     if context is not None:

@@ -158,11 +158,8 @@ def test_claimed_functions_exist_in_mlflow(mlflow_api: dict[str, Any]) -> None:
 #: mlflow`` only; "import": ``from carnet.x import y``.
 MISSING_NAMES: dict[tuple[str, str], str] = {}
 _NOT_PROVIDED = {
-    "mlflow.log_input": "no dataset logging (log_input / mlflow.data)",
-    "mlflow.data.from_pandas": "no dataset logging (log_input / mlflow.data)",
     "mlflow.register_model": "no model registry",
     "mlflow.set_registry_uri": "no model registry",
-    "mlflow.enable_system_metrics_logging": "no system metrics",
     "mlflow.utils.mlflow_tags.MLFLOW_PARENT_RUN_ID": "no mlflow_tags constants module",
     "mlflow.utils.mlflow_tags.MLFLOW_RUN_NAME": "no mlflow_tags constants module",
     "mlflow.artifacts.download_artifacts": "carnet.artifacts is internal; no "
