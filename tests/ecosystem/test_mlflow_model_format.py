@@ -98,11 +98,14 @@ def test_explicit_signature_and_tensor_schema(tracking: str, model: LinearRegres
 
 
 @needs_mlflow
+@pytest.mark.parametrize("fmt", ["pickle", "cloudpickle"])
 def test_mlflow_loads_a_carnet_model(
-    tracking: str, tmp_path: Path, frame: pd.DataFrame, model: LinearRegression
+    tracking: str, tmp_path: Path, frame: pd.DataFrame, model: LinearRegression, fmt: str
 ) -> None:
     with carnet.start_run():
-        info = carnet.sklearn.log_model(model, name="model", input_example=frame.head(2))
+        info = carnet.sklearn.log_model(
+            model, name="model", input_example=frame.head(2), serialization_format=fmt
+        )
     folder = carnet.models.resolve_model_folder(info.model_uri)
     frame.to_csv(tmp_path / "x.csv", index=False)
     out = run_mlflow(
