@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -97,3 +100,39 @@ def test_without_psutil_a_warning_says_how_to_install(
         assert sampler_threads() == []
     assert "pip install 'carnet[system-metrics]'" in caplog.text
     assert carnet.get_run(run.info.run_id).info.status == "FINISHED"
+
+
+EXIT_SCRIPT = """
+import time, carnet
+run = carnet.start_run(log_system_metrics=True)
+client = carnet.Client()
+deadline = time.monotonic() + 30
+while time.monotonic() < deadline:
+    client.flush()
+    if client.get_metric_history(run.info.run_id, "system/disk_usage_percentage"):
+        break
+    time.sleep(0.05)
+print(run.info.run_id)
+"""
+
+
+def test_a_process_that_exits_stops_its_sampler_and_keeps_its_points(
+    tmp_path: Path, client: carnet.Client, tracking: str
+) -> None:
+    pytest.importorskip("psutil")
+    env = {**os.environ, "CARNET_TRACKING_URI": tracking}
+    env["CARNET_SYSTEM_METRICS_SAMPLING_INTERVAL"] = "0.1"
+    done = subprocess.run(
+        [sys.executable, "-c", EXIT_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and "stopped" not in done.stderr
+    run = client.get_run(done.stdout.strip().splitlines()[-1])
+    assert run.info.status == "FINISHED"
+    assert set(run.data.metrics) >= NAMES
