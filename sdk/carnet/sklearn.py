@@ -237,20 +237,20 @@ def _load_flavor(folder: Path, descriptor: Mapping[str, Any]) -> Any:
 
 
 def _load_skops(path: Path, conf: Mapping[str, Any]) -> Any:
-    """A model MLflow saved with skops (its default), trusting the types it lists,
-    as MLflow does: the same trust boundary as a pickle.
+    """A model MLflow saved with skops (its default), trusting skops's defaults and the
+    types the model lists, as MLflow does (they come from the folder: trust it as a pickle).
     """
     try:
         import skops.io  # type: ignore[import-not-found]
     except ModuleNotFoundError:
         raise ModelError(
             "the model was saved by MLflow in the skops format; install skops "
-            "(pip install skops) to load it."
+            "(pip install skops) to load it, or save it with serialization_format='cloudpickle'."
         ) from None
-    trusted = conf.get("skops_trusted_types")
-    if trusted is None:
-        trusted = skops.io.get_untrusted_types(file=path)
-    return skops.io.load(path, trusted=list(trusted))
+    try:
+        return skops.io.load(path, trusted=conf.get("skops_trusted_types"))
+    except Exception as exc:  # skops raises its own untrusted-type and format errors
+        raise ModelError(f"the skops model {str(path)!r} cannot be loaded ({exc}).") from None
 
 
 # -- autolog: configuration and patching -------------------------------------------------

@@ -231,3 +231,31 @@ def test_models_uri_with_the_model_id(
         carnet.models.load_model("models:/m-" + "0" * 32)
     with pytest.raises(ModelError, match="registered model names are not supported yet"):
         carnet.pyfunc.load_model("models:/diabetes@champion")
+
+
+@needs_mlflow
+def test_an_mlflow_skops_model_needs_skops(
+    tmp_path: Path, frame: pd.DataFrame, model: LinearRegression
+) -> None:
+    """MLflow's default format is skops; without skops installed Carnet says what to do."""
+    with (tmp_path / "model.pkl").open("wb") as handle:
+        pickle.dump(model, handle)
+    run_mlflow(
+        "import pickle, mlflow.sklearn\n"
+        'mlflow.sklearn.save_model(pickle.load(open("model.pkl", "rb")), "saved")\n',
+        tmp_path,
+    )
+    assert (
+        yaml.safe_load((tmp_path / "saved" / "MLmodel").read_text())["flavors"]["sklearn"][
+            "serialization_format"
+        ]
+        == "skops"
+    )
+    try:
+        import skops  # noqa: F401
+    except ModuleNotFoundError:
+        with pytest.raises(ModelError, match=r"install skops \(pip install skops\)"):
+            carnet.sklearn.load_model(tmp_path / "saved")
+    else:
+        loaded = carnet.sklearn.load_model(tmp_path / "saved")
+        np.testing.assert_allclose(loaded.predict(frame), model.predict(frame))
