@@ -3,6 +3,7 @@ pyfunc enforces the signature."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import pickle
@@ -251,9 +252,7 @@ def test_an_mlflow_skops_model_needs_skops(
         ]
         == "skops"
     )
-    try:
-        import skops  # noqa: F401
-    except ModuleNotFoundError:
+    if importlib.util.find_spec("skops") is None:
         with pytest.raises(ModelError, match=r"install skops \(pip install skops\)"):
             carnet.sklearn.load_model(tmp_path / "saved")
     else:
