@@ -55,7 +55,17 @@ def error_base() -> type[BaseException] | None:
 
 
 T0 = 1_700_000_000_000
-SYSTEM_TAG_PREFIXES = ("mlflow.source.", "mlflow.user", "mlflow.git", "carnet.", "mlflow.log-model")
+SYSTEM_TAG_PREFIXES = (
+    "mlflow.source.",
+    "mlflow.user",
+    "mlflow.git",
+    "mlflow.system.",
+    "carnet.",
+    "mlflow.log-model",
+)
+#: Start tags only Carnet records (README: command line, working folder, dirty flag);
+#: left out of the comparison of MLflow's own system tags.
+CARNET_START_TAGS = {"mlflow.source.command", "mlflow.source.cwd", "mlflow.source.git.dirty"}
 #: run_id -> label (the run name), experiment_id -> experiment name.
 LABELS: dict[str, str] = {}
 EXPERIMENTS: dict[str, str] = {}
@@ -112,6 +122,8 @@ def system_tags(tags: dict[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in sorted(tags.items()):
         if not key.startswith(("mlflow.source.", "mlflow.user", "mlflow.git")):
+            continue
+        if key in CARNET_START_TAGS:
             continue
         if key == "mlflow.source.name":
             out[key] = Path(value).name
