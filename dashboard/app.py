@@ -88,7 +88,9 @@ def sidebar(uri: str, rows: list[data.ExperimentRow]) -> tuple[tuple[str, ...], 
         wanted = resolve_experiments(asked, rows)
         if asked and not wanted:
             st.warning("The link names experiments this store does not have.")
-        default = wanted or run_experiment(uri, rows) or ([rows[0].experiment_id] if rows else [])
+        # the most recent experiment with runs: not an empty Default the store opened with
+        used = next((r for r in rows if r.runs), rows[0] if rows else None)
+        default = wanted or run_experiment(uri, rows) or ([used.experiment_id] if used else [])
         key = state.widget_key(EXPERIMENTS.name)
         if key in st.session_state and not set(st.session_state[key]) <= set(labels):
             del st.session_state[key]  # an experiment was deleted meanwhile

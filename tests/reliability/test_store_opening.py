@@ -197,7 +197,7 @@ def test_an_empty_file_becomes_a_store(tmp_path: Path) -> None:
     path.touch()
     client = carnet.Client(str(path))
     client.create_experiment("first")
-    assert [e.name for e in client.search_experiments()] == ["first"]
+    assert sorted(e.name for e in client.search_experiments()) == ["Default", "first"]
 
 
 def test_a_sqlite_file_without_tables_becomes_a_store(tmp_path: Path) -> None:
@@ -208,4 +208,4 @@ def test_a_sqlite_file_without_tables_becomes_a_store(tmp_path: Path) -> None:
     assert path.stat().st_size > 0 and stat.S_ISREG(path.stat().st_mode)
     client = carnet.Client(str(path))
     client.create_experiment("first")
-    assert [e.name for e in client.search_experiments()] == ["first"]
+    assert sorted(e.name for e in client.search_experiments()) == ["Default", "first"]

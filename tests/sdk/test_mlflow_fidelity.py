@@ -74,3 +74,23 @@ def test_start_tags_are_system_tags_by_mlflow_rule(tracking: str) -> None:
     assert [c for c in frame.columns if c.startswith("tags.") and "mlflow." not in c] == [
         "tags.team"
     ]
+
+
+def test_a_fresh_store_has_mlflow_default_experiment(tracking: str) -> None:
+    """As on MLflow: ``search_experiments()`` on a new store lists ``Default`` with id 0."""
+    (default,) = carnet.search_experiments()
+    assert (default.experiment_id, default.name, default.lifecycle_stage) == (
+        "0",
+        "Default",
+        "active",
+    )
+    assert default.artifact_location.endswith("/0")
+    carnet.set_experiment("mine")  # a user's first experiment still gets id 1
+    assert carnet.get_experiment_by_name("mine").experiment_id == "1"  # type: ignore[union-attr]
+
+
+def test_default_is_not_recreated_in_a_store_with_experiments(tracking: str) -> None:
+    carnet.delete_experiment("0")
+    assert carnet.search_experiments() == []
+    carnet.Client(tracking)  # another writable open of the same store
+    assert carnet.search_experiments(view_type="ALL")[0].lifecycle_stage == "deleted"

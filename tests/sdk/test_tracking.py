@@ -32,9 +32,9 @@ def test_experiments_lifecycle(tracking: str) -> None:
     other = carnet.create_experiment("other", tags={"team": "med"})
     assert carnet.get_experiment(other).tags == {"team": "med"}
     names = [e.name for e in carnet.search_experiments()]
-    assert set(names) == {"sweep", "other"}
+    assert set(names) == {"Default", "sweep", "other"}
     carnet.delete_experiment(other)
-    assert [e.name for e in carnet.search_experiments()] == ["sweep"]
+    assert sorted(e.name for e in carnet.search_experiments()) == ["Default", "sweep"]
     with pytest.raises(DeletedError, match="restore"):
         carnet.set_experiment("other")
     carnet.restore_experiment(other)

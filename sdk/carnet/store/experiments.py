@@ -14,9 +14,30 @@ from carnet.store.page_tokens import decode_page_token, encode_page_token
 from carnet.store.sql_helpers import CHUNK, now_ms, placeholders
 from carnet.store.sql_search import build_experiment_search
 
+#: MLflow's default experiment, which every MLflow store has from the start.
+DEFAULT_EXPERIMENT_NAME = "Default"
+DEFAULT_EXPERIMENT_ID = 0
+
 
 class ExperimentStore(StoreBase):
     """The experiment half of the store."""
+
+    def ensure_default_experiment(self) -> None:
+        """Create ``Default`` (id 0) in a store that has no experiment at all, as MLflow does.
+
+        MLflow code expects it (``search_experiments()`` on a fresh store lists it,
+        ``experiment_ids=["0"]`` names it). A store with experiments, deleted ones
+        included, is left as it is; a process that loses the race to create it
+        finds it created.
+        """
+        with read_cursor(self.engine) as cur:
+            cur.execute("SELECT 1 FROM experiments LIMIT 1")
+            if cur.fetchone() is not None:
+                return
+        try:
+            self.create_experiment(DEFAULT_EXPERIMENT_NAME, experiment_id=DEFAULT_EXPERIMENT_ID)
+        except ExperimentExistsError:
+            pass
 
     def create_experiment(
         self,

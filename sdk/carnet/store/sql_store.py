@@ -19,3 +19,9 @@ __all__ = ["SqlStore"]
 
 class SqlStore(RunInputStore, ExperimentStore, RunReads, RunWrites, RunImports):
     """Reads and writes for one tracking URI (an engine per URI is shared per process)."""
+
+    def __init__(self, uri: str, *, read_only: bool = False) -> None:
+        """Open the store; a writable open of a store without experiments adds ``Default``."""
+        super().__init__(uri, read_only=read_only)
+        if not read_only:
+            self.ensure_default_experiment()
