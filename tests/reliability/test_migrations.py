@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine
 import carnet
 from carnet.errors import SchemaVersionError, StoreError
 from carnet.store import migrations
-from carnet.store.engine import dispose_engines
+from carnet.store.engine import dispose_engines, get_engine
 from carnet.store.maintenance import check_store, upgrade_store
 from carnet.store.schema import SCHEMA_VERSION
 
@@ -104,7 +104,8 @@ def sqlite_master(path: Path) -> list[tuple[str, str, str, str | None]]:
 
 
 def fresh_store(uri: str) -> None:
-    carnet.Client(uri)
+    """The current schema with no rows (a Client would add the Default experiment)."""
+    get_engine(uri)
     dispose_engines()
 
 
