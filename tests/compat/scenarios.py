@@ -302,6 +302,7 @@ def remember_experiment(name: str) -> str:
 @scenario
 def default_experiment(step: Callable[..., Any]) -> None:
     """First thing in a fresh store: log without start_run or set_experiment."""
+    step("experiments_before_any_run", lambda: [e.name for e in mlflow.search_experiments()])
     step("log_without_start_run", lambda: plain(mlflow.log_metric("implicit", 1.0)))
     active = mlflow.active_run()
     step("implicit_run_is_active", lambda: active is not None)
@@ -324,6 +325,36 @@ def default_experiment(step: Callable[..., Any]) -> None:
         "search_runs_default_experiment",
         lambda: len(mlflow.search_runs(experiment_ids=["0"])),
     )
+
+
+@scenario
+def fidelity_details(step: Callable[..., Any]) -> None:
+    """Details MLflow code relies on: ``run._info``, status "ACTIVE", ``MLFLOW_RUN_ID``,
+    and which start tags the ``mlflow.`` prefix rule calls the user's."""
+    mlflow.set_experiment("fidelity")
+    remember_experiment("fidelity")
+    with mlflow.start_run(run_name="first", tags={"team": "med"}) as run:
+        step("private_info_is_info", lambda: run._info.run_id == run.info.run_id)
+        mlflow.log_param("alpha", "0.5")
+    first = label(run)
+    step(
+        "user_tags_by_prefix_rule",
+        lambda: sorted(k for k in mlflow.get_run(first).data.tags if not k.startswith("mlflow.")),
+    )
+    step(
+        "status_active_filter",
+        lambda: len(mlflow.search_runs(filter_string='attributes.status = "ACTIVE"')),
+    )
+    os.environ["MLFLOW_RUN_ID"] = first
+    try:
+        with mlflow.start_run() as resumed:
+            step("run_id_variable_resumes", lambda: resumed.info.run_id == first)
+            step("resumed_status", lambda: mlflow.get_run(first).info.status)
+            mlflow.log_metric("loss", 0.25)
+        step("run_id_variable_consumed", lambda: "MLFLOW_RUN_ID" not in os.environ)
+    finally:
+        os.environ.pop("MLFLOW_RUN_ID", None)
+    step("resumed_run", lambda: run_obs(mlflow.get_run(first)))
 
 
 @scenario

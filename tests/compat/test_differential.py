@@ -152,6 +152,7 @@ def assert_same_frame(
         "end_run_without_run_is_noop",
         "missing_by_name",
         "search_experiments_fresh",
+        "experiments_before_any_run",
     ],
 )
 def test_fresh_store(step: str, mlflow_obs: dict[str, Any], carnet_obs: dict[str, Any]) -> None:
@@ -171,6 +172,24 @@ def test_default_experiment_is_id_0(
     step: str, mlflow_obs: dict[str, Any], carnet_obs: dict[str, Any]
 ) -> None:
     same(mlflow_obs, carnet_obs, "default_experiment", step)
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        "private_info_is_info",
+        "user_tags_by_prefix_rule",
+        "status_active_filter",
+        "run_id_variable_resumes",
+        "resumed_status",
+        "run_id_variable_consumed",
+        "resumed_run",
+    ],
+)
+def test_fidelity_details(
+    step: str, mlflow_obs: dict[str, Any], carnet_obs: dict[str, Any]
+) -> None:
+    same(mlflow_obs, carnet_obs, "fidelity_details", step)
 
 
 # -- the ElasticNet tutorial -------------------------------------------------------------
