@@ -656,10 +656,25 @@ def log_search_candidates(
     parent = client.get_run(parent_run_id)
     experiment_id = parent.info.experiment_id
     parent_name = parent.info.run_name
+    # As MLflow does, a candidate records every param of the searched estimator with the
+    # candidate's values over them, so it compares with runs of that estimator fitted alone.
+    seed = getattr(search, "estimator", None)
+    base = dict(_flat_params(seed)) if hasattr(seed, "get_params") else {}
+    seed_tags = {}
+    if seed is not None:
+        cls = type(seed)
+        seed_tags = {
+            "estimator_name": cls.__name__,
+            "estimator_class": f"{cls.__module__}.{cls.__qualname__}",
+        }
     children: list[str] = []
     best_child: str | None = None
     for i in order:
-        tags: dict[str, str] = {AUTOLOG_TAG: "sklearn", "carnet.autolog.candidate": str(i)}
+        tags: dict[str, str] = {
+            AUTOLOG_TAG: "sklearn",
+            "carnet.autolog.candidate": str(i),
+            **seed_tags,
+        }
         if i == best_index:
             tags["carnet.autolog.best_candidate"] = "true"
         run = client.create_run(
@@ -677,7 +692,7 @@ def log_search_candidates(
         client.log_batch(
             rid,
             metrics=metrics,
-            params=[(k, _param_text(v)) for k, v in sorted(params[i].items())],
+            params=sorted({**base, **{k: _param_text(v) for k, v in params[i].items()}}.items()),
         )
         client.set_terminated(rid, "FINISHED")
         children.append(rid)

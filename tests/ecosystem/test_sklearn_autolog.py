@@ -377,3 +377,20 @@ def test_cross_val_score_logs_each_fold_as_mlflow_does(iris: tuple) -> None:
     runs = all_runs()
     assert len(runs) == 3
     assert {r.data.tags["estimator_name"] for r in runs} == {"LogisticRegression"}
+
+
+def test_search_candidates_record_every_param_of_the_estimator(iris: tuple) -> None:
+    """As MLflow's autolog: each candidate run holds the searched estimator's full params,
+    with the candidate's values over them, and its estimator name and class."""
+    x, y = iris
+    pipe = Pipeline([("scale", StandardScaler()), ("clf", LogisticRegression(max_iter=500))])
+    search = GridSearchCV(pipe, {"clf__C": [0.1, 10.0]}, cv=3)
+    search.fit(x, y)
+    children = [r for r in all_runs() if "mlflow.parentRunId" in r.data.tags]
+    assert sorted(r.data.params["clf__C"] for r in children) == ["0.1", "10.0"]
+    for child in children:
+        assert child.data.params["clf__max_iter"] == "500"
+        assert child.data.params["scale__with_mean"] == "True"
+        assert set(child.data.params) == set(pipe.get_params(deep=True))
+        assert child.data.tags["estimator_name"] == "Pipeline"
+        assert child.data.tags["estimator_class"] == "sklearn.pipeline.Pipeline"
