@@ -1,6 +1,6 @@
 """``python -m bench``: run Carnet's workloads against baselines and MLflow, print a table.
 
-Each workload module (one per letter of issue 7) returns a :class:`Plan`;
+Each workload module (one per letter of the benchmark table) returns a :class:`Plan`;
 this runner prepares it, runs its variants interleaved ``--repeat`` times in
 fresh subprocesses, and prints medians and ratios. It never asserts a timing:
 the exit status is non-zero only when a workload crashed or logged data went
@@ -23,7 +23,7 @@ from bench import harness, mlflow_env, report
 from bench.config import REPO, Config, make_config
 from bench.harness import Plan, Row, interleave
 
-#: Letter, module, title: the order of issue 7's list.
+#: Letter, module, title: the order of the benchmark table.
 WORKLOADS = [
     ("a", "sweep", "tracking overhead on the diabetes ElasticNet sweep"),
     ("b", "importtime", "import time"),

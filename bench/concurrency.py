@@ -1,4 +1,4 @@
-"""Issue 6's full-size concurrency run: 8 processes (or threads) start at once on a new store.
+"""The full-size concurrency run: 8 processes (or threads) start at once on a new store.
 
 ``python -m bench.concurrency`` starts ``--processes`` training processes and
 one dashboard-style reader at the same instant on a store that does not exist

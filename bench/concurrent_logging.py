@@ -1,4 +1,4 @@
-"""(i) Concurrent logging: runs ``bench/concurrency.py`` (the reliability issue's harness).
+"""(i) Concurrent logging: runs ``bench/concurrency.py`` (the reliability harness).
 
 ``bench.concurrency`` starts N training processes and one dashboard-style
 reader at the same instant on a brand-new store, each process logging runs
@@ -23,7 +23,7 @@ from bench.harness import Plan, Row, Samples, Variant, rate, run_worker
 def plan(cfg: Config) -> Plan:
     result = Plan([], lambda s: [])
     if importlib.util.find_spec("bench.concurrency") is None:
-        result.skip = "bench/concurrency.py (reliability issue) is not there yet"
+        result.skip = "bench/concurrency.py is not there"
         return result
     base = {"runs": cfg.proc_runs, "points": cfg.run_points, "tmp": str(cfg.tmp_dir())}
     many = dict(base, processes=cfg.procs)

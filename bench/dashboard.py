@@ -8,8 +8,8 @@ Streamlit cache cleared, it times:
 
 * the runs page cold (caches empty: what a first visitor after a change waits);
 * a rerun of the same session (caches warm: every widget interaction);
-* a changed query typed into the query field (issue 4: <= 0.3 s);
-* the run page drawing the curve of a 1,000,000-point metric (issue 4: <= 1 s).
+* a changed query typed into the query field (target <= 0.3 s);
+* the run page drawing the curve of a 1,000,000-point metric (target <= 1 s).
 
 Without the hooks (an older dashboard) it falls back to timing
 ``AppTest.from_file('dashboard/app.py')`` itself.

@@ -18,7 +18,7 @@ from bench.config import REPO
 Sample = dict[str, Any]
 Samples = dict[str, list[Sample]]
 
-#: Every workload must be at least this many times faster than MLflow (issue 7).
+#: Every workload must be at least this many times faster than MLflow (the product's target).
 MLFLOW_FACTOR = 25.0
 #: When set (``--profile``), Carnet workers run under pyinstrument and write their call tree here.
 PROFILE_PATH: Path | None = None

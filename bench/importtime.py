@@ -2,7 +2,7 @@
 
 Timed inside the child around the import statement alone (interpreter start
 excluded, the same for both). The child also reports which heavy libraries
-the import dragged in, since issue 2 asks for pandas and friends to load lazily.
+the import dragged in, since pandas and friends must load lazily.
 """
 
 from __future__ import annotations

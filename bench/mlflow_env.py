@@ -17,7 +17,7 @@ from typing import Any
 BENCH_DIR = Path(__file__).resolve().parent
 VENV = BENCH_DIR / ".venv-mlflow"
 RUNNER = BENCH_DIR / "mlflow_runner.py"
-#: MLflow 3.x with its SQLite store is the baseline issue 7 names.
+#: MLflow 3.x with its SQLite store is the baseline.
 REQUIREMENTS = ["mlflow>=3,<4", "scikit-learn"]
 
 

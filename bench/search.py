@@ -4,7 +4,7 @@ A notebook-sized experiment (2,000 runs) is measured as a notebook uses it:
 the top-100 of the equality query and all runs, each into a DataFrame with
 ``search_runs``, against MLflow's ``mlflow.search_runs`` on the same data.
 
-The query issue 3 names, ``metrics.m0 < 0.5 and params.p0 > 0.5`` ordered by
+The reference query, ``metrics.m0 < 0.5 and params.p0 > 0.5`` ordered by
 ``metrics.m1``, compares a param as a number, which MLflow cannot do (its
 params compare only as strings with =, !=, LIKE). So the ratio to MLflow uses
 a query of the same shape and selectivity that both can run:

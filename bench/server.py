@@ -44,7 +44,7 @@ from bench import mlflow_env
 from bench.config import BENCH_DIR, Config
 from bench.harness import Plan, Row, Samples, Variant, median, rate, run_worker
 
-#: Every ratio to MLflow's server must reach this (the server issue's target).
+#: Every ratio to MLflow's server must reach this (the server's target).
 SERVER_FACTOR = 10.0
 CLIENT = BENCH_DIR / "server_client.py"
 START_TIMEOUT_S = 240.0
