@@ -15,7 +15,7 @@ CACHE = Path(os.environ.get("CARNET_BENCH_CACHE") or BENCH_DIR / ".cache").resol
 
 @dataclass
 class Config:
-    """Defaults are the benchmark table's sizes; MLflow gets smaller sizes where it is slow (rates compare)."""
+    """Defaults are the benchmark table's sizes; MLflow gets smaller ones where it is slow."""
 
     repeat: int = 3
     quick: bool = False
