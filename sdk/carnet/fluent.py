@@ -104,13 +104,13 @@ def set_tracking_uri(uri: str | Path) -> None:
     """Use this store from now on, for the fluent API and for ``Client()`` without a URI.
 
     Args:
-        uri: a file path (a SQLite file), ``sqlite:///path.db``, or
-            ``postgresql+psycopg://user:pass@host/db`` (``postgresql://`` works too).
+        uri: a file path (a SQLite file), ``sqlite:///path.db``,
+            ``postgresql+psycopg://user:pass@host/db`` (``postgresql://`` works too),
+            or a ``carnet server``'s ``http(s)://host:port``.
 
-    Differs from MLflow: Carnet opens the database itself. An ``http(s)://`` server,
-    MLflow's ``mlruns/`` file store and an in-memory SQLite database are not stores
-    it opens (copy an MLflow store with ``carnet import-mlflow``); a bad URI raises
-    ``ConfigurationError``.
+    Differs from MLflow: MLflow's ``mlruns/`` file store and an in-memory SQLite
+    database are not stores Carnet opens (copy an MLflow store with
+    ``carnet import-mlflow``); a bad URI raises ``ConfigurationError``.
     """
     uri_config.set_tracking_uri(uri)
 
