@@ -25,6 +25,7 @@ demo-data: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 ## Lint, type-check and run every test (PostgreSQL, browser and container tests
 ## skip with a reason unless their service is there; under CI=true they must run).
