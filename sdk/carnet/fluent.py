@@ -70,6 +70,7 @@ __all__ = [
     "log_dict",
     "log_figure",
     "log_image",
+    "log_input",
     "log_metric",
     "log_metrics",
     "log_param",

@@ -750,11 +750,12 @@ NOT_DATA = {
     "DEFAULT_EXPERIMENT_NAME",
 }
 
-#: step -> the attributes Carnet lacks today (MLflow 3.17): datasets and logged models
-#: (Run.inputs/outputs, Metric.model_id/dataset_*), GenAI/workspaces (Experiment.*).
+#: step -> the attributes Carnet lacks today (MLflow 3.17): logged-model outputs and the
+#: metric's model and dataset links (Run.outputs, Metric.model_id/dataset_*),
+#: GenAI/workspaces (Experiment.*).
 ATTRIBUTE_GAPS = {
-    "run_attrs": {"inputs", "outputs"},
-    "active_run_attrs": {"inputs", "outputs"},
+    "run_attrs": {"outputs"},
+    "active_run_attrs": {"outputs"},
     "metric_attrs": {"dataset_digest", "dataset_name", "model_id", "run_id", "to_dictionary"},
     "experiment_attrs": {"effective_trace_archival_retention", "trace_location", "workspace"},
 }

@@ -42,8 +42,10 @@ def shows_old_store(at: AppTest) -> bool:
 
 
 def shows_replacement(at: AppTest) -> bool:
-    """The other store's experiment is the only choice and its two runs are listed."""
-    return sidebar_experiments(at) == [f"{REPLACEMENT} · 2 runs"] and any(
+    """The other store's experiments are the choices (its own and the empty ``Default``
+    every store has) and its two runs are listed."""
+    choices = set(sidebar_experiments(at))
+    return choices == {f"{REPLACEMENT} · 2 runs", "Default · 0 runs"} and any(
         m.value.startswith("**2** matching runs") for m in at.markdown
     )
 

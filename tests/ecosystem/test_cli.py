@@ -108,7 +108,7 @@ def test_python_m_carnet_cli_runs(tmp_path: Path) -> None:
     db = str(tmp_path / "c.db")
     for args, expected in (
         (["experiments", "create", "demo"], "created experiment 'demo' with id 1"),
-        (["experiments", "list"], "(1 experiment)"),
+        (["experiments", "list"], "(2 experiments)"),  # demo and the Default every store has
     ):
         out = subprocess.run(
             [sys.executable, "-m", "carnet.cli", *args, "--db", db],
@@ -239,9 +239,9 @@ def test_experiments_list_table_and_json(store: str) -> None:
     assert header.split()[:5] == ["experiment_id", "name", "lifecycle_stage", "runs", "created"]
     assert set(rule) <= {"-", " "}
     assert any(r.split()[1] == "sweep" and r.split()[3] == "3" for r in rows)
-    assert out.rstrip().endswith("(2 experiments)")
+    assert out.rstrip().endswith("(3 experiments)")  # with the Default every store has
     listed = json.loads(ok("experiments", "list", "--db", store, "--format", "json"))
-    assert {e["name"]: e["runs"] for e in listed} == {"sweep": 3, "other": 0}
+    assert {e["name"]: e["runs"] for e in listed} == {"sweep": 3, "other": 0, "Default": 0}
 
 
 def test_experiments_create_rename_delete_restore(store: str) -> None:
