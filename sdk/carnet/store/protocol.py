@@ -322,9 +322,7 @@ class RemoteArtifactStore(Protocol):
         """The files and folders directly in ``path`` (paths relative to the run's root)."""
         ...
 
-    def download_artifacts(
-        self, run_id: str, path: str, dst_path: str | Path | None = None
-    ) -> str:
+    def download_artifacts(self, run_id: str, path: str, dst_path: str | Path | None = None) -> str:
         """Copy an artifact file or folder to ``dst_path`` (a new temporary folder if None)
         and return the local path of the copy."""
         ...
