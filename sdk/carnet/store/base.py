@@ -105,6 +105,47 @@ class StoreBase:
             )
         return pk
 
+    def _insert_run(
+        self,
+        cur: Cursor,
+        *,
+        run_uuid: str,
+        experiment_pk: int,
+        run_name: str,
+        user_id: str,
+        start_time: int,
+        artifact_uri: str,
+        parent_run_id: str | None,
+        tags: dict[str, str],
+    ) -> int:
+        """Insert a new RUNNING run and its tags inside the caller's transaction; its pk."""
+        cur.execute(
+            self._sql(
+                "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, "
+                "start_time, heartbeat_time, lifecycle_stage, artifact_uri, parent_run_uuid) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
+            ),
+            (
+                run_uuid,
+                experiment_pk,
+                run_name,
+                user_id,
+                RunStatus.RUNNING.value,
+                start_time,
+                now_ms(),
+                LifecycleStage.ACTIVE,
+                artifact_uri,
+                parent_run_id,
+            ),
+        )
+        run_pk = int(cur.fetchone()[0])
+        if tags:
+            cur.executemany(
+                self._sql("INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?)"),
+                [(run_pk, key, value) for key, value in tags.items()],
+            )
+        return run_pk
+
     def crash_cutoff(self) -> int:
         """The heartbeat time (ms) before which a RUNNING run reads as CRASHED, as of now.
 

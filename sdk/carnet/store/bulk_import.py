@@ -31,7 +31,7 @@ from carnet.entities import LifecycleStage, RunStatus
 from carnet.errors import ExperimentNotFoundError, InvalidValueError, RunNotFoundError
 from carnet.store.base import StoreBase
 from carnet.store.engine import read_cursor, write_transaction
-from carnet.store.sql_helpers import now_ms, placeholders
+from carnet.store.sql_helpers import placeholders
 from carnet.validation import PARENT_RUN_TAG, RUN_NAME_TAG, numeric_value
 
 #: What a stored run's status can be; CRASHED is derived from the heartbeat, never stored.
@@ -93,29 +93,16 @@ class RunImports(StoreBase):
                     raise RunNotFoundError(
                         f"no parent run with id {parent_run_id!r}; import the parent first."
                     )
-            cur.execute(
-                self._sql(
-                    "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, "
-                    "start_time, heartbeat_time, lifecycle_stage, artifact_uri, parent_run_uuid) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
-                ),
-                (
-                    run_uuid,
-                    pk,
-                    run_name,
-                    user_id,
-                    RunStatus.RUNNING.value,
-                    start_time,
-                    now_ms(),
-                    LifecycleStage.ACTIVE,
-                    run_artifact_uri(row[0], run_uuid),
-                    parent_run_id,
-                ),
-            )
-            run_pk = int(cur.fetchone()[0])
-            cur.executemany(
-                self._sql("INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?)"),
-                [(run_pk, key, value) for key, value in all_tags.items()],
+            run_pk = self._insert_run(
+                cur,
+                run_uuid=run_uuid,
+                experiment_pk=pk,
+                run_name=run_name,
+                user_id=user_id,
+                start_time=start_time,
+                artifact_uri=run_artifact_uri(row[0], run_uuid),
+                parent_run_id=parent_run_id,
+                tags=dict(all_tags),
             )
             if params:
                 cur.executemany(

@@ -134,31 +134,17 @@ class RunWrites(StoreBase):
                     "restore_experiment or log into another experiment."
                 )
             artifact_uri = run_artifact_uri(row[0], run_uuid)
-            cur.execute(
-                self._sql(
-                    "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, "
-                    "start_time, heartbeat_time, lifecycle_stage, artifact_uri, parent_run_uuid) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
-                ),
-                (
-                    run_uuid,
-                    pk,
-                    run_name,
-                    user_id,
-                    RunStatus.RUNNING.value,
-                    start_time,
-                    now_ms(),
-                    LifecycleStage.ACTIVE,
-                    artifact_uri,
-                    parent_run_id,
-                ),
+            self._insert_run(
+                cur,
+                run_uuid=run_uuid,
+                experiment_pk=pk,
+                run_name=run_name,
+                user_id=user_id,
+                start_time=start_time,
+                artifact_uri=artifact_uri,
+                parent_run_id=parent_run_id,
+                tags=dict(tags) if tags else {},
             )
-            run_pk = int(cur.fetchone()[0])
-            if tags:
-                cur.executemany(
-                    self._sql("INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?)"),
-                    [(run_pk, k, v) for k, v in dict(tags).items()],
-                )
         info = RunInfo(
             run_id=run_uuid,
             experiment_id=str(pk),
