@@ -19,11 +19,9 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +30,7 @@ from urllib.parse import quote
 import pytest
 
 import carnet
+from tests.dashboard.served import free_port, wait_healthy
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -45,27 +44,6 @@ class Served:
     experiment: str
     best_run_id: str
     script_run_id: str
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_healthy(base: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"carnet ui exited with {proc.returncode}:\n{log.read_text()}")
-        with (
-            contextlib.suppress(OSError),
-            urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response,
-        ):
-            if response.read().strip() == b"ok":
-                return
-        time.sleep(0.3)
-    raise AssertionError(f"carnet ui did not become healthy in {timeout} s:\n{log.read_text()}")
 
 
 @pytest.fixture
@@ -93,7 +71,7 @@ def served(uri: str, tmp_path: Path) -> Iterator[Served]:
             start_new_session=True,
         )  # fmt: skip
     try:
-        wait_healthy(base, proc, log)
+        wait_healthy(base, proc, log, timeout=60)
         yield Served(base, experiment.name, best.run_id, script_run.info.run_id)
     finally:
         with contextlib.suppress(ProcessLookupError):
