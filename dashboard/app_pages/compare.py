@@ -22,8 +22,8 @@ MAX_BOX_CATEGORIES = 30
 # This page's URL keys (the short names in aliases are what older links carry). Chart
 # choices hold column names (``params.alpha``, ``metrics.MSE``); their defaults come
 # from the runs shown, so they are declared empty here.
+#: The open tab, by its title.
 TAB = UrlKey("tab", TABS[0], str)
-"""The open tab, by its title."""
 SCATTER_X = UrlKey("scatter_x", "", str, aliases=("sx",))
 SCATTER_Y = UrlKey("scatter_y", "", str, aliases=("sy",))
 SCATTER_COLOR = UrlKey("scatter_color", "", str, aliases=("sc",))
@@ -36,14 +36,14 @@ PARALLEL_COLOR = UrlKey("parallel_color", "", str, aliases=("pcc",))
 HEATMAP_X = UrlKey("heatmap_x", "", str, aliases=("hx",))
 HEATMAP_Y = UrlKey("heatmap_y", "", str, aliases=("hy",))
 HEATMAP_METRIC = UrlKey("heatmap_metric", "", str, aliases=("hm",))
+#: The categorical param whose values make the boxes.
 BOX_BY = UrlKey("box_by", "", str, aliases=("bx",))
-"""The categorical param whose values make the boxes."""
 BOX_METRIC = UrlKey("box_metric", "", str, aliases=("bm",))
+#: A metric key (``loss``, without ``metrics.``).
 CURVE_METRIC = UrlKey("curve_metric", "", str, aliases=("cm",))
-"""A metric key (``loss``, without ``metrics.``)."""
 CURVE_LOG_Y = UrlKey("curve_log_y", False, state.flag, aliases=("clog",))
+#: A metric key (``MSE``, without ``metrics.``).
 IMPORTANCE_METRIC = UrlKey("importance_metric", "", str, aliases=("im",))
-"""A metric key (``MSE``, without ``metrics.``)."""
 URL_KEYS = (
     *shared_keys.EVERY_PAGE,
     TAB,

@@ -36,10 +36,10 @@ from dashboard.state import UrlKey
 
 TABS = ("Overview", "Metrics", "Params & tags", "Artifacts", "System")
 # This page's URL keys (the short names in aliases are what older links carry).
+#: The open tab, by its title (``tab`` is the compare page's).
 RUN_TAB = UrlKey("run_tab", TABS[0], str, aliases=("rtab",))
-"""The open tab, by its title (``tab`` is the compare page's)."""
+#: The metric keys drawn as curves (default: the first few logged at several steps).
 CURVES = UrlKey[tuple[str, ...]]("curves", (), state.words, aliases=("rm",), many=True)
-"""The metric keys drawn as curves (default: the first few logged at several steps)."""
 URL_KEYS = (*shared_keys.EVERY_PAGE, RUN, RUN_TAB, CURVES, CURVE_X, SMOOTHING)
 PREVIEW_BYTES = 2_000_000
 #: Metrics under this prefix (MLflow's system metrics) get their own section of curves.

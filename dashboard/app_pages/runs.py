@@ -24,16 +24,16 @@ SORT_ATTRIBUTES = ("start_time", "end_time", "duration", "run_name", "status", "
 
 # This page's URL keys (the short names in aliases are what older links carry).
 COLUMN_GROUPS = tuple("columns." + group for group in frames.GROUPS)
+#: The columns shown (default: every metric and param and the user's tags).
 COLUMNS = UrlKey[tuple[str, ...]](
     "columns", (), state.words, aliases=("cols",), many=True, widgets=COLUMN_GROUPS
 )
-"""The columns shown (default: every metric and param and the user's tags)."""
+#: Hide params, metrics and tags that are the same in every row shown.
 ONLY_DIFFERING = UrlKey("only_differing", False, state.flag, aliases=("diff",))
-"""Hide params, metrics and tags that are the same in every row shown."""
+#: The table page shown, from 1.
 TABLE_PAGE = UrlKey("page", 1, int, aliases=("pg",))
-"""The table page shown, from 1."""
+#: Rows per table page, one of PAGE_SIZES.
 PER_PAGE = UrlKey("per_page", DEFAULT_PAGE_SIZE, int, aliases=("n",))
-"""Rows per table page, one of PAGE_SIZES."""
 URL_KEYS = (
     *shared_keys.EVERY_PAGE,
     BEST_BY,
