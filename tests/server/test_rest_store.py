@@ -72,7 +72,7 @@ def test_the_readme_quick_start_runs_against_the_server(over_http: Server) -> No
     assert stored.data.metrics == {"loss": 1 / 3, "MSE": 2921.8, "R2": 0.47}
     history = direct(over_http).get_metric_history(stored.info.run_id, "loss")
     assert [(m.step, m.value) for m in history] == [(0, 1.0), (1, 0.5), (2, 1 / 3)]
-    assert "carnet.heartbeat" not in stored.data.tags  # its own process beat for it
+    assert "mlflow.carnet.heartbeat" not in stored.data.tags  # its own process beat for it
 
 
 def test_nested_runs_record_their_parent(over_http: Server) -> None:
