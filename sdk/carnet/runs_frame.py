@@ -40,12 +40,12 @@ def _text(values: list[Any]) -> Any:
     import numpy as np
     import pandas as pd
 
-    column = np.empty(len(values), dtype=object)
-    column[:] = values
     dtype = _string_dtype()
     if dtype is None or values.count(None) == len(values):
+        column = np.empty(len(values), dtype=object)
+        column[:] = values
         return column
-    return pd.array(column, dtype=dtype)
+    return pd.array(values, dtype=dtype)
 
 
 def _times(values: list[Any]) -> Any:
@@ -83,7 +83,9 @@ def runs_frame(columns: dict[str, list[Any]]) -> pd.DataFrame:
             data[name] = np.array(values, dtype="float64")  # None becomes NaN in C
         else:
             data[name] = _text(values)
-    names = list(columns) if columns else list(RUN_ATTRIBUTE_COLUMNS)
-    frame = pd.DataFrame(data, columns=names, copy=False)
+    if not data:  # no run at all: MLflow's attribute columns, empty
+        data = {name: np.empty(0, dtype=object) for name in RUN_ATTRIBUTE_COLUMNS}
+    # No columns= here: naming the columns again makes pandas reindex what it was given.
+    frame = pd.DataFrame(data, copy=False)
     frame.attrs["carnet_columns"] = list(columns)
     return frame

@@ -3,7 +3,8 @@
 A search returns the runs' rows themselves (``sql_search.RUN_ROW``), in order,
 on the cursor the rest of the read then uses: one connection, one snapshot,
 no second query for the runs. Their params, tags and metric summaries are
-fetched once per chunk of run ids and assembled in Python; histories come
+fetched once per chunk of run ids and assembled in Python (as entities here,
+as columns in run_columns.py); histories come
 from packed chunks (history.py) and are built in C (``tuple.__new__``) with
 the cyclic GC paused.
 """
@@ -24,7 +25,7 @@ from carnet.store import history, sql_search
 from carnet.store.base import StoreBase, check_run_id
 from carnet.store.engine import read_cursor, sqlite_path
 from carnet.store.page_tokens import decode_page_token, encode_page_token
-from carnet.store.protocol import RUN_ATTRIBUTE_COLUMNS
+from carnet.store.run_columns import run_columns
 from carnet.store.sql_helpers import CHUNK, NAN, Cursor, now_ms, placeholders
 
 #: A run's row, in the order of ``sql_search.RUN_ROW`` (what a search returns).
@@ -126,86 +127,6 @@ class RunReads(StoreBase):
             data = RunData(metrics=metrics[pk], params=params[pk], tags=tags[pk])
             runs.append(Run(info=info, data=data, summaries=summaries[pk]))
         return runs
-
-    def _run_columns(
-        self, cur: Cursor, rows: Sequence[Any], cutoff: int, *, summaries: bool = False
-    ) -> dict[str, list[Any]]:
-        """Runs' rows (``_RUN_COLUMNS`` order) as columns in MLflow's search_runs layout.
-
-        The attribute columns are the rows transposed (in C); params, tags and metric
-        summaries are fetched per chunk of ids and spread into one list per key.
-        No entity is built: this is what ``search_runs`` into a DataFrame costs
-        beyond the fetch.
-        """
-        n = len(rows)
-        pks, uuids, eids, names, users, statuses, starts, ends, beats, stages, uris, parents = (
-            [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in range(12)]
-        )
-        if "RUNNING" in statuses:
-            status_of = self.status_of
-            for i, status in enumerate(statuses):
-                if status == "RUNNING":
-                    statuses[i] = status_of(status, beats[i], starts[i], cutoff)
-        attributes = (
-            uuids, list(map(str, eids)), statuses, uris, starts, ends, names, users, stages,
-            parents,
-        )  # fmt: skip
-        cols: dict[str, list[Any]] = dict(zip(RUN_ATTRIBUTE_COLUMNS, attributes, strict=True))
-        #: prefix -> key -> column, so no per-row string building.
-        dynamic: dict[str, dict[str, list[Any]]] = {"metrics.": {}, "params.": {}, "tags.": {}}
-        metrics = dynamic["metrics."]
-        index = dict(zip(pks, range(n), strict=True))
-        for start in range(0, n, CHUNK):
-            chunk = pks[start : start + CHUNK]
-            marks = placeholders(len(chunk))
-            if summaries:
-                cur.execute(
-                    self._sql(
-                        "SELECT run_id, key, value, is_nan, min_value, max_value, count "
-                        f"FROM metric_summaries WHERE run_id IN ({marks})"
-                    ),
-                    chunk,
-                )
-                for rid, key, value, is_nan, lo, hi, count in cur.fetchall():
-                    i = index[rid]
-                    for name, v in (
-                        (key, NAN if is_nan else value),
-                        (key + ".min", NAN if lo is None else lo),
-                        (key + ".max", NAN if hi is None else hi),
-                        (key + ".count", count),
-                    ):
-                        found = metrics.get(name)
-                        if found is None:
-                            found = metrics[name] = [None] * n
-                        found[i] = v
-            else:
-                cur.execute(
-                    self._sql(
-                        "SELECT run_id, key, value, is_nan FROM metric_summaries "
-                        f"WHERE run_id IN ({marks})"
-                    ),
-                    chunk,
-                )
-                for rid, key, value, is_nan in cur.fetchall():
-                    found = metrics.get(key)
-                    if found is None:
-                        found = metrics[key] = [None] * n
-                    found[index[rid]] = NAN if is_nan else value
-            for table in ("params", "tags"):
-                cur.execute(
-                    self._sql(f"SELECT run_id, key, value FROM {table} WHERE run_id IN ({marks})"),
-                    chunk,
-                )
-                by_key = dynamic[table + "."]
-                for rid, key, value in cur.fetchall():
-                    found = by_key.get(key)
-                    if found is None:
-                        found = by_key[key] = [None] * n
-                    found[index[rid]] = value
-        named = {p + k: c for p, by_key in dynamic.items() for k, c in by_key.items()}
-        for name in sorted(named):
-            cols[name] = named[name]
-        return cols
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         """Every point of one metric of a run, in history order."""
@@ -392,7 +313,7 @@ class RunReads(StoreBase):
         """One page of matching runs and the next page's token (None: the last)."""
         offset = decode_page_token(page_token)
         limit = None if max_results is None else max_results + 1
-        with read_cursor(self.engine) as cur:
+        with read_cursor(self.engine) as cur, _gc_paused():
             rows, cutoff = self._search_rows(
                 cur, experiment_ids, filter_string, view_type, limit, order_by, offset
             )
@@ -417,11 +338,15 @@ class RunReads(StoreBase):
         summaries: bool = False,
     ) -> dict[str, list[Any]]:
         """Matching runs as columns in search order, read in one snapshot."""
-        with read_cursor(self.engine) as cur:
+        with read_cursor(self.engine) as cur, _gc_paused():
             rows, cutoff = self._search_rows(
                 cur, experiment_ids, filter_string, view_type, max_results, order_by, offset
             )
-            return self._run_columns(cur, rows, cutoff, summaries=summaries)
+
+            def status_of(status: str, heartbeat: int | None, start: int) -> str:
+                return self.status_of(status, heartbeat, start, cutoff)
+
+            return run_columns(cur, self._sql, rows, status_of, summaries=summaries)
 
     def run_artifact_root(self, run_id: str) -> Path:
         """The run's artifact folder, refused unless it lies inside an allowed artifact root."""
