@@ -260,19 +260,20 @@ def measure(variant: str, args: dict[str, Any]) -> dict[str, Any]:
 def _raw_read(conn: Any, search: Any, cutoff: int) -> int:
     """One search and the rows a frame is built from, fetched with ``sqlite3`` as tuples:
     the rows themselves, then the found runs' metric summaries, params and tags (one
-    ``IN`` list of ids, or a range when the ids are dense, as the store reads them)."""
+    ``IN`` list of ids; when they are the whole store, a walk of each table, as the store
+    reads them)."""
     conn.execute("BEGIN")
     rows = conn.execute(search.sql, search.parameters(cutoff)).fetchall()
     ids = sorted(r[0] for r in rows)
     for sql in (
-        "SELECT run_id, key, value, is_nan FROM metric_summaries WHERE run_id",
-        "SELECT run_id, key, value FROM params WHERE run_id",
-        "SELECT run_id, key, value FROM tags WHERE run_id",
+        "SELECT run_id, key, value, is_nan FROM metric_summaries WHERE",
+        "SELECT run_id, key, value FROM params WHERE",
+        "SELECT run_id, key, value FROM tags WHERE",
     ):
-        if ids and ids[-1] - ids[0] < 2 * len(ids):
-            conn.execute(f"{sql} BETWEEN ? AND ?", (ids[0], ids[-1])).fetchall()
+        if ids and ids[-1] - ids[0] < 1.25 * len(ids):
+            conn.execute(f"{sql} +run_id BETWEEN ? AND ?", (ids[0], ids[-1])).fetchall()
         elif ids:
-            conn.execute(f"{sql} IN ({','.join('?' * len(ids))})", ids).fetchall()
+            conn.execute(f"{sql} run_id IN ({','.join('?' * len(ids))})", ids).fetchall()
     conn.execute("COMMIT")
     return len(rows)
 

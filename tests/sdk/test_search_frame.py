@@ -30,17 +30,22 @@ QUERIES = [
 ]
 
 
-def _store(client: carnet.Client) -> tuple[str, set[str]]:
-    """Two experiments whose runs interleave (so each one's ids are dense but not
-    consecutive), with missing keys, NaN and inf, a deleted run, a stale running
-    run, a child run and an all-missing column."""
+def _store(client: carnet.Client, before: int = 0) -> tuple[str, str, set[str]]:
+    """An experiment of 16 runs with missing keys, NaN and inf, a deleted run, a stale
+    running run and a child run; two runs of another experiment fall among them (so
+    its ids are dense but not consecutive), and ``before`` runs of a third come first
+    (then the range of ours is a small part of the store, read through the index)."""
+    earlier = client.create_experiment("earlier")
+    for _ in range(before):
+        run = client.create_run(earlier)
+        client.log_batch(run.info.run_id, [("loss", 9.0, 0, 0)], [("lr", "9")], [("team", "x")])
     ours = client.create_experiment("frame")
     other = client.create_experiment("elsewhere")
     long_ago = 1_600_000_000_000
     deleted: set[str] = set()
     parent = None
-    for i in range(14):
-        for eid in (ours, other):
+    for i in range(16):
+        for eid in (ours, other) if i in (3, 9) else (ours,):
             run = client.create_run(
                 eid,
                 start_time=long_ago + i * 1000,
@@ -56,17 +61,19 @@ def _store(client: carnet.Client) -> tuple[str, set[str]]:
             params = [("lr", str(10.0 ** -(i % 4)))]
             if i % 3:
                 params.append(("opt", "sgd" if i % 2 else "adam"))
+            if eid == other:
+                params.append(("only_elsewhere", "x"))
             client.log_batch(rid, metrics=metrics, params=params)
             if i % 5 == 0:
                 client.set_tag(rid, "team", "nlp" if i % 2 else "vision")
             if i != 7:  # run 7 stays RUNNING, with no heartbeat after its start
                 client.set_terminated(rid, "FINISHED", end_time=long_ago + i * 1000 + 500)
-            if i == 11 and eid == ours:
+            if i == 11:
                 client.delete_run(rid)
                 deleted.add(rid)
-            if i == 0 and eid == ours:
+            if i == 0:
                 parent = rid
-    return ours, deleted
+    return ours, other, deleted
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -109,14 +116,17 @@ def _check_against_entities(client: carnet.Client, eid: str, deleted: set[str]) 
     return checked
 
 
-@pytest.mark.parametrize("chunk", [4000, 3], ids=["one-chunk", "many-chunks"])
+@pytest.mark.parametrize(
+    ("chunk", "before"), [(4000, 0), (3, 0), (4000, 60)], ids=["scan", "chunks", "index"]
+)
 def test_frame_cells_match_the_run_entities(
-    client: carnet.Client, chunk: int, monkeypatch: pytest.MonkeyPatch
+    client: carnet.Client, chunk: int, before: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Both read paths (ranges of dense ids, IN lists of sparse ones), one chunk or many;
+    """Every read path: a range of dense ids (the tables walked, or their index when the
+    range is a small part of the store), IN lists of sparse ones, one chunk or many;
     on SQLite and PostgreSQL (``client`` points the fluent API at each)."""
     monkeypatch.setattr(run_columns, "CHUNK", chunk)
-    eid, deleted = _store(client)
+    eid, _, deleted = _store(client, before)
     monkeypatch.setenv("CARNET_HEARTBEAT_TIMEOUT", "1")
     time.sleep(1.2)  # the running run's heartbeat goes stale: it reads as CRASHED
     assert _check_against_entities(client, eid, deleted) > 40
@@ -127,15 +137,19 @@ def test_frame_cells_match_the_run_entities(
     assert frame["tags.mlflow.parentRunId"].notna().sum() == 1
 
 
-def test_a_range_read_skips_runs_the_search_did_not_return(client: carnet.Client) -> None:
-    """Dense ids are read as a range: the other experiment's runs in it stay out."""
-    eid, deleted = _store(client)
+@pytest.mark.parametrize("before", [0, 60], ids=["scan", "index"])
+def test_a_range_read_skips_runs_the_search_did_not_return(
+    client: carnet.Client, before: int
+) -> None:
+    """Dense ids are read as a range: the other experiments' runs in it stay out."""
+    eid, other, deleted = _store(client, before)
     columns = client.store.search_run_columns([eid])
-    assert len(columns["run_id"]) == 13 and not deleted & set(columns["run_id"])
+    assert len(columns["run_id"]) == 15 and not deleted & set(columns["run_id"])
     for name, values in columns.items():
-        assert len(values) == 13, name
-    others = client.store.search_run_columns([str(int(eid) + 1)])
-    assert not set(columns["run_id"]) & set(others["run_id"])
+        assert len(values) == 15, name
+    assert "params.only_elsewhere" not in columns
+    others = client.store.search_run_columns([other])
+    assert len(others["run_id"]) == 2 and others["params.only_elsewhere"] == ["x", "x"]
 
 
 def _inferred(columns: dict[str, list[Any]]) -> pd.DataFrame:

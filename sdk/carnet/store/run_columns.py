@@ -5,11 +5,13 @@ more: no ``Run`` entity is built. The attribute columns are the search's rows
 transposed in C; params, tags and metric summaries are read per chunk of run
 ids and spread into one list per key.
 
-A chunk whose ids are dense (an experiment read whole: ids mostly
-consecutive) is read as one range of the ``(run_id, key)`` primary key
-(``BETWEEN``), which SQLite walks in order, rather than as an ``IN`` list,
-which it probes id by id; rows of runs outside the search are skipped. The
-cyclic GC is paused meanwhile: tens of thousands of fetched tuples would
+Dense ids (an experiment read whole: ids mostly consecutive) are read as
+one range (``BETWEEN``), which the database walks in order, rather than as
+``IN`` lists, which it probes id by id; when the range is most of the store,
+the tables themselves are walked, not their ``(run_id, key)`` index. Rows of
+runs outside the search are skipped. Almost all of the read's time is the
+driver building a tuple a row; the database's own share is small. The store
+pauses the cyclic GC meanwhile: tens of thousands of fetched tuples would
 otherwise set off collections that find nothing to free.
 """
 
@@ -21,21 +23,41 @@ from typing import Any
 from carnet.store.protocol import RUN_ATTRIBUTE_COLUMNS
 from carnet.store.sql_helpers import CHUNK, NAN, Cursor, Sql, placeholders
 
-#: A chunk spanning fewer than this many ids per id in it is read as a range.
-DENSE = 2
+#: Ids spanning fewer than this many ids per id among them are read as a range: the
+#: driver builds a tuple for every row of the range, wanted or not, so the range must
+#: be mostly wanted rows to cost less than an IN list.
+DENSE = 1.25
+#: A range covering at least this share of all run ids walks the tables instead of an index.
+SCAN_SHARE = 0.5
+#: Rows fetched at once from a range (a whole experiment can be millions of rows).
+BATCH = 20_000
 
 #: status, heartbeat time, start time -> the status a reader shows.
 StatusOf = Callable[[str, "int | None", int], str]
 
 
-def _fetch(cur: Cursor, sql: Sql, select: str, pks: Sequence[int]) -> Iterator[Any]:
-    """Rows of ``select`` (which ends ``WHERE run_id``) for these ids, sorted, per chunk."""
+def _fetch(cur: Cursor, sql: Sql, select: str, pks: Sequence[int], scan: bool) -> Iterator[Any]:
+    """Rows of ``select`` (which ends ``WHERE``) for these sorted ids, a batch at a time.
+
+    Dense ids are one range (two bound values, however many ids), read through the
+    ``(run_id, key)`` index, or with ``scan`` by walking the table itself (``+run_id``
+    keeps SQLite off the index: cheaper than an index lookup a row when most of the
+    table is wanted). Sparse ids go in ``IN`` lists of at most ``CHUNK``.
+    """
+    if not pks:
+        return
+    if pks[-1] - pks[0] < DENSE * len(pks):
+        column = "+run_id" if scan else "run_id"
+        cur.execute(sql(f"{select} {column} BETWEEN ? AND ?"), (pks[0], pks[-1]))
+        while rows := cur.fetchmany(BATCH):
+            yield rows
+        return
     for start in range(0, len(pks), CHUNK):
         chunk = pks[start : start + CHUNK]
         if chunk[-1] - chunk[0] < DENSE * len(chunk):
-            cur.execute(sql(f"{select} BETWEEN ? AND ?"), (chunk[0], chunk[-1]))
+            cur.execute(sql(f"{select} run_id BETWEEN ? AND ?"), (chunk[0], chunk[-1]))
         else:
-            cur.execute(sql(f"{select} IN ({placeholders(len(chunk))})"), list(chunk))
+            cur.execute(sql(f"{select} run_id IN ({placeholders(len(chunk))})"), list(chunk))
         yield cur.fetchall()
 
 
@@ -115,20 +137,24 @@ def run_columns(
     dynamic: dict[str, dict[str, list[Any]]] = {"metrics.": {}, "params.": {}, "tags.": {}}
     index = dict(zip(pks, range(n), strict=True))
     ordered = sorted(pks)
+    scan = False
+    if ordered and ordered[-1] - ordered[0] < DENSE * n:
+        cur.execute("SELECT max(id) FROM runs")
+        scan = ordered[-1] - ordered[0] + 1 >= SCAN_SHARE * int(cur.fetchone()[0] or 0)
     if summaries:
         select = (
             "SELECT run_id, key, value, is_nan, min_value, max_value, count "
-            "FROM metric_summaries WHERE run_id"
+            "FROM metric_summaries WHERE"
         )
-        for found in _fetch(cur, sql, select, ordered):
+        for found in _fetch(cur, sql, select, ordered, scan):
             _spread_summaries(found, index, dynamic["metrics."], n)
     else:
-        select = "SELECT run_id, key, value, is_nan FROM metric_summaries WHERE run_id"
-        for found in _fetch(cur, sql, select, ordered):
+        select = "SELECT run_id, key, value, is_nan FROM metric_summaries WHERE"
+        for found in _fetch(cur, sql, select, ordered, scan):
             _spread_metrics(found, index, dynamic["metrics."], n)
     for table in ("params", "tags"):
-        select = f"SELECT run_id, key, value FROM {table} WHERE run_id"
-        for found in _fetch(cur, sql, select, ordered):
+        select = f"SELECT run_id, key, value FROM {table} WHERE"
+        for found in _fetch(cur, sql, select, ordered, scan):
             _spread(found, index, dynamic[table + "."], n)
     named = {p + k: c for p, by_key in dynamic.items() for k, c in by_key.items()}
     for name in sorted(named):
