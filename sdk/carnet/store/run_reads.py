@@ -27,12 +27,10 @@ from carnet.store.engine import read_cursor, sqlite_path
 from carnet.store.page_tokens import decode_page_token, encode_page_token
 from carnet.store.run_columns import run_columns
 from carnet.store.sql_helpers import CHUNK, NAN, Cursor, now_ms, placeholders
+from carnet.store.sql_search.statements import RUN_ROW
 
-#: A run's row, in the order of ``sql_search.RUN_ROW`` (what a search returns).
-_RUN_COLUMNS = (
-    "r.id, r.run_uuid, r.experiment_id, r.name, r.user_id, r.status, r.start_time, "
-    "r.end_time, r.heartbeat_time, r.lifecycle_stage, r.artifact_uri, r.parent_run_uuid"
-)
+#: A run's row as a search returns it (``sql_search.RUN_ROW``), for our own SELECTs.
+_RUN_COLUMNS = ", ".join(f"r.{column.name}" for column in RUN_ROW)
 
 
 @contextmanager

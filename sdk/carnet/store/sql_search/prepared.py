@@ -7,6 +7,9 @@ and again, and between two such calls only the clock moves: the crash cutoff,
 bound as :data:`run_filter.CRASH_CUTOFF`. So each search is compiled once per
 dialect and its inputs, and kept as SQL text (every literal still a bound
 parameter, never user text in the SQL) with its parameters in driver order.
+The store runs that text on a DBAPI cursor (:meth:`PreparedSearch.execute`),
+the one its next reads use: a top-100 is too small to pay for a SQLAlchemy
+result object around it.
 """
 
 from __future__ import annotations
