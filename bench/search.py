@@ -12,6 +12,12 @@ a query of the same shape and selectivity that both can run:
 fresh process the first query is reported apart ("first in process"); rows
 show the median of the queries after it, what a dashboard or notebook sees
 on every rerun.
+
+The baseline of the DataFrame rows is the SQL floor, measured the same way in
+a process of its own: Python's ``sqlite3`` running Carnet's own search SQL
+(compiled by ``carnet.store.sql_search``) and fetching the found runs'
+metric summaries, params and tags as tuples. What a frame costs beyond it is
+Carnet's Python and pandas.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ TARGET_FRAME_S = 0.25
 #: A notebook-sized experiment: its top-100 into a DataFrame, and all of it.
 TARGET_SMALL_TOP_S = 0.003
 TARGET_SMALL_FRAME_S = 0.06
+#: The DataFrame rows' baseline: the same SQL and rows through ``sqlite3``, no DataFrame.
+RAW = "raw sqlite3: Carnet's SQL, rows as tuples"
 
 
 def plan(cfg: Config) -> Plan:
@@ -43,6 +51,8 @@ def plan(cfg: Config) -> Plan:
         Variant("carnet-10k", lambda: run_worker("search", "queries", small)),
         Variant("carnet-100k", lambda: run_worker("search", "queries", large)),
         Variant("carnet-2k", lambda: run_worker("search", "queries", notebook)),
+        Variant("sqlite-10k", lambda: run_worker("search", "raw", small)),
+        Variant("sqlite-2k", lambda: run_worker("search", "raw", notebook)),
     ]
     ml_args = {
         "runs": cfg.mlflow_search_runs,
@@ -148,6 +158,8 @@ def plan(cfg: Config) -> Plan:
                 f"all {n:,} runs into a DataFrame (search_runs)",
                 "s",
                 median(s, "carnet-10k", "frame_s"),
+                baseline=median(s, "sqlite-10k", "frame_s"),
+                baseline_name=RAW,
                 mlflow=median(s, "mlflow-10k", "frame_s") if frame_ml else None,
                 mlflow_note=ml_note,
                 target=TARGET_FRAME_S,
@@ -158,6 +170,8 @@ def plan(cfg: Config) -> Plan:
                 f"search top-100 into a DataFrame at {nb:,} runs: {EQUALITY}",
                 "ms",
                 ms("carnet-2k", "frame_top_s"),
+                baseline=ms("sqlite-2k", "frame_top_s"),
+                baseline_name=RAW,
                 mlflow=ms("mlflow-2k", "frame_top_s"),
                 target=TARGET_SMALL_TOP_S * 1000,
                 target_text="≤ 3 ms",
@@ -167,6 +181,8 @@ def plan(cfg: Config) -> Plan:
                 f"all {nb:,} runs into a DataFrame (search_runs)",
                 "s",
                 median(s, "carnet-2k", "frame_s"),
+                baseline=median(s, "sqlite-2k", "frame_s"),
+                baseline_name=RAW,
                 mlflow=median(s, "mlflow-2k", "frame_s"),
                 target=TARGET_SMALL_FRAME_S,
                 target_text="≤ 0.06 s",
@@ -194,6 +210,8 @@ def measure(variant: str, args: dict[str, Any]) -> dict[str, Any]:
     import carnet
 
     store = args["store"]
+    if variant == "raw":
+        return _raw(args)
     client = carnet.Client(store["uri"], read_only=True)
     eid = store["experiment_id"]
     if variant == "explain":
@@ -236,6 +254,71 @@ def measure(variant: str, args: dict[str, Any]) -> dict[str, Any]:
         out["frame_s"] = clock() - t
         if len(frame) != store["runs"]:
             raise RuntimeError(f"DataFrame has {len(frame)} rows, expected {store['runs']}")
+    return out
+
+
+def _raw_read(conn: Any, search: Any, cutoff: int) -> int:
+    """One search and the rows a frame is built from, fetched with ``sqlite3`` as tuples:
+    the rows themselves, then the found runs' metric summaries, params and tags (one
+    ``IN`` list of ids; when they are the whole store, a walk of each table, as the store
+    reads them)."""
+    conn.execute("BEGIN")
+    rows = conn.execute(search.sql, search.parameters(cutoff)).fetchall()
+    ids = sorted(r[0] for r in rows)
+    for sql in (
+        "SELECT run_id, key, value, is_nan FROM metric_summaries WHERE",
+        "SELECT run_id, key, value FROM params WHERE",
+        "SELECT run_id, key, value FROM tags WHERE",
+    ):
+        if ids and ids[-1] - ids[0] < 1.25 * len(ids):
+            conn.execute(f"{sql} +run_id BETWEEN ? AND ?", (ids[0], ids[-1])).fetchall()
+        elif ids:
+            conn.execute(f"{sql} run_id IN ({','.join('?' * len(ids))})", ids).fetchall()
+    conn.execute("COMMIT")
+    return len(rows)
+
+
+def _raw(args: dict[str, Any]) -> dict[str, Any]:
+    """The SQL floor of the DataFrame rows, timed as :func:`measure` times them."""
+    import sqlite3
+
+    from sqlalchemy.dialects import sqlite
+
+    from carnet.entities import ViewType
+    from carnet.store.sql_helpers import now_ms
+    from carnet.store.sql_search import prepared_run_search
+
+    store = args["store"]
+    conn = sqlite3.connect(f"file:{store['path']}?mode=ro", uri=True, isolation_level=None)
+    conn.execute("SELECT count(*) FROM experiments").fetchone()  # open before timing
+    eid = int(store["experiment_id"])
+    timeout_ms = 30_000
+
+    def search(query: str | None, order_by: tuple[str, ...] | None, limit: int) -> Any:
+        return prepared_run_search(
+            sqlite.dialect(), (eid,), query, order_by, ViewType.ACTIVE_ONLY, timeout_ms, limit, 0
+        )
+
+    clock = time.perf_counter
+    out: dict[str, Any] = {"runs": store["runs"]}
+    if args.get("frame_top"):
+        top = search(args["queries"][0], (args["order_by"],), 100)
+        tops = []
+        for _ in range(1 + args["samples"]):
+            t = clock()
+            found = _raw_read(conn, top, now_ms() - timeout_ms)
+            tops.append(clock() - t)
+        if found != 100:
+            raise RuntimeError(f"the raw top-100 read {found} runs")
+        out["frame_top_s"] = sorted(tops[1:])[len(tops[1:]) // 2] if tops[1:] else tops[0]
+    if args.get("frame"):
+        every = search(None, None, store["runs"] + 1)
+        t = clock()
+        found = _raw_read(conn, every, now_ms() - timeout_ms)
+        out["frame_s"] = clock() - t
+        if found != store["runs"]:
+            raise RuntimeError(f"the raw read found {found} runs, expected {store['runs']}")
+    conn.close()
     return out
 
 

@@ -1,8 +1,12 @@
 """Reads of runs: single runs, bulk loads in search order, columns, histories, search.
 
-Bulk reads fetch each table once per chunk of run ids and assemble in Python;
-histories come from packed chunks (history.py) and are built in C
-(``tuple.__new__``) with the cyclic GC paused.
+A search returns the runs' rows themselves (``sql_search.RUN_ROW``), in order,
+on the cursor the rest of the read then uses: one connection, one snapshot,
+no second query for the runs. Their params, tags and metric summaries are
+fetched once per chunk of run ids and assembled in Python (as entities here,
+as columns in run_columns.py); histories come
+from packed chunks (history.py) and are built in C (``tuple.__new__``) with
+the cyclic GC paused.
 """
 
 from __future__ import annotations
@@ -21,13 +25,12 @@ from carnet.store import history, sql_search
 from carnet.store.base import StoreBase, check_run_id
 from carnet.store.engine import read_cursor, sqlite_path
 from carnet.store.page_tokens import decode_page_token, encode_page_token
-from carnet.store.protocol import RUN_ATTRIBUTE_COLUMNS
+from carnet.store.run_columns import run_columns
 from carnet.store.sql_helpers import CHUNK, NAN, Cursor, now_ms, placeholders
+from carnet.store.sql_search.statements import RUN_ROW
 
-_RUN_COLUMNS = (
-    "r.id, r.run_uuid, r.experiment_id, r.name, r.user_id, r.status, r.start_time, "
-    "r.end_time, r.heartbeat_time, r.lifecycle_stage, r.artifact_uri"
-)
+#: A run's row as a search returns it (``sql_search.RUN_ROW``), for our own SELECTs.
+_RUN_COLUMNS = ", ".join(f"r.{column.name}" for column in RUN_ROW)
 
 
 @contextmanager
@@ -65,27 +68,9 @@ class RunReads(StoreBase):
                     f"no run with id {run_id!r}; run ids are the 32-character hex strings in "
                     "run.info.run_id."
                 )
-            return self._build_runs(cur, [row])[0]
+            return self._build_runs(cur, [row], self.crash_cutoff())[0]
 
-    def get_runs(self, pks: Sequence[int]) -> list[Run]:
-        """Runs by internal id, in the order given (what a search returned)."""
-        out: dict[int, Run] = {}
-        with read_cursor(self.engine) as cur:
-            for start in range(0, len(pks), CHUNK):
-                chunk = list(pks[start : start + CHUNK])
-                cur.execute(
-                    self._sql(
-                        f"SELECT {_RUN_COLUMNS} FROM runs r WHERE r.id IN "
-                        f"({placeholders(len(chunk))})"
-                    ),
-                    chunk,
-                )
-                rows = cur.fetchall()
-                for row, run in zip(rows, self._build_runs(cur, rows), strict=True):
-                    out[int(row[0])] = run
-        return [out[pk] for pk in pks if pk in out]
-
-    def _build_runs(self, cur: Cursor, rows: Sequence[Any]) -> list[Run]:
+    def _build_runs(self, cur: Cursor, rows: Sequence[Any], cutoff: int) -> list[Run]:
         if not rows:
             return []
         pks = [int(r[0]) for r in rows]
@@ -123,7 +108,6 @@ class RunReads(StoreBase):
                 max=NAN if hi is None else float(hi),
                 count=int(count),
             )
-        cutoff = self.crash_cutoff()
         runs = []
         for r in rows:
             pk = int(r[0])
@@ -141,99 +125,6 @@ class RunReads(StoreBase):
             data = RunData(metrics=metrics[pk], params=params[pk], tags=tags[pk])
             runs.append(Run(info=info, data=data, summaries=summaries[pk]))
         return runs
-
-    def run_columns(self, pks: Sequence[int], *, summaries: bool = False) -> dict[str, list[Any]]:
-        """Runs as columns (MLflow's search_runs layout), without building entities.
-
-        Each table's rows are spread into per-key columns with plain loops:
-        this is what ``search_runs`` into a DataFrame costs beyond the fetch.
-        """
-        n = len(pks)
-        index = {pk: i for i, pk in enumerate(pks)}
-        cols: dict[str, list[Any]] = {name: [None] * n for name in RUN_ATTRIBUTE_COLUMNS}
-        #: prefix -> key -> column, so no per-row string building.
-        dynamic: dict[str, dict[str, list[Any]]] = {"metrics.": {}, "params.": {}, "tags.": {}}
-
-        def column(prefix: str, key: str) -> list[Any]:
-            found = dynamic[prefix].get(key)
-            if found is None:
-                found = dynamic[prefix][key] = [None] * n
-            return found
-
-        attributes = [cols[name] for name in RUN_ATTRIBUTE_COLUMNS]
-        run_id, experiment_id, status, artifact_uri, start_time = attributes[:5]
-        end_time, run_name, user_id, lifecycle_stage, parent_run_id = attributes[5:]
-        status_of = self.status_of
-        cutoff = self.crash_cutoff()
-        with read_cursor(self.engine) as cur:
-            for start in range(0, n, CHUNK):
-                chunk = list(pks[start : start + CHUNK])
-                marks = placeholders(len(chunk))
-                cur.execute(
-                    self._sql(
-                        "SELECT id, run_uuid, experiment_id, status, artifact_uri, start_time, "
-                        "end_time, name, user_id, lifecycle_stage, parent_run_uuid, "
-                        f"heartbeat_time FROM runs WHERE id IN ({marks})"
-                    ),
-                    chunk,
-                )
-                for row in cur.fetchall():
-                    i = index[row[0]]
-                    run_id[i] = row[1]
-                    experiment_id[i] = str(row[2])
-                    status[i] = status_of(row[3], row[11], row[5], cutoff)
-                    artifact_uri[i] = row[4]
-                    start_time[i] = row[5]
-                    end_time[i] = row[6]
-                    run_name[i] = row[7]
-                    user_id[i] = row[8]
-                    lifecycle_stage[i] = row[9]
-                    parent_run_id[i] = row[10]
-                if summaries:
-                    cur.execute(
-                        self._sql(
-                            "SELECT run_id, key, value, is_nan, min_value, max_value, count "
-                            f"FROM metric_summaries WHERE run_id IN ({marks})"
-                        ),
-                        chunk,
-                    )
-                    for rid, key, value, is_nan, lo, hi, count in cur.fetchall():
-                        i = index[rid]
-                        column("metrics.", key)[i] = NAN if is_nan else value
-                        column("metrics.", key + ".min")[i] = NAN if lo is None else lo
-                        column("metrics.", key + ".max")[i] = NAN if hi is None else hi
-                        column("metrics.", key + ".count")[i] = count
-                else:
-                    cur.execute(
-                        self._sql(
-                            "SELECT run_id, key, value, is_nan FROM metric_summaries "
-                            f"WHERE run_id IN ({marks})"
-                        ),
-                        chunk,
-                    )
-                    metrics = dynamic["metrics."]
-                    for rid, key, value, is_nan in cur.fetchall():
-                        found = metrics.get(key)
-                        if found is None:
-                            found = metrics[key] = [None] * n
-                        found[index[rid]] = NAN if is_nan else value
-                for table in ("params", "tags"):
-                    cur.execute(
-                        self._sql(
-                            f"SELECT run_id, key, value FROM {table} WHERE run_id IN ({marks})"
-                        ),
-                        chunk,
-                    )
-                    by_key = dynamic[table + "."]
-                    for rid, key, value in cur.fetchall():
-                        found = by_key.get(key)
-                        if found is None:
-                            found = by_key[key] = [None] * n
-                        found[index[rid]] = value
-        named = {p + k: c for p, by_key in dynamic.items() for k, c in by_key.items()}
-        for name in sorted(named):
-            cols[name] = named[name]
-        return cols
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         """Every point of one metric of a run, in history order."""
@@ -363,16 +254,18 @@ class RunReads(StoreBase):
                 out[name] = [r[0] for r in cur.fetchall()]
         return out
 
-    def search_run_pks(
+    def _search_rows(
         self,
+        cur: Cursor,
         experiment_ids: Sequence[str],
-        filter_string: str | None = None,
-        view_type: ViewType = ViewType.ACTIVE_ONLY,
-        max_results: int | None = None,
-        order_by: Sequence[str] | None = None,
-        offset: int = 0,
-    ) -> list[int]:
-        """The internal ids of matching runs, in search order."""
+        filter_string: str | None,
+        view_type: ViewType,
+        max_results: int | None,
+        order_by: Sequence[str] | None,
+        offset: int,
+    ) -> tuple[Sequence[Any], int]:
+        """The ``_RUN_COLUMNS`` rows of matching runs in search order, and the crash cutoff
+        the search used (status_of must use the same one)."""
         timeout_ms = int(settings.HEARTBEAT_TIMEOUT.get() * 1000)
         search = sql_search.prepared_run_search(
             self.engine.dialect,
@@ -384,8 +277,9 @@ class RunReads(StoreBase):
             None if max_results is None else int(max_results),
             int(offset),
         )
-        with self.engine.connect() as conn:
-            return [int(r[0]) for r in search.run(conn, now_ms() - timeout_ms)]
+        cutoff = now_ms() - timeout_ms
+        search.execute(cur, cutoff)
+        return cur.fetchall(), cutoff
 
     def count_runs(
         self,
@@ -417,12 +311,18 @@ class RunReads(StoreBase):
         """One page of matching runs and the next page's token (None: the last)."""
         offset = decode_page_token(page_token)
         limit = None if max_results is None else max_results + 1
-        pks = self.search_run_pks(experiment_ids, filter_string, view_type, limit, order_by, offset)
-        token = None
-        if max_results is not None and len(pks) > max_results:
-            pks = pks[:max_results]
-            token = encode_page_token(offset + max_results)
-        return self.get_runs(pks), token
+        with read_cursor(self.engine) as cur, _gc_paused():
+            rows, cutoff = self._search_rows(
+                cur, experiment_ids, filter_string, view_type, limit, order_by, offset
+            )
+            token = None
+            if max_results is not None and len(rows) > max_results:
+                rows = rows[:max_results]
+                token = encode_page_token(offset + max_results)
+            found: list[Run] = []
+            for start in range(0, len(rows), CHUNK):
+                found.extend(self._build_runs(cur, rows[start : start + CHUNK], cutoff))
+        return found, token
 
     def search_run_columns(
         self,
@@ -435,11 +335,16 @@ class RunReads(StoreBase):
         *,
         summaries: bool = False,
     ) -> dict[str, list[Any]]:
-        """Matching runs as columns in search order (see :meth:`run_columns`)."""
-        pks = self.search_run_pks(
-            experiment_ids, filter_string, view_type, max_results, order_by, offset
-        )
-        return self.run_columns(pks, summaries=summaries)
+        """Matching runs as columns in search order, read in one snapshot."""
+        with read_cursor(self.engine) as cur, _gc_paused():
+            rows, cutoff = self._search_rows(
+                cur, experiment_ids, filter_string, view_type, max_results, order_by, offset
+            )
+
+            def status_of(status: str, heartbeat: int | None, start: int) -> str:
+                return self.status_of(status, heartbeat, start, cutoff)
+
+            return run_columns(cur, self._sql, rows, status_of, summaries=summaries)
 
     def run_artifact_root(self, run_id: str) -> Path:
         """The run's artifact folder, refused unless it lies inside an allowed artifact root."""

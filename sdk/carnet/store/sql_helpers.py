@@ -45,6 +45,10 @@ class Cursor(Protocol):
         """Every remaining row."""
         ...
 
+    def fetchmany(self, size: int = ..., /) -> Sequence[Any]:
+        """The next ``size`` rows (fewer at the end, none when done)."""
+        ...
+
 
 def now_ms() -> int:
     """Milliseconds since the epoch: what the store records as a time."""

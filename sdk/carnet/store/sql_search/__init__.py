@@ -7,7 +7,8 @@ package compiles that AST over the store's tables, one concern per module:
 - ``like``: LIKE that is case-sensitive on SQLite too;
 - ``run_order``: sorting with missing values last, paging, the index walk;
 - ``experiment_filter``: experiment filters and their order;
-- ``statements``: the SELECTs the store runs (ids only, filtered, sorted, paged);
+- ``statements``: the SELECTs the store runs (filtered, sorted, paged; a run search
+  returns the runs' rows, ``RUN_ROW``, so no second query fetches them);
 - ``prepared``: those SELECTs compiled once and run again with the clock rebound;
 - ``explain``: the database's plan for one of them.
 """

@@ -7,6 +7,9 @@ and again, and between two such calls only the clock moves: the crash cutoff,
 bound as :data:`run_filter.CRASH_CUTOFF`. So each search is compiled once per
 dialect and its inputs, and kept as SQL text (every literal still a bound
 parameter, never user text in the SQL) with its parameters in driver order.
+The store runs that text on a DBAPI cursor (:meth:`PreparedSearch.execute`),
+the one its next reads use: a top-100 is too small to pay for a SQLAlchemy
+result object around it.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from sqlalchemy import Select
 from sqlalchemy.engine import Connection, Dialect
 
 from carnet.entities import ViewType
+from carnet.store.sql_helpers import Cursor
 from carnet.store.sql_search.run_filter import CRASH_CUTOFF
 from carnet.store.sql_search.statements import build_run_search, count_runs
 
@@ -36,14 +40,23 @@ class PreparedSearch:
     order: tuple[str, ...] | None
     values: Mapping[str, Any]
 
+    def parameters(self, cutoff_ms: int) -> Any:
+        """The driver's parameters for one call: a tuple (positional) or a dict (named)."""
+        values: Mapping[str, Any] = self.values
+        if CRASH_CUTOFF in values:
+            values = {**values, CRASH_CUTOFF: cutoff_ms}
+        if self.order is None:
+            return dict(values)
+        return tuple([values[n] for n in self.order])
+
     def run(self, conn: Connection, cutoff_ms: int) -> Any:
         """Execute with the crash cutoff of this call; returns the driver's result."""
-        values = dict(self.values)
-        if CRASH_CUTOFF in values:
-            values[CRASH_CUTOFF] = cutoff_ms
-        if self.order is None:
-            return conn.exec_driver_sql(self.sql, values)
-        return conn.exec_driver_sql(self.sql, tuple(values[n] for n in self.order))
+        return conn.exec_driver_sql(self.sql, self.parameters(cutoff_ms))
+
+    def execute(self, cursor: Cursor, cutoff_ms: int) -> None:
+        """Execute on a DBAPI cursor (fetch from it next): the reads that follow share
+        its snapshot, and no SQLAlchemy result is built around a few hundred rows."""
+        cursor.execute(self.sql, self.parameters(cutoff_ms))
 
 
 def _prepare(stmt: Select[Any], dialect: Dialect) -> PreparedSearch:

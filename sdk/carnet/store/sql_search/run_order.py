@@ -145,10 +145,11 @@ def simple_search(
     ctx: RunContext,
     limit: int | None,
     offset: int,
+    columns: Sequence[ColumnElement[Any]] = (runs.c.id,),
 ) -> Select[Any]:
-    """Filter, sort every match by the full rules, page."""
+    """Filter, sort every match by the full rules, page; select ``columns`` of ``runs``."""
     source, aliases = _join_keys(runs, keys)
-    stmt = select(runs.c.id).select_from(source).where(*where)
+    stmt = select(*columns).select_from(source).where(*where)
     return page(stmt.order_by(*_clauses(keys, aliases, ctx)), limit, offset)
 
 
@@ -176,9 +177,11 @@ def index_walk_search(
     ctx: RunContext,
     limit: int,
     offset: int,
+    columns: Sequence[ColumnElement[Any]] = (runs.c.id,),
 ) -> Select[Any]:
     """The top ``offset + limit`` runs found by walking the first key's index, else by a
-    full sort; the two candidate sets are re-sorted with the full rules and paged."""
+    full sort; the two candidate sets are re-sorted with the full rules and paged, and
+    ``columns`` of ``runs`` selected for them."""
     need = int(limit) + int(offset)
     first = keys[0]
     table = table_for(first.field.kind)
@@ -232,7 +235,7 @@ def index_walk_search(
     candidates = union_all(select(walked.c.id), select(fallback.c.id))
     source, aliases = _join_keys(runs, keys)
     stmt = (
-        select(runs.c.id)
+        select(*columns)
         .select_from(source)
         .where(runs.c.id.in_(candidates))
         .order_by(*_clauses(keys, aliases, ctx))

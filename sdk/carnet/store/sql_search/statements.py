@@ -2,7 +2,8 @@
 
 :func:`build_run_search`, :func:`count_runs` and :func:`build_experiment_search`
 each parse and check their text with the filter language (``carnet.query``)
-and return a SELECT of ids only. Every user literal is a bound parameter.
+and return a SELECT of ids (a run search: the run's whole row, see
+:data:`RUN_ROW`). Every user literal is a bound parameter.
 Anything wrong with the text raises :class:`carnet.errors.FilterError` with a
 caret under the offending position, before any SQL runs.
 """
@@ -28,6 +29,23 @@ from carnet.store.sql_search.run_order import (
     page,
     simple_search,
     use_index_walk,
+)
+
+#: What a run search returns, in this order: the run's id and every column a reader builds
+#: a run (or a frame row) from, so no second query fetches the rows the search found.
+RUN_ROW = (
+    runs.c.id,
+    runs.c.run_uuid,
+    runs.c.experiment_id,
+    runs.c.name,
+    runs.c.user_id,
+    runs.c.status,
+    runs.c.start_time,
+    runs.c.end_time,
+    runs.c.heartbeat_time,
+    runs.c.lifecycle_stage,
+    runs.c.artifact_uri,
+    runs.c.parent_run_uuid,
 )
 
 
@@ -75,15 +93,15 @@ def build_run_search(
     limit: int | None,
     offset: int = 0,
 ) -> Select[Any]:
-    """SELECT runs.id of matching runs, sorted (newest first by default) and paged."""
+    """SELECT the :data:`RUN_ROW` of matching runs, sorted (newest first by default), paged."""
     _check_page(limit, offset)
     keys = parse_order_by(order_by)
     where = _run_where(experiment_ids, filter_string, view_type, now_ms, crash_timeout_ms)
     ctx = RunContext(now_ms, crash_timeout_ms)
     if use_index_walk(keys, limit, offset):
         assert limit is not None
-        return index_walk_search(where, keys, ctx, limit, offset)
-    return simple_search(where, keys, ctx, limit, offset)
+        return index_walk_search(where, keys, ctx, limit, offset, RUN_ROW)
+    return simple_search(where, keys, ctx, limit, offset, RUN_ROW)
 
 
 def count_runs(
