@@ -32,10 +32,22 @@ RENAMED = {
 }
 
 
+#: The v5 -> v6 step undone (the model registry's tables), back to a v5 store.
+DROP_V6 = (
+    "DROP TABLE registered_model_aliases",
+    "DROP TABLE model_version_tags",
+    "DROP TABLE registered_model_tags",
+    "DROP TABLE model_versions",
+    "DROP TABLE registered_models",
+)
+
+
 def set_version(uri: str, version: int) -> None:
-    """Mark the store as written by the previous version (the v5 step changes no table)."""
+    """Make the store a v4 store: drop v6's tables (the v5 step changes no table)."""
     engine = create_engine(uri)
     with engine.begin() as conn:
+        for statement in DROP_V6:
+            conn.execute(text(statement))
         conn.execute(text("DELETE FROM carnet_schema"))
         conn.execute(
             text("INSERT INTO carnet_schema (version, migrated_at) VALUES (:v, 0)"), {"v": version}
@@ -44,7 +56,7 @@ def set_version(uri: str, version: int) -> None:
 
 
 def test_former_start_tags_are_renamed_without_loss(any_uri: str) -> None:
-    assert SCHEMA_VERSION == 5, "this test writes a v4 store; keep it at the v4 -> v5 step"
+    assert SCHEMA_VERSION == 6, "this test writes a v4 store; keep it at the v4 -> v5 step"
     client = carnet.Client(any_uri)
     exp = client.create_experiment("old-tags")
     old = client.create_run(exp, tags={**FORMER, "team": "med"}, run_name="old")
@@ -53,9 +65,9 @@ def test_former_start_tags_are_renamed_without_loss(any_uri: str) -> None:
     )
     plain = client.create_run(exp, tags={"carnet.error.type": "ValueError"}, run_name="plain")
     dispose_engines()
-    set_version(any_uri, SCHEMA_VERSION - 1)
+    set_version(any_uri, 4)
 
-    assert upgrade_store(any_uri) == (SCHEMA_VERSION - 1, SCHEMA_VERSION)
+    assert upgrade_store(any_uri) == (4, SCHEMA_VERSION)
     client = carnet.Client(any_uri)
     tags = client.get_run(old.info.run_id).data.tags
     assert {k: tags[k] for k in RENAMED} == RENAMED
