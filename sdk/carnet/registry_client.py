@@ -55,6 +55,17 @@ def _order_by(order_by: object) -> list[str] | None:
     return list(order_by)
 
 
+def _no_stage(version: str | int | None, stage: str | None) -> str | int:
+    """The version of a tag call; MLflow's deprecated ``stage=`` has no meaning here."""
+    if stage is not None:
+        raise InvalidValueError(
+            "Carnet's registry has no stages; name the version (version=1) or use an alias."
+        )
+    if version is None:
+        raise InvalidValueError("version is required, e.g. set_model_version_tag(name, 1, k, v).")
+    return version
+
+
 def source_run_id(source: str) -> str | None:
     """The run of a ``runs:/<run_id>/<path>`` source, as MLflow records it; else None."""
     match = _RUNS_SOURCE.match(source)
@@ -160,10 +171,12 @@ class RegistryClient:
         tags: dict[str, Any] | None = None,
         run_link: str | None = None,
         description: str | None = None,
+        await_creation_for: int = 300,
         model_id: str | None = None,
     ) -> ModelVersion:
         """Register ``source`` (``runs:/<run_id>/model``, ``models:/m-...``, a folder) as the
-        model's next version; ``run_id`` defaults to the run of a ``runs:/`` source."""
+        model's next version; ``run_id`` defaults to the run of a ``runs:/`` source. The
+        version is READY at once (``await_creation_for`` is accepted and unused)."""
         checked = optional_text(source, "source", MAX_SOURCE_LENGTH)
         if not checked:
             raise InvalidValueError(
@@ -223,15 +236,30 @@ class RegistryClient:
         )
         return PagedList(list(found), token)
 
-    def set_model_version_tag(self, name: str, version: str | int, key: str, value: Any) -> None:
-        """Set one tag of a version."""
+    def set_model_version_tag(
+        self,
+        name: str,
+        version: str | int | None = None,
+        key: str | None = None,
+        value: Any = None,
+        stage: str | None = None,
+    ) -> None:
+        """Set one tag of a version (MLflow's ``stage=`` is refused: Carnet has no stages)."""
+        version = _no_stage(version, stage)
         clean_key, text = registry_tag(key, value)
         self._registry.set_model_version_tag(
             model_name(name), version_number(version), clean_key, text
         )
 
-    def delete_model_version_tag(self, name: str, version: str | int, key: str) -> None:
-        """Remove one tag of a version."""
+    def delete_model_version_tag(
+        self,
+        name: str,
+        version: str | int | None = None,
+        key: str | None = None,
+        stage: str | None = None,
+    ) -> None:
+        """Remove one tag of a version (``stage=`` is refused: Carnet has no stages)."""
+        version = _no_stage(version, stage)
         self._registry.delete_model_version_tag(
             model_name(name), version_number(version), validate_key(key, "tag")
         )

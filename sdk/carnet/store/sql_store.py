@@ -18,9 +18,7 @@ from carnet.store.run_writes import RunWrites
 __all__ = ["SqlStore"]
 
 
-class SqlStore(
-    ModelRegistryStore, RunInputStore, ExperimentStore, RunReads, RunWrites, RunImports
-):
+class SqlStore(ModelRegistryStore, RunInputStore, ExperimentStore, RunReads, RunWrites, RunImports):
     """Reads and writes for one tracking URI (an engine per URI is shared per process)."""
 
     def __init__(self, uri: str, *, read_only: bool = False) -> None:
