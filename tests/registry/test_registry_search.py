@@ -121,3 +121,12 @@ def test_bad_order_by_is_refused(filled: carnet.Client) -> None:
         filled.search_registered_models(order_by=["tags.team"])
     with pytest.raises(FilterError):
         filled.search_model_versions(order_by=["stage DESC"])
+
+
+def test_mlflows_prompt_filter_keeps_models_without_the_tag(filled: carnet.Client) -> None:
+    filled.set_registered_model_tag("churn", "mlflow.prompt.is_prompt", "true")
+    text = "name LIKE '%r%' AND tags.`mlflow.prompt.is_prompt` != 'true'"
+    assert names(filled.search_registered_models(text)) == ["forecast", "fraud"]
+    other = "tags.`mlflow.prompt.is_prompt` = 'false'"
+    assert names(filled.search_registered_models(other)) == ["forecast", "fraud"]
+    assert len(filled.search_model_versions(text.replace("'%r%'", "'f%'"))) == 4

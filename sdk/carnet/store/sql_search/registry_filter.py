@@ -49,6 +49,19 @@ def _attribute(c: Comparison, column: ColumnElement[Any]) -> ColumnElement[bool]
     return and_(column.is_not(None), not_(positive) if c.op in NEGATED else positive)
 
 
+#: MLflow 3's client adds ``tags.`mlflow.prompt.is_prompt` != 'true'`` to every registry
+#: search (prompts live in the registry too); a model without the tag is not a prompt.
+PROMPT_TAG = "mlflow.prompt.is_prompt"
+
+
+def _missing_means_false(c: Comparison) -> bool:
+    """The prompt tag compared as MLflow does: a model lacking it reads as ``'false'``."""
+    value = c.values[0].value if len(c.values) == 1 else None
+    return c.field.key == PROMPT_TAG and (
+        (c.op is Op.NE and value == "true") or (c.op is Op.EQ and value == "false")
+    )
+
+
 def _tag(c: Comparison, owner: ColumnElement[Any], tags: Table, fk: str) -> ColumnElement[bool]:
     rows = select(tags.c[fk]).where(tags.c.key == text(c.field.key))
     if c.op is Op.IS_NULL:
@@ -56,7 +69,8 @@ def _tag(c: Comparison, owner: ColumnElement[Any], tags: Table, fk: str) -> Colu
     if c.op is Op.IS_NOT_NULL:
         return owner.in_(rows)
     positive = predicate(NEGATED.get(c.op, c.op), c.values, tags.c.value, None)
-    return owner.in_(rows.where(not_(positive) if c.op in NEGATED else positive))
+    matched = owner.in_(rows.where(not_(positive) if c.op in NEGATED else positive))
+    return or_(matched, owner.not_in(rows)) if _missing_means_false(c) else matched
 
 
 def _compile(node: Node | None, versions: bool) -> ColumnElement[bool] | None:
