@@ -22,6 +22,7 @@ from carnet.entities import (
     ViewType,
 )
 from carnet.errors import (
+    AliasNotFoundError,
     CarnetError,
     ExperimentExistsError,
     FilterError,
@@ -98,6 +99,7 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "ActiveRun",
+    "AliasNotFoundError",
     "CarnetError",
     "Client",
     "Experiment",

@@ -13,7 +13,8 @@ and how to fix the call. The tree::
     │   ├── RunNotFoundError
     │   ├── ArtifactNotFoundError
     │   ├── RegisteredModelNotFoundError
-    │   └── ModelVersionNotFoundError  no such version, or no version under that alias
+    │   └── ModelVersionNotFoundError  no such version
+    │       └── AliasNotFoundError     no version under that alias
     ├── InvalidInputError         (also a ValueError)
     │   ├── InvalidKeyError       a param, metric or tag key breaks the key rules
     │   ├── InvalidValueError     a value of the wrong type or size
@@ -85,7 +86,14 @@ class RegisteredModelNotFoundError(NotFoundError):
 
 
 class ModelVersionNotFoundError(NotFoundError):
-    """The registered model has no such version, or no version under that alias."""
+    """The registered model has no such version."""
+
+
+class AliasNotFoundError(ModelVersionNotFoundError):
+    """The registered model has no such alias. Its code is MLflow's for this case,
+    ``INVALID_PARAMETER_VALUE`` (a 400 on the wire), though it is a not-found error."""
+
+    error_code = "INVALID_PARAMETER_VALUE"
 
 
 class InvalidInputError(CarnetError, ValueError):

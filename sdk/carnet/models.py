@@ -526,6 +526,9 @@ def resolve_model_folder(
 #: itself be ``models:/...``) before the chain is refused as a loop.
 _MAX_REGISTRY_HOPS = 4
 _REGISTERED_URI = re.compile(r"models:/([^/@]+)(?:/([^/@]+)|@([^/@]+))/?")
+#: A run's artifact as a tracking server hands it out: ``mlflow-artifacts:/<exp>/<run>/
+#: artifacts/<path>``, which MLflow's ``register_model`` records as a version's source.
+_PROXIED_RUN_SOURCE = re.compile(r"mlflow-artifacts:/+[^/]+/([^/]+)/artifacts/(.+)")
 
 
 def registered_version_source(text: str, tracking_uri: str | None) -> str:
@@ -557,6 +560,9 @@ def registered_version_source(text: str, tracking_uri: str | None) -> str:
         raise ModelError(f"{text}: {exc}") from None
     if not found.source:
         raise ModelError(f"{text}: version {found.version} of {name!r} has no source.")
+    proxied = _PROXIED_RUN_SOURCE.fullmatch(found.source)
+    if proxied is not None:  # what MLflow's client records for runs:/ on a tracking server
+        return f"runs:/{proxied.group(1)}/{proxied.group(2)}"
     return found.source
 
 

@@ -80,12 +80,17 @@ class RegistryClient:
 
     @property
     def _registry(self) -> ModelRegistry:
-        if not isinstance(self.store, ModelRegistry):
-            raise StoreError(
-                f"the store at {self.store.uri} has no model registry; use a SQLite, "
-                "PostgreSQL or carnet server tracking URI."
-            )
-        return self.store
+        # Checked once per store: isinstance on a runtime protocol walks all its methods,
+        # which cost more than a whole search.
+        store = self.store
+        if getattr(self, "_registry_of", None) is not store:
+            if not isinstance(store, ModelRegistry):
+                raise StoreError(
+                    f"the store at {store.uri} has no model registry; use a SQLite, "
+                    "PostgreSQL or carnet server tracking URI."
+                )
+            self._registry_of = store
+        return store
 
     # -- registered models ----------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import pytest
 from sklearn.linear_model import LinearRegression
 
 import carnet
+import carnet.pyfunc
 import carnet.sklearn
 from tests.server.served import Server, run_mlflow
 
@@ -56,14 +57,18 @@ def test_tags_descriptions_and_searches(seen: dict[str, Any]) -> None:
     assert seen["bad_filter"] == "INVALID_PARAMETER_VALUE"
 
 
-def test_mlflow_loads_carnets_model_by_alias(seen: dict[str, Any]) -> None:
+def test_mlflow_loads_carnets_model_by_alias(seen: dict[str, Any], server: Server) -> None:
     assert seen["prediction"] == pytest.approx([4.0, 7.0])
+    # and Carnet loads the version MLflow registered (its source is the server's
+    # mlflow-artifacts:/ location of the run's model)
+    loaded = carnet.pyfunc.load_model("models:/diabetes/1", tracking_uri=server.base)
+    assert [float(x) for x in loaded.predict(np.array([[1.0], [2.0]]))] == pytest.approx([4.0, 7.0])
 
 
 def test_rename_and_deletes(seen: dict[str, Any], server: Server) -> None:
     assert seen["renamed"] == ["demo-renamed", {"k": "v", "checked": "yes"}]
     assert seen["old_name"] == "RESOURCE_DOES_NOT_EXIST"
-    assert seen["alias_gone"] == "RESOURCE_DOES_NOT_EXIST"
+    assert seen["alias_gone"] == "INVALID_PARAMETER_VALUE"  # MLflow's code for a missing alias
     assert seen["deleted_version"] == "RESOURCE_DOES_NOT_EXIST"
     assert seen["tags_after_delete"] == [{"team": "risk"}, {"k": "v"}]
     assert seen["deleted_model"] == "RESOURCE_DOES_NOT_EXIST"

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from carnet.entities import ModelVersion, ModelVersionStatus, RegisteredModel
 from carnet.errors import (
+    AliasNotFoundError,
     InvalidValueError,
     ModelVersionNotFoundError,
     RegisteredModelExistsError,
@@ -25,10 +26,7 @@ from carnet.store.engine import read_cursor, write_transaction
 from carnet.store.page_tokens import decode_page_token, encode_page_token
 from carnet.store.registry_rows import load_models, load_versions
 from carnet.store.sql_helpers import Cursor, now_ms
-from carnet.store.sql_search.registry_filter import (
-    build_model_version_search,
-    build_registered_model_search,
-)
+from carnet.store.sql_search.registry_filter import prepared_registry_search
 
 #: Tags a registered model or a version may hold, and aliases a model may have.
 MAX_TAGS_PER_ENTITY = 1000
@@ -141,11 +139,18 @@ class ModelRegistryStore(StoreBase):
                         f"cannot rename {name!r}: registered model {new_name!r} already "
                         "exists; pick another name."
                     )
+            now = now_ms()
             cur.execute(
                 self._sql(
                     "UPDATE registered_models SET name = ?, last_updated_time = ? WHERE id = ?"
                 ),
-                (new_name, now_ms(), model_id),
+                (new_name, now, model_id),
+            )
+            cur.execute(  # as MLflow: a rename updates every version's time too
+                self._sql(
+                    "UPDATE model_versions SET last_updated_time = ? WHERE registered_model_id = ?"
+                ),
+                (now, model_id),
             )
         return self.get_registered_model(new_name)
 
@@ -189,16 +194,39 @@ class ModelRegistryStore(StoreBase):
         page_token: str | None = None,
     ) -> tuple[list[RegisteredModel], str | None]:
         """One page of matching registered models (by name by default) and the next token."""
+        with read_cursor(self.engine) as cur:
+            ids, token = self._search_ids(
+                cur, False, filter_string, max_results, order_by, page_token
+            )
+            return load_models(cur, self._sql, ids), token
+
+    def _search_ids(
+        self,
+        cur: Cursor,
+        versions: bool,
+        filter_string: str | None,
+        max_results: int | None,
+        order_by: Sequence[str] | None,
+        page_token: str | None,
+    ) -> tuple[list[int], str | None]:
+        """Ids of one page of a registry search, and the next page's token (one snapshot
+        with the rows the caller then loads: a search opens one connection)."""
         offset = decode_page_token(page_token)
         limit = None if max_results is None else max_results + 1
-        stmt = build_registered_model_search(filter_string, order_by, limit, offset)
-        with self.engine.connect() as conn:
-            ids = [int(r[0]) for r in conn.execute(stmt)]
+        sql, params = prepared_registry_search(
+            self.engine.dialect,
+            versions,
+            filter_string,
+            None if order_by is None else tuple(order_by),
+            limit,
+            offset,
+        )
+        cur.execute(sql, params)
+        ids = [int(r[0]) for r in cur.fetchall()]
         token = None
         if max_results is not None and len(ids) > max_results:
             ids, token = ids[:max_results], encode_page_token(offset + max_results)
-        with read_cursor(self.engine) as cur:
-            return load_models(cur, self._sql, ids), token
+        return ids, token
 
     def set_registered_model_tag(self, name: str, key: str, value: str) -> None:
         """Set (or overwrite) one tag of a registered model."""
@@ -340,15 +368,10 @@ class ModelRegistryStore(StoreBase):
         page_token: str | None = None,
     ) -> tuple[list[ModelVersion], str | None]:
         """One page of matching versions (newest update first by default) and the next token."""
-        offset = decode_page_token(page_token)
-        limit = None if max_results is None else max_results + 1
-        stmt = build_model_version_search(filter_string, order_by, limit, offset)
-        with self.engine.connect() as conn:
-            ids = [int(r[0]) for r in conn.execute(stmt)]
-        token = None
-        if max_results is not None and len(ids) > max_results:
-            ids, token = ids[:max_results], encode_page_token(offset + max_results)
         with read_cursor(self.engine) as cur:
+            ids, token = self._search_ids(
+                cur, True, filter_string, max_results, order_by, page_token
+            )
             return load_versions(cur, self._sql, ids), token
 
     def set_model_version_tag(self, name: str, version: int, key: str, value: str) -> None:
@@ -373,7 +396,8 @@ class ModelRegistryStore(StoreBase):
     # -- aliases --------------------------------------------------------------------------
 
     def set_registered_model_alias(self, name: str, alias: str, version: int) -> None:
-        """Point ``alias`` at ``version`` (moving it if it pointed elsewhere)."""
+        """Point ``alias`` at ``version`` (moving it if it pointed elsewhere); as in MLflow,
+        the model's update time stays."""
         self.check_writable()
         with write_transaction(self.engine) as cur:
             model_id, _ = self._version_id(cur, name, version)
@@ -397,7 +421,6 @@ class ModelRegistryStore(StoreBase):
                 ),
                 (model_id, alias, version),
             )
-            self._touch_model(cur, model_id, now_ms())
 
     def delete_registered_model_alias(self, name: str, alias: str) -> None:
         """Remove an alias; an alias the model lacks is not an error (as MLflow)."""
@@ -411,11 +434,9 @@ class ModelRegistryStore(StoreBase):
                 ),
                 (model_id, alias),
             )
-            if cur.rowcount:
-                self._touch_model(cur, model_id, now_ms())
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
-        """The version ``alias`` points at; ``ModelVersionNotFoundError`` if none."""
+        """The version ``alias`` points at; ``AliasNotFoundError`` if none."""
         with read_cursor(self.engine) as cur:
             model_id = self._model_id(cur, name)
             cur.execute(
@@ -428,7 +449,7 @@ class ModelRegistryStore(StoreBase):
             )
             row = cur.fetchone()
             if row is None:
-                raise ModelVersionNotFoundError(
+                raise AliasNotFoundError(
                     f"registered model {name!r} has no alias {alias!r}; set one with "
                     "set_registered_model_alias, or see the model's aliases."
                 )

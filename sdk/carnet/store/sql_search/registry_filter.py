@@ -10,9 +10,11 @@ NULL-safe predicates as runs; every literal is a bound parameter.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, Table, and_, not_, or_, select
+from sqlalchemy.engine import Dialect
 
 from carnet.query import parse_filter, parse_order_by
 from carnet.query.nodes import NEGATED, And, Comparison, Kind, Node, Not, Op, OrderKey
@@ -136,3 +138,27 @@ def build_model_version_search(
     if "version_number" not in named:
         clauses.append(model_versions.c.version.desc())
     return page(stmt.order_by(*clauses), limit, offset)
+
+
+@lru_cache(maxsize=256)
+def prepared_registry_search(
+    dialect: Dialect,
+    versions: bool,
+    filter_string: str | None,
+    order_by: tuple[str, ...] | None,
+    limit: int | None,
+    offset: int,
+) -> tuple[str, Any]:
+    """A registry search compiled once for these inputs: SQL text (every literal a bound
+    parameter) and its parameters in the driver's style, for a DBAPI cursor.
+
+    Building and compiling the statement costs more than SQLite takes to answer it, and
+    a page asks the same search again and again.
+    """
+    build = build_model_version_search if versions else build_registered_model_search
+    stmt = build(filter_string, order_by, limit, offset)
+    compiled = stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+    values = compiled.construct_params()
+    order = compiled.positiontup
+    params: Any = dict(values) if order is None else tuple(values[n] for n in order)
+    return str(compiled), params
