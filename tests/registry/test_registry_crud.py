@@ -155,3 +155,11 @@ def test_a_read_only_client_refuses_registry_writes(client: carnet.Client) -> No
     with pytest.raises(carnet.CarnetError, match="read-only"):
         reader.create_model_version("m", "runs:/r/model")
     assert reader.get_registered_model("m").latest_versions == []
+
+
+def test_registry_uri_may_only_name_the_tracking_store(client: carnet.Client) -> None:
+    same = carnet.Client(client.tracking_uri, registry_uri=client.tracking_uri)
+    same.create_registered_model("shared")
+    assert client.get_registered_model("shared").name == "shared"
+    with pytest.raises(InvalidInputError, match="registry_uri"):
+        carnet.Client(client.tracking_uri, registry_uri="sqlite:///elsewhere.db")
