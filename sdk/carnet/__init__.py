@@ -12,7 +12,9 @@ from carnet.client import Client, MlflowClient
 from carnet.entities import (
     Experiment,
     Metric,
+    ModelVersion,
     Param,
+    RegisteredModel,
     Run,
     RunData,
     RunInfo,
@@ -21,12 +23,16 @@ from carnet.entities import (
     ViewType,
 )
 from carnet.errors import (
+    AliasNotFoundError,
     CarnetError,
     ExperimentExistsError,
     FilterError,
     InvalidInputError,
+    ModelVersionNotFoundError,
     NotFoundError,
     ParamOverwriteError,
+    RegisteredModelExistsError,
+    RegisteredModelNotFoundError,
     RunNotActiveError,
 )
 from carnet.fluent import (
@@ -72,6 +78,7 @@ from carnet.fluent import (
     set_tracking_uri,
     start_run,
 )
+from carnet.registry_fluent import register_model, search_model_versions, search_registered_models
 from carnet.safe_mode import disable_safe_mode, enable_safe_mode, is_safe_mode_enabled
 from carnet.system_metrics import disable_system_metrics_logging, enable_system_metrics_logging
 
@@ -93,6 +100,7 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "ActiveRun",
+    "AliasNotFoundError",
     "CarnetError",
     "Client",
     "Experiment",
@@ -102,9 +110,14 @@ __all__ = [
     "Metric",
     "MlflowClient",
     "MlflowException",
+    "ModelVersion",
+    "ModelVersionNotFoundError",
     "NotFoundError",
     "Param",
     "ParamOverwriteError",
+    "RegisteredModel",
+    "RegisteredModelExistsError",
+    "RegisteredModelNotFoundError",
     "Run",
     "RunData",
     "RunInfo",
@@ -147,9 +160,12 @@ __all__ = [
     "log_params",
     "log_table",
     "log_text",
+    "register_model",
     "restore_experiment",
     "restore_run",
     "search_experiments",
+    "search_model_versions",
+    "search_registered_models",
     "search_runs",
     "set_experiment",
     "set_experiment_tag",

@@ -29,6 +29,7 @@ from carnet.entities import (
     ViewType,
 )
 from carnet.errors import InvalidValueError
+from carnet.registry_client import RegistryClient
 from carnet.store import RemoteArtifactStore, Store, open_store
 from carnet.uri import resolve_uri
 from carnet.validation import (
@@ -142,7 +143,7 @@ def _shaped(item: Any, size: int, kind: str, shape: str) -> Any:
     return item
 
 
-class Client:
+class Client(RegistryClient):
     """Reads and writes one tracking store: the explicit object API, shaped like ``MlflowClient``.
 
     Every argument is checked before the store sees it, so a bad call raises a
@@ -153,7 +154,8 @@ class Client:
         tracking_uri: the store (a SQLite path, ``sqlite:///...``,
             ``postgresql+psycopg://...`` or a ``carnet server``'s ``http(s)://host:port``);
             default as ``carnet.get_tracking_uri()``.
-        registry_uri: MLflow's model registry; Carnet has none, so passing one raises.
+        registry_uri: MLflow's model registry URI; Carnet's registry lives in the tracking
+            store, so only None or the tracking URI itself is accepted.
         read_only: refuse every write (``ReadOnlyError``); the dashboard reads this way.
     """
 
@@ -164,12 +166,12 @@ class Client:
         *,
         read_only: bool = False,
     ) -> None:
-        if registry_uri is not None:
-            raise InvalidValueError(
-                "Carnet has no model registry; models are run artifacts loaded by "
-                "'runs:/<run_id>/<path>'. Drop registry_uri=."
-            )
         self.tracking_uri = resolve_uri(tracking_uri)
+        if registry_uri is not None and resolve_uri(registry_uri) != self.tracking_uri:
+            raise InvalidValueError(
+                "Carnet keeps the model registry in the tracking store; drop registry_uri= "
+                f"or pass the tracking URI ({self.tracking_uri!r})."
+            )
         self.store: Store = open_store(self.tracking_uri, read_only=read_only)
         #: The store itself when it keeps artifacts behind its API (a tracking server).
         self._remote = self.store if isinstance(self.store, RemoteArtifactStore) else None

@@ -257,3 +257,59 @@ class PagedList(list):  # type: ignore[type-arg]
     def __init__(self, items: list[object], token: str | None) -> None:
         super().__init__(items)
         self.token = token
+
+
+class ModelVersionStatus(str, enum.Enum):
+    """MLflow's model version statuses; a version Carnet registers is READY at once."""
+
+    PENDING_REGISTRATION = "PENDING_REGISTRATION"
+    FAILED_REGISTRATION = "FAILED_REGISTRATION"
+    READY = "READY"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One version of a registered model (MLflow's ``ModelVersion`` fields).
+
+    ``version`` is the number as text (``"1"``), as MLflow's entity and REST API
+    give it; ``source`` is where the model was registered from (``runs:/...``,
+    ``models:/m-...``); ``aliases`` are the model's aliases that point here.
+    ``current_stage`` is always ``"None"``: stages are MLflow's deprecated scheme,
+    aliases replace them.
+    """
+
+    name: str
+    version: str
+    creation_timestamp: int
+    last_updated_timestamp: int | None
+    description: str | None = None
+    user_id: str | None = None
+    current_stage: str = "None"
+    source: str | None = None
+    run_id: str | None = None
+    status: str = ModelVersionStatus.READY.value
+    status_message: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    run_link: str | None = None
+    aliases: list[str] = field(default_factory=list)
+    model_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    """A registered model (MLflow's ``RegisteredModel`` fields).
+
+    ``latest_versions`` holds the newest version (one entry, or none before the
+    first version); ``aliases`` maps each alias to its version number as text.
+    """
+
+    name: str
+    creation_timestamp: int
+    last_updated_timestamp: int | None
+    description: str | None = None
+    latest_versions: list[ModelVersion] = field(default_factory=list)
+    tags: dict[str, str] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)

@@ -11,7 +11,10 @@ and how to fix the call. The tree::
     ├── NotFoundError             (also a LookupError)
     │   ├── ExperimentNotFoundError
     │   ├── RunNotFoundError
-    │   └── ArtifactNotFoundError
+    │   ├── ArtifactNotFoundError
+    │   ├── RegisteredModelNotFoundError
+    │   └── ModelVersionNotFoundError  no such version
+    │       └── AliasNotFoundError     no version under that alias
     ├── InvalidInputError         (also a ValueError)
     │   ├── InvalidKeyError       a param, metric or tag key breaks the key rules
     │   ├── InvalidValueError     a value of the wrong type or size
@@ -20,6 +23,7 @@ and how to fix the call. The tree::
     │   └── ArtifactPathError     an artifact path that leaves the run's folder
     │       └── ArtifactLocationError  an artifact location outside the allowed roots
     ├── ExperimentExistsError     a second experiment with the same name
+    ├── RegisteredModelExistsError  a second registered model with the same name
     ├── StateError                an operation not allowed in the current state
     │   ├── RunNotActiveError     logging to a finished or deleted run
     │   ├── ActiveRunError        start_run while a run is active, without nested=True
@@ -77,6 +81,21 @@ class ArtifactNotFoundError(NotFoundError):
     """No artifact exists at that path."""
 
 
+class RegisteredModelNotFoundError(NotFoundError):
+    """No registered model has that name."""
+
+
+class ModelVersionNotFoundError(NotFoundError):
+    """The registered model has no such version."""
+
+
+class AliasNotFoundError(ModelVersionNotFoundError):
+    """The registered model has no such alias. Its code is MLflow's for this case,
+    ``INVALID_PARAMETER_VALUE`` (a 400 on the wire), though it is a not-found error."""
+
+    error_code = "INVALID_PARAMETER_VALUE"
+
+
 class InvalidInputError(CarnetError, ValueError):
     """An argument has the wrong type, shape or size."""
 
@@ -110,6 +129,12 @@ class ArtifactLocationError(ArtifactPathError):
 
 class ExperimentExistsError(CarnetError):
     """An experiment with that name already exists."""
+
+    error_code = "RESOURCE_ALREADY_EXISTS"
+
+
+class RegisteredModelExistsError(CarnetError):
+    """A registered model with that name already exists."""
 
     error_code = "RESOURCE_ALREADY_EXISTS"
 

@@ -35,14 +35,14 @@ import tempfile
 import uuid
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
-from carnet import fluent, run_context
+from carnet import fluent, registry_fluent, run_context
 from carnet.errors import ArtifactNotFoundError, ModelError
 from carnet.model_signature import ColSpec, ModelSignature, Schema, TensorSpec, infer_signature
 
@@ -86,6 +86,8 @@ class ModelInfo:
     #: ``m-<hex>``, stable for the model's life; ``models:/<model_id>`` loads it
     model_id: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The version ``log_model(..., registered_model_name=)`` registered, else None
+    registered_model_version: str | None = None
 
 
 # -- versions ----------------------------------------------------------------------------
@@ -386,10 +388,13 @@ def log_model_folder(
     pip_requirements: list[str] | None = None,
     metadata: dict[str, Any] | None = None,
     run_id: str | None = None,
+    registered_model_name: str | None = None,
 ) -> ModelInfo:
     """Build the model folder in a temporary place, then copy it into the run's artifacts.
 
     The run is ``run_id``, else the active run (started if there is none, as MLflow does).
+    With ``registered_model_name`` the logged model is then registered as that model's
+    next version (the registered model is created if it is new).
     """
     from carnet.artifacts import safe_relative
 
@@ -418,7 +423,13 @@ def log_model_folder(
         )
         client.log_artifacts(rid, folder, artifact_path)
     _record_history(client, rid, descriptor)
-    return model_info(descriptor, f"runs:/{rid}/{artifact_path}")
+    info = model_info(descriptor, f"runs:/{rid}/{artifact_path}")
+    if registered_model_name is None:
+        return info
+    version = registry_fluent.register_version(
+        client, info.model_uri, registered_model_name, model_id=info.model_id
+    )
+    return replace(info, registered_model_version=version.version)
 
 
 def model_info(descriptor: Mapping[str, Any], model_uri: str) -> ModelInfo:
@@ -464,9 +475,12 @@ def _record_history(client: Client, run_id: str, descriptor: Mapping[str, Any]) 
 # -- reading -----------------------------------------------------------------------------
 
 
-def resolve_model_folder(model_uri: str | Path, tracking_uri: str | None = None) -> Path:
+def resolve_model_folder(
+    model_uri: str | Path, tracking_uri: str | None = None, *, _depth: int = 0
+) -> Path:
     """The local folder of a model: ``runs:/<run_id>/<path>``, ``models:/<model_id>``,
-    ``file://...`` or a path.
+    a registered version (``models:/<name>/<version>``, ``models:/<name>@<alias>``,
+    ``models:/<name>/latest``), ``file://...`` or a path.
     """
     text = str(model_uri)
     if text.startswith("runs:"):
@@ -483,8 +497,16 @@ def resolve_model_folder(model_uri: str | Path, tracking_uri: str | None = None)
             folder = Client(tracking_uri).get_artifact_path(run_id, path.strip("/"))
         except ArtifactNotFoundError as exc:
             raise ModelError(f"{text}: {exc}") from None
-    elif text.startswith("models:"):
+    elif text.startswith("models:") and MODEL_ID.fullmatch(text[len("models:") :].strip("/")):
         folder = _logged_model_folder(text, tracking_uri)
+    elif text.startswith("models:"):
+        if _depth >= _MAX_REGISTRY_HOPS:
+            raise ModelError(
+                f"model URI {text!r}: registered versions refer to each other more than "
+                f"{_MAX_REGISTRY_HOPS} deep; register the model from its run instead."
+            )
+        source = registered_version_source(text, tracking_uri)
+        return resolve_model_folder(source, tracking_uri, _depth=_depth + 1)
     elif (scheme := _scheme(text)) not in (None, "file"):
         raise ModelError(
             f"model URI scheme {scheme!r} is not supported; use 'runs:/<run_id>/<name>', "
@@ -498,6 +520,50 @@ def resolve_model_folder(model_uri: str | Path, tracking_uri: str | None = None)
             "run id and the name given to log_model (see the run's artifacts)."
         )
     return folder
+
+
+#: How many registered versions a model URI may pass through (a version's source can
+#: itself be ``models:/...``) before the chain is refused as a loop.
+_MAX_REGISTRY_HOPS = 4
+_REGISTERED_URI = re.compile(r"models:/([^/@]+)(?:/([^/@]+)|@([^/@]+))/?")
+#: A run's artifact as a tracking server hands it out: ``mlflow-artifacts:/<exp>/<run>/
+#: artifacts/<path>``, which MLflow's ``register_model`` records as a version's source.
+_PROXIED_RUN_SOURCE = re.compile(r"mlflow-artifacts:/+[^/]+/([^/]+)/artifacts/(.+)")
+
+
+def registered_version_source(text: str, tracking_uri: str | None) -> str:
+    """The source of the registered version a ``models:/<name>/<version>``,
+    ``models:/<name>/latest`` or ``models:/<name>@<alias>`` URI names."""
+    from carnet.client import Client
+    from carnet.errors import InvalidInputError, NotFoundError
+
+    match = _REGISTERED_URI.fullmatch(text)
+    if match is None:
+        raise ModelError(
+            f"model URI {text!r} is not supported: use 'models:/<name>/<version>', "
+            "'models:/<name>/latest', 'models:/<name>@<alias>', 'models:/<model_id>' "
+            "(the model_id of log_model's ModelInfo) or 'runs:/<run_id>/<name>'."
+        )
+    name, version, alias = match.groups()
+    client = Client(tracking_uri)
+    try:
+        if alias is not None:
+            found = client.get_model_version_by_alias(name, alias)
+        elif version.lower() == "latest":
+            latest = client.get_latest_versions(name)
+            if not latest:
+                raise ModelError(f"{text}: registered model {name!r} has no versions yet.")
+            found = latest[0]
+        else:
+            found = client.get_model_version(name, version)
+    except (NotFoundError, InvalidInputError) as exc:
+        raise ModelError(f"{text}: {exc}") from None
+    if not found.source:
+        raise ModelError(f"{text}: version {found.version} of {name!r} has no source.")
+    proxied = _PROXIED_RUN_SOURCE.fullmatch(found.source)
+    if proxied is not None:  # what MLflow's client records for runs:/ on a tracking server
+        return f"runs:/{proxied.group(1)}/{proxied.group(2)}"
+    return found.source
 
 
 def _logged_model_folder(text: str, tracking_uri: str | None) -> Path:

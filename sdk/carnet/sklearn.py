@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import logging
 import math
 import numbers
 import pickle
@@ -131,21 +130,15 @@ def log_model(
     Returns a :class:`~carnet.models.ModelInfo` whose ``model_uri`` is
     ``runs:/<run_id>/<name>``. ``artifact_path=`` is MLflow 2's spelling of
     ``name``. Without ``signature``, one is inferred from ``input_example`` and
-    the model's prediction on it, as MLflow does. Carnet has no model registry
-    yet, so ``registered_model_name=`` only warns (load by the run URI).
+    the model's prediction on it, as MLflow does. ``registered_model_name=``
+    also registers the model as that registered model's next version (created if
+    new); ``ModelInfo.registered_model_version`` says which.
     """
     from carnet.models import log_model_folder
 
     if artifact_path is not None:
         name = artifact_path
     writer = _writer(sk_model, serialization_format)
-    if registered_model_name is not None:
-        logging.getLogger("carnet").warning(
-            "Carnet has no model registry: the model is logged to the run but not registered "
-            "as %r; load it with load_model('runs:/<run_id>/%s').",
-            registered_model_name,
-            name,
-        )
     return log_model_folder(
         writer,
         name=name,
@@ -154,6 +147,7 @@ def log_model(
         pip_requirements=pip_requirements,
         metadata=metadata,
         run_id=run_id,
+        registered_model_name=registered_model_name,
     )
 
 

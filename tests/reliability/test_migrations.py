@@ -34,8 +34,16 @@ from .conftest import dump_store, finish, nan_safe, release, start_worker
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "schema_v1.db"
 
+#: The v6 -> v7 migration undone (the model registry); v4 -> v5 and v5 -> v6 changed no table.
+DOWNGRADE_TO_V6 = (
+    "DROP TABLE registered_model_aliases",
+    "DROP TABLE model_version_tags",
+    "DROP TABLE registered_model_tags",
+    "DROP TABLE model_versions",
+    "DROP TABLE registered_models",
+)
 #: The v3 -> v4 migration undone (run inputs).
-DOWNGRADE_TO_V3 = ("DROP TABLE inputs", "DROP TABLE datasets")
+DOWNGRADE_TO_V3 = (*DOWNGRADE_TO_V6, "DROP TABLE inputs", "DROP TABLE datasets")
 #: The v2 -> v3 migration undone on a store whose histories are all tail rows.
 DOWNGRADE_TO_V2 = (
     *DOWNGRADE_TO_V3,
@@ -110,12 +118,12 @@ def fresh_store(uri: str) -> None:
 
 
 def downgrade_to_v1(uri: str) -> None:
-    """Turn a fresh current store into a v1 store (valid at SCHEMA_VERSION 6: v6 adds no table)."""
+    """Turn a fresh current store into a v1 store (valid while SCHEMA_VERSION is 7)."""
     downgrade(uri, DOWNGRADE_TO_V1, 1)
 
 
 def downgrade(uri: str, statements: tuple[str, ...], version: int) -> None:
-    assert SCHEMA_VERSION == 6, "extend the DOWNGRADE_TO_* lists with the newer migrations' undo"
+    assert SCHEMA_VERSION == 7, "extend the DOWNGRADE_TO_* lists with the newer migrations' undo"
     engine = create_engine(uri)
     with engine.begin() as conn:
         for statement in statements:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import sqlite3
 from pathlib import Path
 
@@ -120,18 +119,17 @@ def test_an_mlflow_store_is_refused_untouched(tmp_path: Path) -> None:
     assert not Path(str(db) + "-wal").exists()
 
 
-def test_registered_model_name_only_logs_a_note(
-    tracking: str, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_registered_model_name_registers_a_version(tracking: str) -> None:
     from sklearn.linear_model import LinearRegression
 
     import carnet.sklearn
 
     model = LinearRegression().fit([[0.0], [1.0]], [0.0, 1.0])
-    with carnet.start_run(), caplog.at_level(logging.WARNING, logger="carnet"):
+    with carnet.start_run():
         info = carnet.sklearn.log_model(model, artifact_path="m", registered_model_name="Reg")
-    assert info.model_uri.endswith("/m")
-    assert "no model registry" in caplog.text
+    assert info.model_uri.endswith("/m") and info.registered_model_version == "1"
+    version = carnet.MlflowClient().get_model_version("Reg", 1)
+    assert (version.source, version.model_id) == (info.model_uri, info.model_id)
 
 
 def test_run_status_helpers_and_to_dictionary(tracking: str) -> None:

@@ -128,9 +128,9 @@ def test_a_read_token_cannot_write(server: Server) -> None:
 
 
 def test_unserved_endpoints_ask_for_credentials_first(server: Server) -> None:
-    answer = call(server, "GET", f"{API}/registered-models/search")
+    answer = call(server, "GET", f"{API}/traces")
     assert_mlflow_error(answer, 401, "UNAUTHENTICATED", server=server)
-    answer = call(server, "GET", f"{API}/registered-models/search", headers=_bearer(READ))
+    answer = call(server, "GET", f"{API}/traces", headers=_bearer(READ))
     assert_mlflow_error(answer, 501, "NOT_IMPLEMENTED", server=server)
 
 

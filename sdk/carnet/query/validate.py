@@ -36,8 +36,9 @@ from carnet.query.nodes import (
 )
 from carnet.query.parser import is_number
 
-#: What a filter or order_by clause is about: runs, or experiments (fewer keys).
-Entity = Literal["run", "experiment"]
+#: What a filter or order_by clause is about: runs, or experiments, registered models and
+#: model versions (attributes and tags only).
+Entity = Literal["run", "experiment", "registered_model", "model_version"]
 
 
 class Type(enum.Enum):
@@ -70,6 +71,36 @@ EXPERIMENT_ATTRIBUTES: dict[str, tuple[str, Type]] = {
     "experiment_id": ("experiment_id", Type.ID),
     "creation_time": ("creation_time", Type.TIME),
     "last_update_time": ("last_update_time", Type.TIME),
+}
+#: MLflow's registry filters: ``name`` and the times for registered models ...
+REGISTERED_MODEL_ATTRIBUTES: dict[str, tuple[str, Type]] = {
+    "name": ("name", Type.TEXT),
+    "creation_timestamp": ("creation_timestamp", Type.TIME),
+    "last_updated_timestamp": ("last_updated_timestamp", Type.TIME),
+    "timestamp": ("last_updated_timestamp", Type.TIME),
+}
+#: ... and for model versions also ``version_number``, ``run_id`` and ``source_path``.
+MODEL_VERSION_ATTRIBUTES: dict[str, tuple[str, Type]] = {
+    "name": ("name", Type.TEXT),
+    "version_number": ("version_number", Type.NUMBER),
+    "run_id": ("run_id", Type.TEXT),
+    "source_path": ("source_path", Type.TEXT),
+    "creation_timestamp": ("creation_timestamp", Type.TIME),
+    "last_updated_timestamp": ("last_updated_timestamp", Type.TIME),
+    "timestamp": ("last_updated_timestamp", Type.TIME),
+}
+ATTRIBUTES: dict[str, dict[str, tuple[str, Type]]] = {
+    "run": RUN_ATTRIBUTES,
+    "experiment": EXPERIMENT_ATTRIBUTES,
+    "registered_model": REGISTERED_MODEL_ATTRIBUTES,
+    "model_version": MODEL_VERSION_ATTRIBUTES,
+}
+#: How messages name each entity in the plural.
+PLURAL = {
+    "run": "runs",
+    "experiment": "experiments",
+    "registered_model": "registered models",
+    "model_version": "model versions",
 }
 #: What ``datasets.<key>`` reads: the dataset's name or digest, or the input's context.
 DATASET_FIELDS = ("name", "digest", "context")
@@ -104,12 +135,12 @@ def _names(table: dict[str, tuple[str, Type]]) -> str:
 
 def resolve_field(field: Field, source: str, entity: Entity, what: str) -> tuple[Field, Type]:
     """Map aliases to canonical attribute names and say what type the key holds."""
-    if entity == "experiment" and field.kind in (Kind.METRIC, Kind.PARAM):
+    if entity != "run" and field.kind in (Kind.METRIC, Kind.PARAM):
         raise error_at(
             source,
             field.start,
-            f"experiments have no {field.kind.value}; use "
-            f"tags.<key> or the attributes {_names(EXPERIMENT_ATTRIBUTES)}",
+            f"{PLURAL[entity]} have no {field.kind.value}; use "
+            f"tags.<key> or the attributes {_names(ATTRIBUTES[entity])}",
             what=what,
         )
     if field.kind is Kind.DATASET:
@@ -122,7 +153,7 @@ def resolve_field(field: Field, source: str, entity: Entity, what: str) -> tuple
         if entity == "run" and field.key == RUN_NAME_TAG:
             return replace(field, kind=Kind.ATTRIBUTE, key="run_name"), Type.TEXT
         return field, Type.TEXT
-    table = RUN_ATTRIBUTES if entity == "run" else EXPERIMENT_ATTRIBUTES
+    table = ATTRIBUTES[entity]
     spec = table.get(field.key.lower())
     if spec is None:
         hint = ""
@@ -131,12 +162,13 @@ def resolve_field(field: Field, source: str, entity: Entity, what: str) -> tuple
                 f"; for a metric, param or tag write metrics.{field.key}, "
                 f"params.{field.key} or tags.{field.key}"
             )
-        if entity == "experiment":
-            hint = f"; for an experiment tag write tags.{field.key}"
+        if entity != "run":
+            hint = f"; for a tag write tags.{field.key}"
         raise error_at(
             source,
             field.start,
-            f"unknown {entity} attribute '{field.key}' (attributes are {_names(table)}){hint}",
+            f"unknown {entity.replace('_', ' ')} attribute '{field.key}' "
+            f"(attributes are {_names(table)}){hint}",
             what=what,
         )
     return replace(field, key=spec[0]), spec[1]
@@ -144,8 +176,8 @@ def resolve_field(field: Field, source: str, entity: Entity, what: str) -> tuple
 
 def _dataset_field(field: Field, source: str, entity: Entity, what: str) -> Field:
     """``datasets.name``, ``datasets.digest`` or ``datasets.context``, in runs' filters only."""
-    if entity == "experiment" or what != "filter":
-        where = "experiments have no datasets" if entity == "experiment" else "runs cannot sort"
+    if entity != "run" or what != "filter":
+        where = f"{PLURAL[entity]} have no datasets" if entity != "run" else "runs cannot sort"
         raise error_at(
             source,
             field.start,
@@ -197,14 +229,14 @@ def _check_node(node: Node, source: str, entity: Entity, depth: int) -> Node:
 
 
 def check_order_key(key: OrderKey, entity: Entity) -> OrderKey:
-    """Resolve an order_by key; experiments sort by attributes only."""
+    """Resolve an order_by key; all but runs sort by attributes only."""
     what = "order_by clause"
     field, _ = resolve_field(key.field, key.clause, entity, what)
-    if entity == "experiment" and field.kind is not Kind.ATTRIBUTE:
+    if entity != "run" and field.kind is not Kind.ATTRIBUTE:
         raise error_at(
             key.clause,
             field.start,
-            f"experiments sort by {_names(EXPERIMENT_ATTRIBUTES)}",
+            f"{PLURAL[entity]} sort by {_names(ATTRIBUTES[entity])}",
             what=what,
         )
     return replace(key, field=field)

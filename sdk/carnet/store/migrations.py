@@ -207,8 +207,127 @@ def _rename_tags(cur: Cursor, dialect: Dialect, names: tuple[tuple[str, str], ..
         )
 
 
+#: The model registry's tables as they shipped in v7 (SQLite's text as ``create_all`` wrote it).
+_REGISTRY_V7 = {
+    "sqlite": (
+        (
+            "CREATE TABLE IF NOT EXISTS registered_models (\n"
+            "\tid INTEGER NOT NULL, \n"
+            "\tname TEXT NOT NULL, \n"
+            "\tcreation_time BIGINT NOT NULL, \n"
+            "\tlast_updated_time BIGINT NOT NULL, \n"
+            "\tdescription TEXT, \n"
+            "\tlast_version INTEGER NOT NULL, \n"
+            "\tPRIMARY KEY (id), \n"
+            "\tUNIQUE (name)\n"
+            ")"
+        ),
+        (
+            "CREATE TABLE IF NOT EXISTS model_versions (\n"
+            "\tid INTEGER NOT NULL, \n"
+            "\tregistered_model_id INTEGER NOT NULL, \n"
+            "\tversion INTEGER NOT NULL, \n"
+            "\tcreation_time BIGINT NOT NULL, \n"
+            "\tlast_updated_time BIGINT NOT NULL, \n"
+            "\tdescription TEXT, \n"
+            "\tuser_id TEXT, \n"
+            "\tsource TEXT NOT NULL, \n"
+            "\trun_id TEXT, \n"
+            "\trun_link TEXT, \n"
+            "\tstatus TEXT NOT NULL, \n"
+            "\tstatus_message TEXT, \n"
+            "\tstorage_location TEXT, \n"
+            "\tmodel_id TEXT, \n"
+            "\tPRIMARY KEY (id), \n"
+            "\tCONSTRAINT uq_model_versions_model_version UNIQUE (registered_model_id, version), \n"
+            "\tFOREIGN KEY(registered_model_id) REFERENCES registered_models (id)\n"
+            ")"
+        ),
+        (
+            "CREATE TABLE IF NOT EXISTS registered_model_tags (\n"
+            "\tregistered_model_id INTEGER NOT NULL, \n"
+            '\t"key" TEXT NOT NULL, \n'
+            "\tvalue TEXT NOT NULL, \n"
+            '\tPRIMARY KEY (registered_model_id, "key"), \n'
+            "\tFOREIGN KEY(registered_model_id) REFERENCES registered_models (id)\n"
+            ")"
+        ),
+        (
+            "CREATE TABLE IF NOT EXISTS model_version_tags (\n"
+            "\tmodel_version_id INTEGER NOT NULL, \n"
+            '\t"key" TEXT NOT NULL, \n'
+            "\tvalue TEXT NOT NULL, \n"
+            '\tPRIMARY KEY (model_version_id, "key"), \n'
+            "\tFOREIGN KEY(model_version_id) REFERENCES model_versions (id)\n"
+            ")"
+        ),
+        (
+            "CREATE TABLE IF NOT EXISTS registered_model_aliases (\n"
+            "\tregistered_model_id INTEGER NOT NULL, \n"
+            "\talias TEXT NOT NULL, \n"
+            "\tversion INTEGER NOT NULL, \n"
+            "\tPRIMARY KEY (registered_model_id, alias), \n"
+            "\tFOREIGN KEY(registered_model_id) REFERENCES registered_models (id)\n"
+            ")"
+        ),
+    ),
+    "postgresql": (
+        (
+            "CREATE TABLE IF NOT EXISTS registered_models (id BIGSERIAL NOT NULL, name TEXT "
+            "NOT NULL, creation_time BIGINT NOT NULL, last_updated_time BIGINT NOT NULL, "
+            "description TEXT, last_version INTEGER NOT NULL, PRIMARY KEY (id), UNIQUE "
+            "(name))"
+        ),
+        (
+            "CREATE TABLE IF NOT EXISTS model_versions (id BIGSERIAL NOT NULL, "
+            "registered_model_id BIGINT NOT NULL, version INTEGER NOT NULL, creation_time "
+            "BIGINT NOT NULL, last_updated_time BIGINT NOT NULL, description TEXT, user_id "
+            "TEXT, source TEXT NOT NULL, run_id TEXT, run_link TEXT, status TEXT NOT NULL, "
+            "status_message TEXT, storage_location TEXT, model_id TEXT, PRIMARY KEY (id), "
+            "CONSTRAINT uq_model_versions_model_version UNIQUE (registered_model_id, "
+            "version), FOREIGN KEY(registered_model_id) REFERENCES registered_models (id))"
+        ),
+        (
+            "CREATE TABLE IF NOT EXISTS registered_model_tags (registered_model_id BIGINT NOT"
+            " NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (registered_model_id,"
+            " key), FOREIGN KEY(registered_model_id) REFERENCES registered_models (id))"
+        ),
+        (
+            "CREATE TABLE IF NOT EXISTS model_version_tags (model_version_id BIGINT NOT NULL,"
+            " key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (model_version_id, key), "
+            "FOREIGN KEY(model_version_id) REFERENCES model_versions (id))"
+        ),
+        (
+            "CREATE TABLE IF NOT EXISTS registered_model_aliases (registered_model_id BIGINT "
+            "NOT NULL, alias TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY "
+            "(registered_model_id, alias), FOREIGN KEY(registered_model_id) REFERENCES "
+            "registered_models (id))"
+        ),
+    ),
+}
+
+
+def _v6_to_v7(cur: Cursor, dialect: Dialect) -> None:
+    """The model registry: registered models, their versions, tags and aliases.
+
+    Five new tables that start empty; no existing row changes. Versions, tags
+    and aliases reference a registered model by its integer id, so a rename
+    rewrites one row.
+    """
+    for statement in _REGISTRY_V7[dialect.name]:
+        cur.execute(statement)
+    cur.execute("CREATE INDEX IF NOT EXISTS ix_model_versions_run_id ON model_versions (run_id)")
+
+
 #: MIGRATIONS[n] upgrades a store at version n + 1 to version n + 2.
-MIGRATIONS: list[Migration] = [_v1_to_v2, _v2_to_v3, _v3_to_v4, _v4_to_v5, _v5_to_v6]
+MIGRATIONS: list[Migration] = [
+    _v1_to_v2,
+    _v2_to_v3,
+    _v3_to_v4,
+    _v4_to_v5,
+    _v5_to_v6,
+    _v6_to_v7,
+]
 
 
 def upgrade(cur: Cursor, dialect: Dialect, found: int) -> None:

@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 #: Bumped with every schema change; each bump ships a migration in migrations.py.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 _BigIntId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -209,6 +209,80 @@ class InputTable(SQLModel, table=True):
     tags: str = Field(default="{}", sa_type=Text)
 
 
+class RegisteredModelTable(SQLModel, table=True):
+    """Registered models of the model registry, by unique name; versions reference the id,
+    so a rename changes one row."""
+
+    __tablename__ = "registered_models"
+    id: int | None = Field(default=None, sa_column=Column(_BigIntId, primary_key=True))
+    name: str = Field(sa_type=Text, unique=True)
+    creation_time: int = Field(sa_type=BigInteger)
+    last_updated_time: int = Field(sa_type=BigInteger)
+    description: str | None = Field(default=None, sa_type=Text)
+    #: The highest version number ever given: a deleted version's number is never reused.
+    last_version: int = Field(default=0)
+
+
+def _registered_model_fk() -> Column[int]:
+    return Column(_BigIntId, ForeignKey("registered_models.id"), primary_key=True)
+
+
+class ModelVersionTable(SQLModel, table=True):
+    """Versions of a registered model, numbered 1, 2, ... per model (MLflow's fields)."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (
+        UniqueConstraint("registered_model_id", "version", name="uq_model_versions_model_version"),
+        Index("ix_model_versions_run_id", "run_id"),
+    )
+    id: int | None = Field(default=None, sa_column=Column(_BigIntId, primary_key=True))
+    registered_model_id: int = Field(
+        sa_column=Column(_BigIntId, ForeignKey("registered_models.id"), nullable=False)
+    )
+    version: int
+    creation_time: int = Field(sa_type=BigInteger)
+    last_updated_time: int = Field(sa_type=BigInteger)
+    description: str | None = Field(default=None, sa_type=Text)
+    user_id: str | None = Field(default=None, sa_type=Text)
+    source: str = Field(sa_type=Text)
+    run_id: str | None = Field(default=None, sa_type=Text)
+    run_link: str | None = Field(default=None, sa_type=Text)
+    status: str = Field(sa_type=Text)
+    status_message: str | None = Field(default=None, sa_type=Text)
+    storage_location: str | None = Field(default=None, sa_type=Text)
+    #: The logged model's id (``m-<hex>``) when the version was made from one.
+    model_id: str | None = Field(default=None, sa_type=Text)
+
+
+class RegisteredModelTagTable(SQLModel, table=True):
+    """Tags of registered models, one row per model and key."""
+
+    __tablename__ = "registered_model_tags"
+    registered_model_id: int = Field(sa_column=_registered_model_fk())
+    key: str = Field(sa_type=Text, primary_key=True)
+    value: str = Field(sa_type=Text)
+
+
+class ModelVersionTagTable(SQLModel, table=True):
+    """Tags of model versions, one row per version and key."""
+
+    __tablename__ = "model_version_tags"
+    model_version_id: int = Field(
+        sa_column=Column(_BigIntId, ForeignKey("model_versions.id"), primary_key=True)
+    )
+    key: str = Field(sa_type=Text, primary_key=True)
+    value: str = Field(sa_type=Text)
+
+
+class RegisteredModelAliasTable(SQLModel, table=True):
+    """Aliases (``champion``) of a registered model, each naming one of its versions."""
+
+    __tablename__ = "registered_model_aliases"
+    registered_model_id: int = Field(sa_column=_registered_model_fk())
+    alias: str = Field(sa_type=Text, primary_key=True)
+    version: int
+
+
 experiments = ExperimentTable.__table__  # type: ignore[attr-defined]
 experiment_tags = ExperimentTagTable.__table__  # type: ignore[attr-defined]
 runs = RunTable.__table__  # type: ignore[attr-defined]
@@ -219,6 +293,11 @@ metric_chunks = MetricChunkTable.__table__  # type: ignore[attr-defined]
 metric_summaries = MetricSummaryTable.__table__  # type: ignore[attr-defined]
 datasets = DatasetTable.__table__  # type: ignore[attr-defined]
 inputs = InputTable.__table__  # type: ignore[attr-defined]
+registered_models = RegisteredModelTable.__table__  # type: ignore[attr-defined]
+model_versions = ModelVersionTable.__table__  # type: ignore[attr-defined]
+registered_model_tags = RegisteredModelTagTable.__table__  # type: ignore[attr-defined]
+model_version_tags = ModelVersionTagTable.__table__  # type: ignore[attr-defined]
+registered_model_aliases = RegisteredModelAliasTable.__table__  # type: ignore[attr-defined]
 schema_info = SchemaVersionTable.__table__  # type: ignore[attr-defined]
 metadata = SQLModel.metadata
 

@@ -1,0 +1,1 @@
+"""The model registry: store, client, searches, model URIs, server and MLflow partner."""
