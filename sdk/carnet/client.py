@@ -28,6 +28,7 @@ from carnet.entities import (
     ViewType,
 )
 from carnet.errors import InvalidValueError
+from carnet.logged_model_client import LoggedModelOperations
 from carnet.store import RemoteArtifactStore, Store, open_store
 from carnet.uri import resolve_uri
 from carnet.validation import (
@@ -141,7 +142,7 @@ def _shaped(item: Any, size: int, kind: str, shape: str) -> Any:
     return item
 
 
-class Client:
+class Client(LoggedModelOperations):
     """Reads and writes one tracking store: the explicit object API, shaped like ``MlflowClient``.
 
     Every argument is checked before the store sees it, so a bad call raises a

@@ -34,8 +34,16 @@ from .conftest import dump_store, finish, nan_safe, release, start_worker
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "schema_v1.db"
 
+#: The v5 -> v6 migration undone (logged models); v4 -> v5 renamed tags only.
+DOWNGRADE_TO_V4 = (
+    "DROP TABLE run_outputs",
+    "DROP TABLE logged_model_metrics",
+    "DROP TABLE logged_model_params",
+    "DROP TABLE logged_model_tags",
+    "DROP TABLE logged_models",
+)
 #: The v3 -> v4 migration undone (run inputs).
-DOWNGRADE_TO_V3 = ("DROP TABLE inputs", "DROP TABLE datasets")
+DOWNGRADE_TO_V3 = (*DOWNGRADE_TO_V4, "DROP TABLE inputs", "DROP TABLE datasets")
 #: The v2 -> v3 migration undone on a store whose histories are all tail rows.
 DOWNGRADE_TO_V2 = (
     *DOWNGRADE_TO_V3,
@@ -110,12 +118,12 @@ def fresh_store(uri: str) -> None:
 
 
 def downgrade_to_v1(uri: str) -> None:
-    """Turn a fresh current store into a v1 store (valid while SCHEMA_VERSION is 5)."""
+    """Turn a fresh current store into a v1 store (valid while SCHEMA_VERSION is 6)."""
     downgrade(uri, DOWNGRADE_TO_V1, 1)
 
 
 def downgrade(uri: str, statements: tuple[str, ...], version: int) -> None:
-    assert SCHEMA_VERSION == 5, "extend the DOWNGRADE_TO_* lists with the newer migrations' undo"
+    assert SCHEMA_VERSION == 6, "extend the DOWNGRADE_TO_* lists with the newer migrations' undo"
     engine = create_engine(uri)
     with engine.begin() as conn:
         for statement in statements:

@@ -36,8 +36,8 @@ from carnet.query.nodes import (
 )
 from carnet.query.parser import is_number
 
-#: What a filter or order_by clause is about: runs, or experiments (fewer keys).
-Entity = Literal["run", "experiment"]
+#: What a filter or order_by clause is about: runs, experiments (fewer keys), or logged models.
+Entity = Literal["run", "experiment", "logged_model"]
 
 
 class Type(enum.Enum):
@@ -70,6 +70,17 @@ EXPERIMENT_ATTRIBUTES: dict[str, tuple[str, Type]] = {
     "experiment_id": ("experiment_id", Type.ID),
     "creation_time": ("creation_time", Type.TIME),
     "last_update_time": ("last_update_time", Type.TIME),
+}
+#: What a logged model's filter names without a prefix (MLflow 3's logged-model search).
+LOGGED_MODEL_ATTRIBUTES: dict[str, tuple[str, Type]] = {
+    "name": ("name", Type.TEXT),
+    "model_id": ("model_id", Type.TEXT),
+    "status": ("status", Type.TEXT),
+    "source_run_id": ("source_run_id", Type.TEXT),
+    "model_type": ("model_type", Type.TEXT),
+    "creation_timestamp": ("creation_timestamp", Type.TIME),
+    "creation_time": ("creation_timestamp", Type.TIME),
+    "last_updated_timestamp": ("last_updated_timestamp", Type.TIME),
 }
 #: What ``datasets.<key>`` reads: the dataset's name or digest, or the input's context.
 DATASET_FIELDS = ("name", "digest", "context")
@@ -114,6 +125,13 @@ def resolve_field(field: Field, source: str, entity: Entity, what: str) -> tuple
         )
     if field.kind is Kind.DATASET:
         return _dataset_field(field, source, entity, what), Type.DATASET
+    if entity == "logged_model" and field.kind is Kind.METRIC and field.aggregate is not None:
+        raise error_at(
+            source,
+            field.start,
+            "a logged model's metrics have no .min, .max or .count; compare the metric itself",
+            what=what,
+        )
     if field.kind is Kind.METRIC:
         return field, Type.METRIC
     if field.kind is Kind.PARAM:
@@ -122,7 +140,9 @@ def resolve_field(field: Field, source: str, entity: Entity, what: str) -> tuple
         if entity == "run" and field.key == RUN_NAME_TAG:
             return replace(field, kind=Kind.ATTRIBUTE, key="run_name"), Type.TEXT
         return field, Type.TEXT
-    table = RUN_ATTRIBUTES if entity == "run" else EXPERIMENT_ATTRIBUTES
+    table = {"run": RUN_ATTRIBUTES, "experiment": EXPERIMENT_ATTRIBUTES}.get(
+        entity, LOGGED_MODEL_ATTRIBUTES
+    )
     spec = table.get(field.key.lower())
     if spec is None:
         hint = ""
@@ -136,7 +156,8 @@ def resolve_field(field: Field, source: str, entity: Entity, what: str) -> tuple
         raise error_at(
             source,
             field.start,
-            f"unknown {entity} attribute '{field.key}' (attributes are {_names(table)}){hint}",
+            f"unknown {entity.replace('_', ' ')} attribute '{field.key}' "
+            f"(attributes are {_names(table)}){hint}",
             what=what,
         )
     return replace(field, key=spec[0]), spec[1]
@@ -144,8 +165,12 @@ def resolve_field(field: Field, source: str, entity: Entity, what: str) -> tuple
 
 def _dataset_field(field: Field, source: str, entity: Entity, what: str) -> Field:
     """``datasets.name``, ``datasets.digest`` or ``datasets.context``, in runs' filters only."""
-    if entity == "experiment" or what != "filter":
-        where = "experiments have no datasets" if entity == "experiment" else "runs cannot sort"
+    if entity != "run" or what != "filter":
+        where = (
+            f"{entity.replace('_', ' ')}s have no datasets"
+            if entity != "run"
+            else ("runs cannot sort")
+        )
         raise error_at(
             source,
             field.start,

@@ -13,7 +13,16 @@ import posixpath
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from carnet.entities import Experiment, FileInfo, Metric, Run, RunData, RunInfo
+from carnet.entities import (
+    Experiment,
+    FileInfo,
+    LoggedModelOutput,
+    Metric,
+    Run,
+    RunData,
+    RunInfo,
+    RunOutputs,
+)
 from carnet.errors import StoreError
 
 _SPECIAL = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
@@ -113,6 +122,10 @@ def read_run_info(data: Mapping[str, Any], tags: Mapping[str, str] | None = None
     )
 
 
+def _model_output(data: Mapping[str, Any]) -> LoggedModelOutput:
+    return LoggedModelOutput(str(data.get("model_id", "")), read_int(data.get("step"), 0) or 0)
+
+
 def read_run(data: Mapping[str, Any]) -> Run:
     """A ``Run`` message: its info, params, tags and each metric's latest value.
 
@@ -129,9 +142,11 @@ def read_run(data: Mapping[str, Any]) -> Run:
         if point.key not in latest or order >= latest[point.key]:
             latest[point.key] = order
             metrics[point.key] = point.value
+    outputs = (data.get("outputs") or {}).get("model_outputs") or ()
     return Run(
         info=read_run_info(data.get("info") or {}, tags),
         data=RunData(metrics=metrics, params=read_pairs(body.get("params")), tags=tags),
+        outputs=RunOutputs([_model_output(o) for o in outputs]),
     )
 
 
