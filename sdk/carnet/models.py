@@ -386,6 +386,9 @@ def log_model_folder(
     pip_requirements: list[str] | None = None,
     metadata: dict[str, Any] | None = None,
     run_id: str | None = None,
+    params: dict[str, Any] | None = None,
+    tags: dict[str, Any] | None = None,
+    model_type: str | None = None,
     step: int = 0,
 ) -> ModelInfo:
     """Record a logged model of the run, write its folder, then mark it READY (FAILED if
@@ -405,7 +408,12 @@ def log_model_folder(
     rid = run_id if run_id is not None else _active_or_new_run_id()
     run = client.get_run(rid)
     model = client.create_logged_model(
-        run.info.experiment_id, artifact_path, rid, params=run.data.params
+        run.info.experiment_id,
+        artifact_path,
+        rid,
+        tags=tags,
+        params={**(params or {}), **run.data.params},
+        model_type=model_type,
     )
     try:
         client.log_outputs(rid, [LoggedModelOutput(model.model_id, step)])

@@ -119,15 +119,23 @@ def log_model(
     serialization_format: str = "pickle",
     metadata: dict[str, Any] | None = None,
     run_id: str | None = None,
+    params: dict[str, Any] | None = None,
+    tags: dict[str, Any] | None = None,
+    model_type: str | None = None,
+    step: int = 0,
 ) -> ModelInfo:
-    """Save ``sk_model`` in MLflow's model format as the artifact folder ``name`` of
-    the active run (or ``run_id``), so Carnet and MLflow can both load it.
+    """Save ``sk_model`` in MLflow's model format as a logged model of the active run
+    (or ``run_id``), so Carnet and MLflow can both load it.
 
-    Returns a :class:`~carnet.models.ModelInfo` whose ``model_uri`` is
-    ``runs:/<run_id>/<name>``. ``artifact_path=`` is MLflow 2's spelling of
-    ``name``. Without ``signature``, one is inferred from ``input_example`` and
-    the model's prediction on it, as MLflow does. Carnet has no model registry
-    yet, so ``registered_model_name=`` only warns (load by the run URI).
+    As in MLflow 3, the model gets its own id: the returned
+    :class:`~carnet.models.ModelInfo` has ``model_id`` and ``model_uri`` =
+    ``models:/<model_id>``, and ``runs:/<run_id>/<name>`` loads it too. The model
+    records the run's params (and ``params``), ``tags``, ``model_type`` and the run's
+    metrics at ``step``, is PENDING while its files are written and READY after
+    (FAILED if writing fails). ``artifact_path=`` is
+    MLflow 2's spelling of ``name``. Without ``signature``, one is inferred from
+    ``input_example`` and the model's prediction on it, as MLflow does. Carnet has
+    no model registry yet, so ``registered_model_name=`` only warns.
     """
     from carnet.models import log_model_folder
 
@@ -137,7 +145,7 @@ def log_model(
     if registered_model_name is not None:
         logging.getLogger("carnet").warning(
             "Carnet has no model registry: the model is logged to the run but not registered "
-            "as %r; load it with load_model('runs:/<run_id>/%s').",
+            "as %r; load it with load_model(info.model_uri) or 'runs:/<run_id>/%s'.",
             registered_model_name,
             name,
         )
@@ -149,6 +157,10 @@ def log_model(
         pip_requirements=pip_requirements,
         metadata=metadata,
         run_id=run_id,
+        params=params,
+        tags=tags,
+        model_type=model_type,
+        step=step,
     )
 
 

@@ -44,7 +44,6 @@ def set_version(uri: str, version: int) -> None:
 
 
 def test_former_start_tags_are_renamed_without_loss(any_uri: str) -> None:
-    assert SCHEMA_VERSION == 5, "this test writes a v4 store; keep it at the v4 -> v5 step"
     client = carnet.Client(any_uri)
     exp = client.create_experiment("old-tags")
     old = client.create_run(exp, tags={**FORMER, "team": "med"}, run_name="old")
@@ -53,9 +52,9 @@ def test_former_start_tags_are_renamed_without_loss(any_uri: str) -> None:
     )
     plain = client.create_run(exp, tags={"carnet.error.type": "ValueError"}, run_name="plain")
     dispose_engines()
-    set_version(any_uri, SCHEMA_VERSION - 1)
+    set_version(any_uri, 4)  # later steps only add tables, which are there already
 
-    assert upgrade_store(any_uri) == (SCHEMA_VERSION - 1, SCHEMA_VERSION)
+    assert upgrade_store(any_uri) == (4, SCHEMA_VERSION)
     client = carnet.Client(any_uri)
     tags = client.get_run(old.info.run_id).data.tags
     assert {k: tags[k] for k in RENAMED} == RENAMED

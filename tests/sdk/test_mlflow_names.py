@@ -130,7 +130,7 @@ def test_registered_model_name_only_logs_a_note(
     model = LinearRegression().fit([[0.0], [1.0]], [0.0, 1.0])
     with carnet.start_run(), caplog.at_level(logging.WARNING, logger="carnet"):
         info = carnet.sklearn.log_model(model, artifact_path="m", registered_model_name="Reg")
-    assert info.model_uri.endswith("/m")
+    assert info.artifact_path == "m" and info.model_uri == f"models:/{info.model_id}"
     assert "no model registry" in caplog.text
 
 
