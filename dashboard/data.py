@@ -29,7 +29,8 @@ import streamlit as st
 from sqlalchemy.exc import DBAPIError
 
 import carnet
-from carnet.entities import FileInfo, RunInputs
+from carnet.entities import FileInfo, LoggedModel, RunInputs
+from carnet.query import quote_string
 from carnet.store.engine import sqlite_path
 from dashboard import frames, series
 
@@ -277,6 +278,29 @@ def artifacts(uri: str, v: Version, run_id: str) -> list[FileInfo]:
         for info in listing:
             (pending.append(info.path) if info.is_dir else out.append(info))
     return sorted(out, key=lambda f: f.path)
+
+
+@st.cache_data(show_spinner=False, ttl=_TTL, max_entries=64)
+def run_models(uri: str, v: Version, experiment_id: str, run_id: str) -> list[LoggedModel]:
+    """The logged models a run produced, newest first (at most 1,000)."""
+    found = client(uri).search_logged_models(
+        [experiment_id], f"source_run_id = {quote_string(run_id)}", max_results=1_000
+    )
+    return list(found)
+
+
+@st.cache_data(show_spinner=False, ttl=_TTL, max_entries=256)
+def model_descriptor(uri: str, model_id: str) -> dict[str, Any] | None:
+    """A logged model's ``MLmodel`` descriptor (flavours, signature), or None when its
+    files cannot be read; a model's files never change, so the id alone keys it."""
+    import yaml
+
+    try:
+        text = client(uri).read_logged_model_artifact(model_id, "MLmodel")
+        descriptor = yaml.safe_load(text)
+    except (carnet.CarnetError, yaml.YAMLError, UnicodeDecodeError):
+        return None
+    return descriptor if isinstance(descriptor, dict) else None
 
 
 def artifact_path(uri: str, run_id: str, path: str) -> Any:

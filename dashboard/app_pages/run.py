@@ -32,7 +32,7 @@ from carnet.sysinfo import (
     SOURCE_COMMAND_TAG,
     SOURCE_CWD_TAG,
 )
-from dashboard import charts, data, frames, shared_keys, state, ui
+from dashboard import charts, data, frames, models_section, shared_keys, state, ui
 from dashboard.shared_keys import CURVE_X, FILTER, RUN, SMOOTHING, SORT
 from dashboard.state import UrlKey
 
@@ -168,6 +168,7 @@ def overview(run: carnet.Run, ctx: ui.Context) -> None:
         st.subheader("Metrics")
         summary_table(run)
     datasets_table(run)
+    models_section.logged_models_table(run, ctx)
     family(run, ctx)
     st.subheader("Reproduce")
     reproduce(tags)

@@ -29,6 +29,7 @@ from carnet.entities import (
     ViewType,
 )
 from carnet.errors import InvalidValueError
+from carnet.logged_model_client import LoggedModelOperations
 from carnet.registry_client import RegistryClient
 from carnet.store import RemoteArtifactStore, Store, open_store
 from carnet.uri import resolve_uri
@@ -143,7 +144,7 @@ def _shaped(item: Any, size: int, kind: str, shape: str) -> Any:
     return item
 
 
-class Client(RegistryClient):
+class Client(RegistryClient, LoggedModelOperations):
     """Reads and writes one tracking store: the explicit object API, shaped like ``MlflowClient``.
 
     Every argument is checked before the store sees it, so a bad call raises a

@@ -209,6 +209,75 @@ class RunInputs:
         }
 
 
+class LoggedModelStatus(str, enum.Enum):
+    """Where a logged model is in its life (MLflow 3's ``LoggedModelStatus``): PENDING
+    while its files are written, then READY, or FAILED if writing them failed."""
+
+    UNSPECIFIED = "UNSPECIFIED"
+    PENDING = "PENDING"
+    READY = "READY"
+    FAILED = "FAILED"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @staticmethod
+    def is_finalized(status: LoggedModelStatus | str) -> bool:
+        """MLflow's test: READY and FAILED models change status no more."""
+        return LoggedModelStatus(status) in (LoggedModelStatus.READY, LoggedModelStatus.FAILED)
+
+
+@dataclass(frozen=True)
+class LoggedModel:
+    """A model logged to an experiment (MLflow 3's ``LoggedModel``), with its own id.
+
+    ``model_uri`` (``models:/<model_id>``) loads it anywhere a model URI is taken;
+    ``source_run_id`` is the run that produced it, if any; ``metrics`` are the points
+    linked to the model (MLflow 3 links the run's metrics of the step it was logged at).
+    Times are milliseconds since the epoch.
+    """
+
+    model_id: str
+    experiment_id: str
+    name: str
+    artifact_location: str
+    creation_timestamp: int
+    last_updated_timestamp: int
+    status: LoggedModelStatus = LoggedModelStatus.READY
+    tags: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    source_run_id: str | None = None
+    model_type: str | None = None
+    status_message: str | None = None
+    metrics: list[Metric] = field(default_factory=list)
+
+    @property
+    def model_uri(self) -> str:
+        """``models:/<model_id>``: what loads this model, as in MLflow 3."""
+        return f"models:/{self.model_id}"
+
+    def to_dictionary(self) -> dict[str, Any]:
+        """Plain values (the status as text, metrics as dicts), e.g. for json.dumps."""
+        out = asdict(self)
+        out["status"] = self.status.value
+        out["metrics"] = [m._asdict() for m in self.metrics]
+        return out
+
+
+class LoggedModelOutput(NamedTuple):
+    """A model a run produced, and the step it was logged at (MLflow 3's ``LoggedModelOutput``)."""
+
+    model_id: str
+    step: int
+
+
+@dataclass(frozen=True)
+class RunOutputs:
+    """A run's outputs (MLflow 3's ``RunOutputs``): the models it logged."""
+
+    model_outputs: list[LoggedModelOutput] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class Run:
     """A run as every read returns it: ``info`` and ``data``, as in MLflow.
@@ -222,6 +291,8 @@ class Run:
     summaries: dict[str, MetricSummary] = field(default_factory=dict)
     #: The datasets the run used (``Client.log_inputs``); filled by ``get_run``.
     inputs: RunInputs = field(default_factory=RunInputs)
+    #: The models the run logged (MLflow 3's ``run.outputs``); filled by ``get_run``.
+    outputs: RunOutputs = field(default_factory=RunOutputs)
 
     @property
     def _info(self) -> RunInfo:

@@ -11,6 +11,7 @@ and how to fix the call. The tree::
     ├── NotFoundError             (also a LookupError)
     │   ├── ExperimentNotFoundError
     │   ├── RunNotFoundError
+    │   ├── LoggedModelNotFoundError
     │   ├── ArtifactNotFoundError
     │   ├── RegisteredModelNotFoundError
     │   └── ModelVersionNotFoundError  no such version
@@ -75,6 +76,10 @@ class ExperimentNotFoundError(NotFoundError):
 
 class RunNotFoundError(NotFoundError):
     """No run has that id."""
+
+
+class LoggedModelNotFoundError(NotFoundError):
+    """No logged model has that id (or it was deleted)."""
 
 
 class ArtifactNotFoundError(NotFoundError):

@@ -25,6 +25,7 @@ swapped model file, not a forged model folder.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib
 import json
@@ -35,19 +36,16 @@ import tempfile
 import uuid
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote, urlparse
 
-from carnet import fluent, registry_fluent, run_context
-from carnet.errors import ArtifactNotFoundError, ModelError
+from carnet import fluent, logged_model_fluent, registry_fluent, run_context
+from carnet.errors import ArtifactNotFoundError, LoggedModelNotFoundError, ModelError
 from carnet.model_signature import ColSpec, ModelSignature, Schema, TensorSpec, infer_signature
-
-if TYPE_CHECKING:
-    from carnet.client import Client
 
 DESCRIPTOR = "MLmodel"
 INPUT_EXAMPLE = "input_example.json"
@@ -298,6 +296,7 @@ def save_model_folder(
     metadata: dict[str, Any] | None = None,
     run_id: str | None = None,
     artifact_path: str | None = None,
+    model_id: str | None = None,
 ) -> dict[str, Any]:
     """Write an MLflow-format model folder into the empty ``folder``; return its descriptor."""
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
@@ -309,7 +308,7 @@ def save_model_folder(
     folder.mkdir(parents=True, exist_ok=True)
     try:
         return _write_folder(folder, writer, signature, input_example, pip_requirements,
-                             metadata, run_id, artifact_path)  # fmt: skip
+                             metadata, run_id, artifact_path, model_id)  # fmt: skip
     except BaseException:
         # a failed save leaves nothing behind: the folder was empty (or absent) before
         for child in folder.iterdir():
@@ -328,6 +327,7 @@ def _write_folder(
     metadata: dict[str, Any] | None,
     run_id: str | None,
     artifact_path: str | None,
+    model_id: str | None = None,
 ) -> dict[str, Any]:
     """The files of :func:`save_model_folder`, written into the empty ``folder``."""
     import yaml
@@ -350,9 +350,9 @@ def _write_folder(
                             writer.distributions.items() if label in versions]  # fmt: skip
     _environment_files(folder, [str(p) for p in pip_requirements])
     descriptor: dict[str, Any] = {}
-    model_uuid = uuid.uuid4().hex
-    if run_id is not None:
-        descriptor.update(artifact_path=artifact_path, run_id=run_id, model_id=f"m-{model_uuid}")
+    model_uuid = model_id or uuid.uuid4().hex  # MLflow 3 uses the model id as the uuid
+    if model_id is not None:
+        descriptor.update(artifact_path=artifact_path, run_id=run_id, model_id=model_id)
     descriptor.update(
         flavors={
             "python_function": {
@@ -389,14 +389,21 @@ def log_model_folder(
     metadata: dict[str, Any] | None = None,
     run_id: str | None = None,
     registered_model_name: str | None = None,
+    params: dict[str, Any] | None = None,
+    tags: dict[str, Any] | None = None,
+    model_type: str | None = None,
+    step: int = 0,
 ) -> ModelInfo:
-    """Build the model folder in a temporary place, then copy it into the run's artifacts.
+    """Record a logged model of the run, write its folder, then mark it READY (FAILED if
+    writing fails), as MLflow 3 does: the model gets an id, the run's params, the run's
+    metrics at ``step``, and an entry in the run's outputs.
 
     The run is ``run_id``, else the active run (started if there is none, as MLflow does).
     With ``registered_model_name`` the logged model is then registered as that model's
     next version (the registered model is created if it is new).
     """
     from carnet.artifacts import safe_relative
+    from carnet.entities import LoggedModelOutput, LoggedModelStatus
 
     rel = safe_relative(name)
     if not rel.parts:
@@ -404,32 +411,46 @@ def log_model_folder(
     artifact_path = str(rel)
     client = run_context.client()
     rid = run_id if run_id is not None else _active_or_new_run_id()
-    if client.list_artifacts(rid, artifact_path):
-        raise ModelError(
-            f"run {rid} already has an artifact {artifact_path!r}; log the model under "
-            "another name (models are immutable once logged)."
-        )
-    with tempfile.TemporaryDirectory(prefix="carnet-model-") as tmp:
-        folder = Path(tmp) / "model"
-        descriptor = save_model_folder(
-            folder,
-            writer,
-            signature=signature,
-            input_example=input_example,
-            pip_requirements=pip_requirements,
-            metadata=metadata,
-            run_id=rid,
-            artifact_path=artifact_path,
-        )
-        client.log_artifacts(rid, folder, artifact_path)
-    _record_history(client, rid, descriptor)
-    info = model_info(descriptor, f"runs:/{rid}/{artifact_path}")
+    run = client.get_run(rid)
+    model = client.create_logged_model(
+        run.info.experiment_id,
+        artifact_path,
+        rid,
+        tags=tags,
+        params={**(params or {}), **run.data.params},
+        model_type=model_type,
+    )
+    try:
+        client.log_outputs(rid, [LoggedModelOutput(model.model_id, step)])
+        points = [m for key in run.data.metrics for m in client.get_metric_history(rid, key)
+                  if m.step == step]  # fmt: skip
+        client.log_model_metrics(model.model_id, points, rid)
+        with tempfile.TemporaryDirectory(prefix="carnet-model-") as tmp:
+            folder = Path(tmp) / "model"
+            descriptor = save_model_folder(
+                folder,
+                writer,
+                signature=signature,
+                input_example=input_example,
+                pip_requirements=pip_requirements,
+                metadata=metadata,
+                run_id=rid,
+                artifact_path=model.artifact_location,
+                model_id=model.model_id,
+            )
+            client.log_model_artifacts(model.model_id, folder)
+    except BaseException:
+        client.finalize_logged_model(model.model_id, LoggedModelStatus.FAILED)
+        raise
+    client.finalize_logged_model(model.model_id, LoggedModelStatus.READY)
+    logged_model_fluent.set_last_logged_model_id(model.model_id)
+    info = dataclasses.replace(model_info(descriptor, model.model_uri), artifact_path=artifact_path)
     if registered_model_name is None:
         return info
     version = registry_fluent.register_version(
         client, info.model_uri, registered_model_name, model_id=info.model_id
     )
-    return replace(info, registered_model_version=version.version)
+    return dataclasses.replace(info, registered_model_version=version.version)
 
 
 def model_info(descriptor: Mapping[str, Any], model_uri: str) -> ModelInfo:
@@ -451,27 +472,6 @@ def model_info(descriptor: Mapping[str, Any], model_uri: str) -> ModelInfo:
     )
 
 
-def _record_history(client: Client, run_id: str, descriptor: Mapping[str, Any]) -> None:
-    """Append the model to the run's ``mlflow.log-model.history`` tag (MLflow's shape)."""
-    from carnet.validation import MAX_TAG_VALUE_LENGTH
-
-    entry = {k: descriptor[k] for k in ("artifact_path", "run_id", "model_uuid",
-                                         "utc_time_created", "model_id")}  # fmt: skip
-    entry["flavors"] = sorted(descriptor["flavors"])
-    try:
-        history = json.loads(client.get_run(run_id).data.tags.get(MODEL_HISTORY_TAG, "[]"))
-        if not isinstance(history, list):
-            history = []
-    except ValueError:
-        history = []
-    history.append(entry)
-    text = json.dumps(history)
-    while len(text) > MAX_TAG_VALUE_LENGTH and len(history) > 1:
-        history.pop(0)  # keep the newest entries when the tag is full
-        text = json.dumps(history)
-    client.set_tag(run_id, MODEL_HISTORY_TAG, text)
-
-
 # -- reading -----------------------------------------------------------------------------
 
 
@@ -491,12 +491,7 @@ def resolve_model_folder(
                 f"model URI {text!r} must look like 'runs:/<run_id>/<model name>', "
                 "e.g. 'runs:/0a1b2c.../model'."
             )
-        from carnet.client import Client
-
-        try:
-            folder = Client(tracking_uri).get_artifact_path(run_id, path.strip("/"))
-        except ArtifactNotFoundError as exc:
-            raise ModelError(f"{text}: {exc}") from None
+        folder = _run_model_folder(text, run_id, path.strip("/"), tracking_uri)
     elif text.startswith("models:") and MODEL_ID.fullmatch(text[len("models:") :].strip("/")):
         folder = _logged_model_folder(text, tracking_uri)
     elif text.startswith("models:"):
@@ -566,36 +561,55 @@ def registered_version_source(text: str, tracking_uri: str | None) -> str:
     return found.source
 
 
-def _logged_model_folder(text: str, tracking_uri: str | None) -> Path:
-    """The folder of ``models:/<model_id>``: the run whose model history records the id."""
+def _run_model_folder(text: str, run_id: str, path: str, tracking_uri: str | None) -> Path:
+    """The folder of ``runs:/<run_id>/<path>``: the run's artifact folder ``path`` (models
+    logged before logged models existed), else the run's newest logged model named ``path``
+    (as MLflow 3 resolves it)."""
     from carnet.client import Client
-    from carnet.entities import ViewType
+    from carnet.query import quote_string
+
+    client = Client(tracking_uri)
+    try:
+        folder = client.get_artifact_path(run_id, path)
+        if (folder / DESCRIPTOR).is_file():
+            return folder
+    except ArtifactNotFoundError as exc:
+        missing: Exception = exc
+    else:
+        missing = ModelError(f"no {DESCRIPTOR} in the run's artifact folder {path!r}")
+    run = client.get_run(run_id)
+    found = client.search_logged_models(
+        [run.info.experiment_id],
+        f"source_run_id = {quote_string(run_id)} AND name = {quote_string(path)}",
+        max_results=1,
+    )
+    if not found:
+        raise ModelError(
+            f"no logged model at {text!r}: the run has no logged model named {path!r} "
+            f"({missing}); check the run id and the name given to log_model."
+        )
+    return client.logged_model_folder(found[0].model_id)
+
+
+def _logged_model_folder(text: str, tracking_uri: str | None) -> Path:
+    """The folder of ``models:/<model_id>``, found through the store's logged models."""
+    from carnet.client import Client
 
     model_id = text[len("models:") :].strip("/")
     if not MODEL_ID.fullmatch(model_id):
         raise ModelError(
             f"model URI {text!r} is not supported: Carnet resolves 'models:/<model_id>' "
-            "(the model_id of log_model's ModelInfo, 'm-' and 32 hex digits) and "
-            "'runs:/<run_id>/<name>'; registered model names are not supported yet."
+            "(the model_id of log_model's ModelInfo, 'm-' and 32 hex digits)."
         )
     client = Client(tracking_uri)
-    experiments = [e.experiment_id for e in client.search_experiments(view_type=ViewType.ALL)]
-    runs = client.search_runs(
-        experiments, f"tags.`{MODEL_HISTORY_TAG}` LIKE '%{model_id}%'", ViewType.ALL, 1
-    )
-    for run in runs:
-        history = json.loads(run.data.tags.get(MODEL_HISTORY_TAG, "[]"))
-        for entry in history if isinstance(history, list) else []:
-            if isinstance(entry, dict) and entry.get("model_id") == model_id:
-                path = str(entry.get("artifact_path"))
-                try:
-                    return client.get_artifact_path(run.info.run_id, path)
-                except ArtifactNotFoundError as exc:
-                    raise ModelError(f"{text}: {exc}") from None
-    raise ModelError(
-        f"no logged model has the id {model_id!r} in this store; check the id (ModelInfo."
-        "model_id) and the tracking URI, or load it with 'runs:/<run_id>/<name>'."
-    )
+    try:
+        client.get_logged_model(model_id)
+        return client.logged_model_folder(model_id)
+    except (ArtifactNotFoundError, LoggedModelNotFoundError) as exc:
+        raise ModelError(
+            f"{text}: {exc} Check the id (ModelInfo.model_id) and the tracking URI, or load "
+            "it with 'runs:/<run_id>/<name>'."
+        ) from None
 
 
 def _scheme(text: str) -> str | None:

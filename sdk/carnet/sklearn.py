@@ -123,16 +123,24 @@ def log_model(
     serialization_format: str = "pickle",
     metadata: dict[str, Any] | None = None,
     run_id: str | None = None,
+    params: dict[str, Any] | None = None,
+    tags: dict[str, Any] | None = None,
+    model_type: str | None = None,
+    step: int = 0,
 ) -> ModelInfo:
-    """Save ``sk_model`` in MLflow's model format as the artifact folder ``name`` of
-    the active run (or ``run_id``), so Carnet and MLflow can both load it.
+    """Save ``sk_model`` in MLflow's model format as a logged model of the active run
+    (or ``run_id``), so Carnet and MLflow can both load it.
 
-    Returns a :class:`~carnet.models.ModelInfo` whose ``model_uri`` is
-    ``runs:/<run_id>/<name>``. ``artifact_path=`` is MLflow 2's spelling of
-    ``name``. Without ``signature``, one is inferred from ``input_example`` and
-    the model's prediction on it, as MLflow does. ``registered_model_name=``
-    also registers the model as that registered model's next version (created if
-    new); ``ModelInfo.registered_model_version`` says which.
+    As in MLflow 3, the model gets its own id: the returned
+    :class:`~carnet.models.ModelInfo` has ``model_id`` and ``model_uri`` =
+    ``models:/<model_id>``, and ``runs:/<run_id>/<name>`` loads it too. The model
+    records the run's params (and ``params``), ``tags``, ``model_type`` and the run's
+    metrics at ``step``, is PENDING while its files are written and READY after
+    (FAILED if writing fails). ``artifact_path=`` is
+    MLflow 2's spelling of ``name``. Without ``signature``, one is inferred from
+    ``input_example`` and the model's prediction on it, as MLflow does.
+    ``registered_model_name=`` also registers the model as that registered model's
+    next version (created if new); ``ModelInfo.registered_model_version`` says which.
     """
     from carnet.models import log_model_folder
 
@@ -148,6 +156,10 @@ def log_model(
         metadata=metadata,
         run_id=run_id,
         registered_model_name=registered_model_name,
+        params=params,
+        tags=tags,
+        model_type=model_type,
+        step=step,
     )
 
 

@@ -49,24 +49,25 @@ SIGNATURE_GAPS: dict[str, set[str]] = {
         "missing: extra_files",
         "missing: extra_pip_requirements",
         "missing: model_id",
-        "missing: model_type",
-        "missing: params",
         "missing: pyfunc_predict_fn",
         "missing: skops_trusted_types",
-        "missing: step",
-        "missing: tags",
         # MLflow's 2nd positional is the deprecated alias artifact_path (same meaning as
         # Carnet's name, which also takes artifact_path= and registered_model_name= by
         # keyword); input_example is MLflow's 8th positional, Carnet's 3rd. signature,
-        # serialization_format, pip_requirements and metadata are keyword-only in Carnet.
+        # serialization_format, pip_requirements, metadata, params, tags, model_type and step
+        # are keyword-only in Carnet.
         "position: artifact_path",
         "position: input_example",
         "position: metadata",
+        "position: model_type",
         "position: name",
+        "position: params",
         "position: pip_requirements",
         "position: registered_model_name",
         "position: serialization_format",
         "position: signature",
+        "position: step",
+        "position: tags",
     },
     "sklearn.autolog": {
         "missing: disable_for_unsupported_versions",

@@ -65,6 +65,17 @@ def all_runs() -> list[Run]:
     return runs
 
 
+def saved(run_id: str) -> set[str]:
+    """The run's artifact files and folders, and the names of the models it logged."""
+    files = {f.path for f in carnet.Client().list_artifacts(run_id)}
+    run = carnet.get_run(run_id)
+    found = carnet.search_logged_models(
+        [run.info.experiment_id], f"source_run_id = '{run_id}'", output_format="list"
+    )
+    assert isinstance(found, list)
+    return files | {m.name for m in found}
+
+
 def last_run() -> Run:
     run = carnet.last_active_run()
     assert run is not None
@@ -146,8 +157,7 @@ def test_grid_search_logs_one_child_per_candidate(tracking: str, iris: tuple) ->
     assert parent.data.params["best_C"] == str(search.best_params_["C"])
     assert parent.data.metrics["best_cv_score"] == pytest.approx(search.best_score_)
     assert set(parent.data.metrics) >= CLASSIFICATION_METRICS
-    names = {f.path for f in carnet.Client().list_artifacts(parent.info.run_id)}
-    assert {"model", "best_estimator", "cv_results.csv"} <= names
+    assert {"model", "best_estimator", "cv_results.csv"} <= saved(parent.info.run_id)
     best_model = carnet.sklearn.load_model(f"runs:/{parent.info.run_id}/best_estimator")
     assert best_model.get_params()["C"] == search.best_params_["C"]
 
@@ -165,7 +175,7 @@ def test_randomized_search_keeps_the_best_max_tuning_runs(diabetes: tuple) -> No
     ranks = sorted(int(r.data.metrics["rank_test_score"]) for r in children)
     assert ranks == [1, 2]
     assert parent.data.tags["mlflow.carnet.autolog.candidates"] == "5"
-    assert carnet.Client().list_artifacts(parent.info.run_id, "model") == []
+    assert "model" not in saved(parent.info.run_id)
 
 
 def test_fit_inside_an_active_run_logs_there_and_second_fit_nests(
@@ -282,7 +292,7 @@ def test_search_without_refit_and_with_several_scorers(iris: tuple) -> None:
         )
     assert "best_cv_score" not in parent.data.metrics
     assert not any(k.startswith("training_") for k in parent.data.metrics)
-    names = {f.path for f in carnet.Client().list_artifacts(parent.info.run_id)}
+    names = saved(parent.info.run_id)
     assert "best_estimator" not in names and "model" in names
 
 
@@ -317,7 +327,7 @@ def test_mlflow_random_forest_example_with_classification_report_is_one_run(
     (only,) = all_runs()
     assert only.info.run_id == run.info.run_id
     assert only.data.tags["estimator_name"] == "RandomForestClassifier"
-    assert [f.path for f in carnet.Client().list_artifacts(run.info.run_id)] == ["model"]
+    assert saved(run.info.run_id) == {"model"}
 
 
 def test_metric_functions_after_a_fit_without_a_run_add_none(iris: tuple) -> None:

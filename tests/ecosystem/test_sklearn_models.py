@@ -44,10 +44,12 @@ def test_round_trip_with_a_dataframe_example(
     x, _ = data
     with carnet.start_run() as run:
         info = carnet.sklearn.log_model(fitted, "model", input_example=x.head(3))
-    assert info.model_uri == f"runs:/{run.info.run_id}/model"
+    assert info.model_uri == f"models:/{info.model_id}"  # MLflow 3's URI
     assert info.run_id == run.info.run_id and info.artifact_path == "model"
     loaded = carnet.sklearn.load_model(info.model_uri)
     np.testing.assert_allclose(loaded.predict(x), fitted.predict(x))
+    by_run = carnet.sklearn.load_model(f"runs:/{run.info.run_id}/model")
+    np.testing.assert_allclose(by_run.predict(x), fitted.predict(x))
     generic = carnet.models.load_model(info.model_uri)
     np.testing.assert_allclose(generic.predict(x), fitted.predict(x))
     example = carnet.models.load_input_example(info.model_uri)
@@ -74,8 +76,9 @@ def test_folder_layout_and_descriptor(tracking: str, fitted: Ridge) -> None:
     assert f"scikit-learn=={sklearn.__version__}" in (folder / "requirements.txt").read_text()
     example = carnet.models.load_input_example(info.model_uri)
     assert isinstance(example, np.ndarray) and example.shape == (2, 10)
-    history = json.loads(carnet.get_run(info.run_id).data.tags["mlflow.log-model.history"])
-    assert history[0]["artifact_path"] == "regressor"
+    assert descriptor["model_id"] == info.model_id
+    model = carnet.get_logged_model(info.model_id)
+    assert (model.name, model.source_run_id, model.status) == ("regressor", info.run_id, "READY")
     assert carnet.models.get_model_info(info.model_uri)["model_uuid"] == info.model_uuid
 
 
@@ -106,8 +109,9 @@ def test_log_model_with_explicit_run_id_and_local_folder(uri: str, fitted: Ridge
     run = client.create_run(client.create_experiment("models"))
     info = carnet.sklearn.log_model(fitted, "nested/model", run_id=run.info.run_id)
     assert carnet.active_run() is None
-    assert info.model_uri == f"runs:/{run.info.run_id}/nested/model"
-    folder = model_folder(info.model_uri)
+    assert info.model_uri == f"models:/{info.model_id}"
+    folder = model_folder(f"runs:/{run.info.run_id}/nested/model")
+    assert folder == model_folder(info.model_uri)
     assert type(carnet.sklearn.load_model(folder)).__name__ == "Pipeline"
     assert type(carnet.models.load_model(folder.as_uri())).__name__ == "Pipeline"
 
@@ -125,9 +129,8 @@ def test_a_changed_model_file_is_refused(uri: str, fitted: Ridge) -> None:
 def test_refusals_say_what_to_do(uri: str, fitted: Ridge) -> None:
     carnet.set_tracking_uri(uri)
     with carnet.start_run() as run:
-        carnet.sklearn.log_model(fitted, "model")
-        with pytest.raises(ModelError, match="already has an artifact 'model'"):
-            carnet.sklearn.log_model(fitted, "model")
+        first = carnet.sklearn.log_model(fitted, "model")
+        second = carnet.sklearn.log_model(fitted, "model")  # MLflow 3: a second model
         with pytest.raises(ModelError, match="takes a scikit-learn estimator"):
             carnet.sklearn.log_model(object(), "other")
         with pytest.raises(ModelError, match="cannot be pickled"):
@@ -137,6 +140,10 @@ def test_refusals_say_what_to_do(uri: str, fitted: Ridge) -> None:
         with pytest.raises(ModelError, match="cannot be stored as JSON"):
             carnet.sklearn.log_model(fitted, "ex", input_example={1, 2})
     rid = run.info.run_id
+    assert first.model_id != second.model_id
+    assert model_folder(f"runs:/{rid}/model") == model_folder(second.model_uri)  # the newest
+    failed = carnet.search_logged_models(filter_string="status = 'FAILED'", output_format="list")
+    assert [m.name for m in failed] == ["ex", "bad"]  # recorded, marked FAILED, no files
     with pytest.raises(ModelError, match="no logged model"):
         carnet.sklearn.load_model(f"runs:/{rid}/nothing")
     with pytest.raises(ModelError, match="must look like 'runs:/<run_id>/<model name>'"):

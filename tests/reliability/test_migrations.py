@@ -34,8 +34,17 @@ from .conftest import dump_store, finish, nan_safe, release, start_worker
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "schema_v1.db"
 
+#: The v7 -> v8 migration undone (logged models).
+DOWNGRADE_TO_V7 = (
+    "DROP TABLE run_outputs",
+    "DROP TABLE logged_model_metrics",
+    "DROP TABLE logged_model_params",
+    "DROP TABLE logged_model_tags",
+    "DROP TABLE logged_models",
+)
 #: The v6 -> v7 migration undone (the model registry); v4 -> v5 and v5 -> v6 changed no table.
 DOWNGRADE_TO_V6 = (
+    *DOWNGRADE_TO_V7,
     "DROP TABLE registered_model_aliases",
     "DROP TABLE model_version_tags",
     "DROP TABLE registered_model_tags",
@@ -118,12 +127,12 @@ def fresh_store(uri: str) -> None:
 
 
 def downgrade_to_v1(uri: str) -> None:
-    """Turn a fresh current store into a v1 store (valid while SCHEMA_VERSION is 7)."""
+    """Turn a fresh current store into a v1 store (valid while SCHEMA_VERSION is 8)."""
     downgrade(uri, DOWNGRADE_TO_V1, 1)
 
 
 def downgrade(uri: str, statements: tuple[str, ...], version: int) -> None:
-    assert SCHEMA_VERSION == 7, "extend the DOWNGRADE_TO_* lists with the newer migrations' undo"
+    assert SCHEMA_VERSION == 8, "extend the DOWNGRADE_TO_* lists with the newer migrations' undo"
     engine = create_engine(uri)
     with engine.begin() as conn:
         for statement in statements:

@@ -127,7 +127,8 @@ def test_registered_model_name_registers_a_version(tracking: str) -> None:
     model = LinearRegression().fit([[0.0], [1.0]], [0.0, 1.0])
     with carnet.start_run():
         info = carnet.sklearn.log_model(model, artifact_path="m", registered_model_name="Reg")
-    assert info.model_uri.endswith("/m") and info.registered_model_version == "1"
+    assert info.artifact_path == "m" and info.model_uri == f"models:/{info.model_id}"
+    assert info.registered_model_version == "1"
     version = carnet.MlflowClient().get_model_version("Reg", 1)
     assert (version.source, version.model_id) == (info.model_uri, info.model_id)
 

@@ -13,6 +13,7 @@ import pytest
 import carnet
 from carnet.errors import ReadOnlyError
 from carnet.store import RemoteArtifactStore, Store, open_store
+from carnet.store.logged_model_protocol import LoggedModelStoreProtocol, RemoteModelArtifacts
 from carnet.store.rest import RestStore
 from carnet.store.sql_store import SqlStore
 
@@ -22,11 +23,16 @@ STORE = SDK / "store"
 
 
 def protocol_methods() -> list[str]:
-    """The public methods the protocol declares (its attributes are checked apart)."""
+    """The public methods the protocol declares, its parts included (the logged-model one);
+    its attributes are checked apart."""
+    parts = [Store, LoggedModelStoreProtocol]
     return sorted(
-        name
-        for name, value in vars(Store).items()
-        if not name.startswith("_") and inspect.isfunction(value)
+        {
+            name
+            for part in parts
+            for name, value in vars(part).items()
+            if not name.startswith("_") and inspect.isfunction(value)
+        }
     )
 
 
@@ -35,10 +41,12 @@ def protocol_members() -> set[str]:
 
 
 def artifact_methods() -> list[str]:
-    """The methods of the protocol of stores that keep artifacts behind their API."""
+    """The methods of the protocols of stores that keep artifacts (of runs, of logged
+    models) behind their API."""
     return sorted(
         name
-        for name, value in vars(RemoteArtifactStore).items()
+        for part in (RemoteArtifactStore, RemoteModelArtifacts)
+        for name, value in vars(part).items()
         if not name.startswith("_") and inspect.isfunction(value)
     )
 
@@ -82,6 +90,19 @@ EXPECTED = {
         "search_runs",
     ],
     "artifacts": ["run_artifact_root"],
+    "logged models": [
+        "create_logged_model",
+        "delete_logged_model",
+        "delete_logged_model_tag",
+        "finalize_logged_model",
+        "get_logged_model",
+        "log_logged_model_metrics",
+        "log_logged_model_params",
+        "log_outputs",
+        "logged_model_artifact_root",
+        "search_logged_models",
+        "set_logged_model_tags",
+    ],
 }
 
 
@@ -107,7 +128,8 @@ def test_rest_store_has_each_protocol_method_with_the_same_signature(name: str) 
 @pytest.mark.parametrize("name", artifact_methods())
 def test_rest_store_keeps_artifacts_behind_its_api_with_the_same_signatures(name: str) -> None:
     ours = inspect.signature(getattr(RestStore, name))
-    declared = inspect.signature(getattr(RemoteArtifactStore, name))
+    part = RemoteArtifactStore if hasattr(RemoteArtifactStore, name) else RemoteModelArtifacts
+    declared = inspect.signature(getattr(part, name))
     assert ours == declared, f"RestStore.{name}{ours} differs from the protocol's {declared}"
     assert not hasattr(SqlStore, name), f"SqlStore.{name} would send Client's artifacts away"
 

@@ -310,7 +310,7 @@ def test_paths_outside_any_run_are_not_served(
     ("method", "path"),
     [
         ("POST", f"{API}/model-versions/transition-stage"),
-        ("POST", f"{API}/logged-models"),
+        ("POST", f"{API}/logged-models/m-{'0' * 32}/metrics"),
         ("GET", f"{API}/traces"),
         ("POST", "/api/2.0/mlflow-artifacts/mpu/create/1/x/artifacts/f"),
         ("GET", "/ajax-api/2.0/mlflow/registered-models/get-deployment-job"),

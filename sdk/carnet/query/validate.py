@@ -36,9 +36,9 @@ from carnet.query.nodes import (
 )
 from carnet.query.parser import is_number
 
-#: What a filter or order_by clause is about: runs, or experiments, registered models and
-#: model versions (attributes and tags only).
-Entity = Literal["run", "experiment", "registered_model", "model_version"]
+#: What a filter or order_by clause is about: runs, experiments, registered models and
+#: model versions (attributes and tags only), or logged models.
+Entity = Literal["run", "experiment", "registered_model", "model_version", "logged_model"]
 
 
 class Type(enum.Enum):
@@ -89,11 +89,23 @@ MODEL_VERSION_ATTRIBUTES: dict[str, tuple[str, Type]] = {
     "last_updated_timestamp": ("last_updated_timestamp", Type.TIME),
     "timestamp": ("last_updated_timestamp", Type.TIME),
 }
+#: What a logged model's filter names without a prefix (MLflow 3's logged-model search).
+LOGGED_MODEL_ATTRIBUTES: dict[str, tuple[str, Type]] = {
+    "name": ("name", Type.TEXT),
+    "model_id": ("model_id", Type.TEXT),
+    "status": ("status", Type.TEXT),
+    "source_run_id": ("source_run_id", Type.TEXT),
+    "model_type": ("model_type", Type.TEXT),
+    "creation_timestamp": ("creation_timestamp", Type.TIME),
+    "creation_time": ("creation_timestamp", Type.TIME),
+    "last_updated_timestamp": ("last_updated_timestamp", Type.TIME),
+}
 ATTRIBUTES: dict[str, dict[str, tuple[str, Type]]] = {
     "run": RUN_ATTRIBUTES,
     "experiment": EXPERIMENT_ATTRIBUTES,
     "registered_model": REGISTERED_MODEL_ATTRIBUTES,
     "model_version": MODEL_VERSION_ATTRIBUTES,
+    "logged_model": LOGGED_MODEL_ATTRIBUTES,
 }
 #: How messages name each entity in the plural.
 PLURAL = {
@@ -101,6 +113,7 @@ PLURAL = {
     "experiment": "experiments",
     "registered_model": "registered models",
     "model_version": "model versions",
+    "logged_model": "logged models",
 }
 #: What ``datasets.<key>`` reads: the dataset's name or digest, or the input's context.
 DATASET_FIELDS = ("name", "digest", "context")
@@ -145,6 +158,13 @@ def resolve_field(field: Field, source: str, entity: Entity, what: str) -> tuple
         )
     if field.kind is Kind.DATASET:
         return _dataset_field(field, source, entity, what), Type.DATASET
+    if entity == "logged_model" and field.kind is Kind.METRIC and field.aggregate is not None:
+        raise error_at(
+            source,
+            field.start,
+            "a logged model's metrics have no .min, .max or .count; compare the metric itself",
+            what=what,
+        )
     if field.kind is Kind.METRIC:
         return field, Type.METRIC
     if field.kind is Kind.PARAM:

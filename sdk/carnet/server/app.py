@@ -31,7 +31,7 @@ from starlette.routing import BaseRoute, Route
 
 from carnet.client import Client
 from carnet.errors import DeletedError
-from carnet.server import artifacts, registry, tracking
+from carnet.server import artifacts, logged_models, registry, tracking
 from carnet.server.auth import Authenticator, load
 from carnet.server.endpoints import (
     ALL_METHODS,
@@ -102,7 +102,12 @@ def open_state(settings: ServerSettings) -> ServerState:
 def api_routes(state: ServerState) -> list[BaseRoute]:
     """Every API route, under both roots, then a 501 for the rest of each root."""
     by_path: dict[str, list[Endpoint]] = {}
-    for endpoint in [*tracking.ENDPOINTS, *artifacts.ENDPOINTS, *registry.ENDPOINTS]:
+    for endpoint in [
+        *tracking.ENDPOINTS,
+        *logged_models.ENDPOINTS,
+        *artifacts.ENDPOINTS,
+        *registry.ENDPOINTS,
+    ]:
         by_path.setdefault(endpoint.path, []).append(endpoint)
     routes: list[BaseRoute] = []
     for root in API_ROOTS:

@@ -7,6 +7,11 @@ as their artifact URI (:mod:`carnet.server.wire`), so MLflow's client sends
 - ``GET  .../artifacts/<experiment_id>/<run_id>/artifacts/<path>`` to download one,
 - ``GET  .../artifacts?path=<experiment_id>/<run_id>/artifacts[/<folder>]`` to list.
 
+A logged model's files (MLflow 3) are addressed the same way at the model's
+location, ``<experiment_id>/models/<model_id>/artifacts/<path>``
+(:func:`carnet.server.logged_models.model_location`), and handed to the model's
+artifact methods on ``Client``, confined to the model's folder.
+
 Each path is checked (:func:`carnet.server.parsing.checked_path`: no ``..``,
 no absolute path, not even percent-encoded), mapped to its run, and handed to
 the run's own artifact methods on ``Client``, which keep every file inside the
@@ -24,6 +29,8 @@ from __future__ import annotations
 import posixpath
 import shutil
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -56,18 +63,54 @@ def _run_path(path: str) -> tuple[str, str, str]:
     return parts[0], parts[1], rest
 
 
-async def _check_run(ctx: Context, experiment_id: str, run_id: str) -> None:
-    """The run must exist and belong to the experiment the path names."""
-    run = await ctx.read(lambda: ctx.client.get_run(run_id))
+@dataclass(frozen=True)
+class _Files:
+    """The artifact methods of one run or one logged model, on ``Client``."""
+
+    label: str
+    list: Callable[[str | None], list[FileInfo]]
+    read: Callable[[str], bytes]
+    download: Callable[[str, str], str]
+    log: Callable[[Path, str | None], None]
+
+
+async def _files_of(ctx: Context, path: str) -> tuple[_Files, str]:
+    """Whose files a proxy path names (a run's, or a logged model's), checked to exist in
+    the experiment the path names, and the path below their root."""
+    parts = path.split("/")
+    c = ctx.client
+    if len(parts) >= 4 and parts[1] == "models" and parts[3] == "artifacts":
+        experiment_id, model_id = parts[0], parts[2]
+        model = await ctx.read(lambda: c.get_logged_model(model_id))
+        if model.experiment_id != experiment_id:
+            raise not_found(f"Model '{model_id}' is not in experiment '{experiment_id}'.")
+        rest = "/".join(p for p in parts[4:] if p and p != ".")
+        files = _Files(
+            f"logged model '{model_id}'",
+            partial(c.list_logged_model_artifacts, model_id),
+            partial(c.read_logged_model_artifact, model_id),
+            partial(c.download_logged_model_artifacts, model_id),
+            partial(c.log_model_artifact, model_id),
+        )
+        return files, rest
+    experiment_id, run_id, rest = _run_path(path)
+    run = await ctx.read(lambda: c.get_run(run_id))
     if run.info.experiment_id != experiment_id:
         raise not_found(f"Run '{run_id}' is not in experiment '{experiment_id}'.")
+    files = _Files(
+        f"run '{run_id}'",
+        partial(c.list_artifacts, run_id),
+        partial(c.read_artifact, run_id),
+        partial(c.download_artifacts, run_id),
+        partial(c.log_artifact, run_id),
+    )
+    return files, rest
 
 
 async def list_artifacts(f: Fields, ctx: Context) -> dict[str, Any]:
-    """The files and folders directly in a run's artifact folder (names relative to it)."""
-    experiment_id, run_id, rest = _run_path(checked_path(f.string("path") or ""))
-    await _check_run(ctx, experiment_id, run_id)
-    files = await ctx.files(lambda: ctx.client.list_artifacts(run_id, rest or None))
+    """The files and folders directly in a run's (or model's) folder (names relative to it)."""
+    owner, rest = await _files_of(ctx, checked_path(f.string("path") or ""))
+    files = await ctx.files(lambda: owner.list(rest or None))
     return {"files": [wire.file_info(i, posixpath.basename(i.path)) for i in files]}
 
 
@@ -88,24 +131,22 @@ def _download_headers(name: str) -> dict[str, str]:
 
 async def download(request: Request, ctx: Context) -> Response:
     """One artifact file, as bytes."""
-    experiment_id, run_id, rest = _run_path(checked_path(request.path_params["artifact_path"]))
+    owner, rest = await _files_of(ctx, checked_path(request.path_params["artifact_path"]))
     if not rest:
         raise invalid(f"Name a file to download: {_LAYOUT}.")
-    await _check_run(ctx, experiment_id, run_id)
-    client = ctx.client
-    entry = _file_entry(await ctx.files(lambda: client.list_artifacts(run_id, rest)), rest)
+    entry = _file_entry(await ctx.files(lambda: owner.list(rest)), rest)
     if entry is None:
         raise not_found(
-            f"No artifact file '{rest}' in run '{run_id}' (a folder is listed, not downloaded)."
+            f"No artifact file '{rest}' in {owner.label} (a folder is listed, not downloaded)."
         )
     headers = _download_headers(posixpath.basename(rest))
     media = "application/octet-stream"
     if entry.file_size is not None and entry.file_size <= INLINE_BYTES:
-        data = await ctx.files(lambda: client.read_artifact(run_id, rest))
+        data = await ctx.files(lambda: owner.read(rest))
         return Response(data, media_type=media, headers=headers)
     folder = tempfile.mkdtemp(prefix=".carnet-download-", dir=ctx.settings.artifact_root)
     try:
-        local = await ctx.files(lambda: client.download_artifacts(run_id, rest, folder))
+        local = await ctx.files(lambda: owner.download(rest, folder))
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -146,18 +187,17 @@ async def _receive_to(request: Request, target: Path, limit: int, ctx: Context) 
 
 
 async def upload(request: Request, ctx: Context) -> Response:
-    """Store the request body as one artifact file of a run."""
-    experiment_id, run_id, rest = _run_path(checked_path(request.path_params["artifact_path"]))
+    """Store the request body as one artifact file of a run (or of a logged model)."""
+    owner, rest = await _files_of(ctx, checked_path(request.path_params["artifact_path"]))
     name = posixpath.basename(rest)
     if not name:
         raise invalid(f"Name the file to upload: {_LAYOUT}.")
-    await _check_run(ctx, experiment_id, run_id)
     folder = tempfile.mkdtemp(prefix=".carnet-upload-", dir=ctx.settings.artifact_root)
     try:
         local = Path(folder) / name
         await _receive_to(request, local, ctx.settings.max_upload_bytes, ctx)
         parent = posixpath.dirname(rest) or None
-        await ctx.files(lambda: ctx.client.log_artifact(run_id, local, parent))
+        await ctx.files(lambda: owner.log(local, parent))
     finally:
         await ctx.files(lambda: shutil.rmtree(folder, ignore_errors=True))
     return json_response({})

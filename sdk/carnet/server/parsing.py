@@ -231,6 +231,15 @@ class Fields:
                     return parsed
         raise _wrong(self._path(name), value, "a number")
 
+    def boolean(self, name: str) -> bool | None:
+        """A bool field (``true``/``false``; ``"true"``/``"false"`` in a query string)."""
+        value = self._raw(name)
+        if isinstance(value, str) and self._query and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        if value is not None and not isinstance(value, bool):
+            raise _wrong(self._path(name), value, "true or false")
+        return value
+
     def strings(self, name: str, *, required: bool = False) -> list[str]:
         """A list of texts (a repeated field)."""
         value = self._raw(name, many=True)

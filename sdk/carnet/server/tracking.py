@@ -7,9 +7,10 @@ checks keys, values and names, so a bad value gets Carnet's message, and a
 failed call writes nothing.
 
 ``log-inputs`` records datasets (MLflow's ``mlflow.log_input``); model inputs
-are accepted and dropped.
-Metrics linked to a model or dataset (``model_id``, ``dataset_name``) are
-recorded without the link.
+are accepted and dropped. A log-batch metric with a ``model_id`` is linked to
+that logged model (:func:`carnet.server.logged_models.split_model_points`); a
+``dataset_name`` link is dropped. The logged-model endpoints are in
+:mod:`carnet.server.logged_models`.
 
 Two additions for Carnet's own REST store, which MLflow's client never sends:
 a log-batch with an ``X-Carnet-Batch-Id`` is written once however often it is
@@ -36,6 +37,7 @@ from carnet.server.batch_ids import BATCH_ID, BATCH_ID_HEADER, RETRY_HEADER, alr
 from carnet.server.endpoints import Context, Endpoint, json_endpoint, json_response
 from carnet.server.errors import invalid, not_found
 from carnet.server.keepalive import CLIENT_BEATS_HEADER, KEEPALIVE_TAG, KEEPALIVE_VALUE
+from carnet.server.logged_models import split_model_points
 from carnet.server.parsing import (
     DEFAULT_SEARCH_RESULTS,
     MAX_BULK_RESULTS,
@@ -315,21 +317,28 @@ async def log_batch(
         MAX_ENTITIES_PER_BATCH,
         "metrics, params, and tags",
     )
-    metrics = [
-        Metric(
-            m.required_string("key"),
-            _value(m),
-            _required_int(m, "timestamp"),
-            m.integer("step") or 0,
+    points = [
+        (
+            Metric(
+                m.required_string("key"),
+                _value(m),
+                _required_int(m, "timestamp"),
+                m.integer("step") or 0,
+            ),
+            m.string("model_id") or None,
         )
         for m in metric_fields
     ]
+    metrics = [m for m, _ in points]
     params = [(p.required_string("key"), p.string("value") or "") for p in param_fields]
     tags = [(t.required_string("key"), t.string("value") or "") for t in tag_fields]
     client = ctx.client
 
     def write() -> None:
-        client.log_batch(run_id, metrics, params, tags, synchronous=True)
+        plain, linked = split_model_points(client, run_id, points)
+        client.log_batch(run_id, plain, params, tags, synchronous=True)
+        for model_id, linked_points in linked.items():
+            client.log_model_metrics(model_id, linked_points, run_id)
 
     if batch_id is None:
         await ctx.write(write)
@@ -541,14 +550,6 @@ async def list_artifacts(f: Fields, ctx: Context) -> dict[str, Any]:
     return out
 
 
-async def search_logged_models(f: Fields, ctx: Context) -> dict[str, Any]:
-    """No logged models: Carnet keeps models as run artifacts. MLflow 3's client searches
-    a run's logged models before listing or downloading the run's artifacts, so this
-    search answers (with none) where creating a logged model is not served."""
-    f.strings("experiment_ids")
-    return {}
-
-
 # -- server information ---------------------------------------------------------------------
 
 
@@ -607,7 +608,6 @@ ENDPOINTS = [
         json_endpoint(get_metric_history_bulk_interval),
     ),
     Endpoint("GET", f"{_V2}/artifacts/list", json_endpoint(list_artifacts)),
-    Endpoint("POST", f"{_V2}/logged-models/search", json_endpoint(search_logged_models)),
     Endpoint("GET", "/3.0/mlflow/server-info", json_endpoint(server_info), public=True),
     Endpoint("POST", "/2.0/carnet/runs/heartbeat", json_endpoint(heartbeat), write=True),
 ]

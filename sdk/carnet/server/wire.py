@@ -121,6 +121,12 @@ def run(r: Run) -> dict[str, Any]:
                 for item in r.inputs.dataset_inputs
             ]
         }
+    if r.outputs.model_outputs:
+        out["outputs"] = {
+            "model_outputs": [
+                {"model_id": o.model_id, "step": o.step} for o in r.outputs.model_outputs
+            ]
+        }
     return out
 
 

@@ -319,6 +319,187 @@ def _v6_to_v7(cur: Cursor, dialect: Dialect) -> None:
     cur.execute("CREATE INDEX IF NOT EXISTS ix_model_versions_run_id ON model_versions (run_id)")
 
 
+_LOGGED_MODELS_V8 = {
+    "sqlite": (
+        (
+            "CREATE TABLE IF NOT EXISTS logged_models (\n"
+            "\tid INTEGER NOT NULL, \n"
+            "\tmodel_id TEXT NOT NULL, \n"
+            "\texperiment_id INTEGER NOT NULL, \n"
+            "\tname TEXT NOT NULL, \n"
+            "\tartifact_location TEXT NOT NULL, \n"
+            "\tcreation_timestamp BIGINT NOT NULL, \n"
+            "\tlast_updated_timestamp BIGINT NOT NULL, \n"
+            "\tstatus TEXT NOT NULL, \n"
+            "\tstatus_message TEXT, \n"
+            "\tsource_run_id TEXT, \n"
+            "\tmodel_type TEXT, \n"
+            "\tlifecycle_stage TEXT NOT NULL, \n"
+            "\tPRIMARY KEY (id), \n"
+            "\tUNIQUE (model_id), \n"
+            "\tFOREIGN KEY(experiment_id) REFERENCES experiments (experiment_id)\n"
+            ")"
+        ),
+        (
+            "CREATE TABLE IF NOT EXISTS logged_model_tags (\n"
+            "\tmodel_id INTEGER NOT NULL, \n"
+            '\t"key" TEXT NOT NULL, \n'
+            "\tvalue TEXT NOT NULL, \n"
+            '\tPRIMARY KEY (model_id, "key"), \n'
+            "\tFOREIGN KEY(model_id) REFERENCES logged_models (id)\n"
+            ")"
+        ),
+        (
+            "CREATE TABLE IF NOT EXISTS logged_model_params (\n"
+            "\tmodel_id INTEGER NOT NULL, \n"
+            '\t"key" TEXT NOT NULL, \n'
+            "\tvalue TEXT NOT NULL, \n"
+            '\tPRIMARY KEY (model_id, "key"), \n'
+            "\tFOREIGN KEY(model_id) REFERENCES logged_models (id)\n"
+            ")"
+        ),
+        (
+            "CREATE TABLE IF NOT EXISTS logged_model_metrics (\n"
+            "\tmodel_id INTEGER NOT NULL, \n"
+            '\t"key" TEXT NOT NULL, \n'
+            "\tstep BIGINT NOT NULL, \n"
+            "\ttimestamp BIGINT NOT NULL, \n"
+            "\tvalue FLOAT, \n"
+            "\tis_nan BOOLEAN NOT NULL, \n"
+            "\trun_id TEXT, \n"
+            "\tdataset_name TEXT, \n"
+            "\tdataset_digest TEXT, \n"
+            '\tPRIMARY KEY (model_id, "key", step, timestamp), \n'
+            "\tFOREIGN KEY(model_id) REFERENCES logged_models (id)\n"
+            ")"
+        ),
+        (
+            "CREATE TABLE IF NOT EXISTS run_outputs (\n"
+            "\trun_id INTEGER NOT NULL, \n"
+            "\tmodel_id INTEGER NOT NULL, \n"
+            "\tstep BIGINT NOT NULL, \n"
+            "\tPRIMARY KEY (run_id, model_id), \n"
+            "\tFOREIGN KEY(run_id) REFERENCES runs (id), \n"
+            "\tFOREIGN KEY(model_id) REFERENCES logged_models (id)\n"
+            ")"
+        ),
+    ),
+    "postgresql": (
+        (
+            "CREATE TABLE IF NOT EXISTS logged_models (id BIGSERIAL NOT NULL, model_id TEXT N"
+            "OT NULL, experiment_id INTEGER NOT NULL, name TEXT NOT NULL, artifact_location T"
+            "EXT NOT NULL, creation_timestamp BIGINT NOT NULL, last_updated_timestamp BIGINT "
+            "NOT NULL, status TEXT NOT NULL, status_message TEXT, source_run_id TEXT, model_t"
+            "ype TEXT, lifecycle_stage TEXT NOT NULL, PRIMARY KEY (id), UNIQUE (model_id), FO"
+            "REIGN KEY(experiment_id) REFERENCES experiments (experiment_id))"
+        ),
+        (
+            "CREATE TABLE IF NOT EXISTS logged_model_tags (model_id BIGINT NOT NULL, key TEXT"
+            " NOT NULL, value TEXT NOT NULL, PRIMARY KEY (model_id, key), FOREIGN KEY(model_i"
+            "d) REFERENCES logged_models (id))"
+        ),
+        (
+            "CREATE TABLE IF NOT EXISTS logged_model_params (model_id BIGINT NOT NULL, key TE"
+            "XT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (model_id, key), FOREIGN KEY(model"
+            "_id) REFERENCES logged_models (id))"
+        ),
+        (
+            "CREATE TABLE IF NOT EXISTS logged_model_metrics (model_id BIGINT NOT NULL, key T"
+            "EXT NOT NULL, step BIGINT NOT NULL, timestamp BIGINT NOT NULL, value FLOAT, is_n"
+            "an BOOLEAN NOT NULL, run_id TEXT, dataset_name TEXT, dataset_digest TEXT, PRIMAR"
+            "Y KEY (model_id, key, step, timestamp), FOREIGN KEY(model_id) REFERENCES logged_"
+            "models (id))"
+        ),
+        (
+            "CREATE TABLE IF NOT EXISTS run_outputs (run_id BIGINT NOT NULL, model_id BIGINT "
+            "NOT NULL, step BIGINT NOT NULL, PRIMARY KEY (run_id, model_id), FOREIGN KEY(run_"
+            "id) REFERENCES runs (id), FOREIGN KEY(model_id) REFERENCES logged_models (id))"
+        ),
+    ),
+}
+
+
+#: The run tag where models logged before v8 are recorded, as it shipped (MLflow's name).
+_MODEL_HISTORY_TAG_V8 = "mlflow.log-model.history"
+
+
+def _v7_to_v8(cur: Cursor, dialect: Dialect) -> None:
+    """Logged models (MLflow 3): their own tables, and the models already logged filled in.
+
+    Before v8 a logged model was only an entry of its run's
+    ``mlflow.log-model.history`` tag; each entry with a model id becomes a READY
+    model of the run's experiment whose files are the run's artifact folder
+    ``<artifact_path>``, with the run's params and a run output at step 0 (as
+    MLflow 3 records them). Entries without an id, or with a path that leaves
+    the run's folder, are left alone. Rows already present are kept.
+    """
+    import json
+    import re
+    from datetime import UTC, datetime
+    from pathlib import PurePosixPath
+
+    for statement in _LOGGED_MODELS_V8[dialect.name]:
+        cur.execute(statement)
+    for index in (
+        "ix_logged_models_experiment_created ON logged_models (experiment_id, creation_timestamp)",
+        "ix_logged_models_source_run ON logged_models (source_run_id)",
+        "ix_run_outputs_model ON run_outputs (model_id)",
+    ):
+        cur.execute(f"CREATE INDEX IF NOT EXISTS {index}")
+    sql = statement_style(dialect.name)
+    cur.execute(
+        sql(
+            "SELECT r.id, r.run_uuid, r.experiment_id, r.artifact_uri, r.start_time, t.value "
+            'FROM tags t JOIN runs r ON r.id = t.run_id WHERE t."key" = ? ORDER BY r.id'
+        ),
+        (_MODEL_HISTORY_TAG_V8,),
+    )
+    for run_pk, run_uuid, experiment_pk, artifact_uri, start_time, text in cur.fetchall():
+        try:
+            history = json.loads(text)
+        except ValueError:
+            continue
+        for entry in history if isinstance(history, list) else []:
+            model_id = entry.get("model_id") if isinstance(entry, dict) else None
+            path = entry.get("artifact_path") if isinstance(entry, dict) else None
+            if not isinstance(model_id, str) or not re.fullmatch(r"m-[0-9a-f]{32}", model_id):
+                continue
+            parts = PurePosixPath(path).parts if isinstance(path, str) else ()
+            if not parts or parts[0] == "/" or ".." in parts:
+                continue
+            created = start_time
+            try:
+                moment = datetime.strptime(str(entry.get("utc_time_created")),
+                                           "%Y-%m-%d %H:%M:%S.%f")  # fmt: skip
+                created = int(moment.replace(tzinfo=UTC).timestamp() * 1000)
+            except ValueError:
+                pass
+            cur.execute(
+                sql(
+                    "INSERT INTO logged_models (model_id, experiment_id, name, artifact_location,"
+                    " creation_timestamp, last_updated_timestamp, status, source_run_id,"
+                    " lifecycle_stage) VALUES (?, ?, ?, ?, ?, ?, 'READY', ?, 'active')"
+                    " ON CONFLICT (model_id) DO NOTHING RETURNING id"
+                ),
+                (model_id, experiment_pk, "/".join(parts),
+                 f"{artifact_uri.rstrip('/')}/{'/'.join(parts)}", created, created, run_uuid),
+            )  # fmt: skip
+            row = cur.fetchone()
+            if row is None:
+                continue
+            cur.execute(
+                sql(
+                    'INSERT INTO logged_model_params (model_id, "key", value) '
+                    'SELECT ?, "key", value FROM params WHERE run_id = ?'
+                ),
+                (int(row[0]), run_pk),
+            )
+            cur.execute(
+                sql("INSERT INTO run_outputs (run_id, model_id, step) VALUES (?, ?, 0)"),
+                (run_pk, int(row[0])),
+            )
+
+
 #: MIGRATIONS[n] upgrades a store at version n + 1 to version n + 2.
 MIGRATIONS: list[Migration] = [
     _v1_to_v2,
@@ -327,6 +508,7 @@ MIGRATIONS: list[Migration] = [
     _v4_to_v5,
     _v5_to_v6,
     _v6_to_v7,
+    _v7_to_v8,
 ]
 
 

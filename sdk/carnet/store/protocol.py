@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from carnet.entities import DatasetInput, Experiment, FileInfo, Metric, Run, RunInputs, ViewType
+from carnet.store.logged_model_protocol import LoggedModelStoreProtocol
 
 #: A metric point as the store takes it: key, value, timestamp (ms), step.
 MetricPoint = tuple[str, float, int, int]
@@ -39,8 +40,9 @@ RUN_ATTRIBUTE_COLUMNS = (
 
 
 @runtime_checkable
-class Store(Protocol):
-    """One tracking store: experiments, runs, their data, reads and searches."""
+class Store(LoggedModelStoreProtocol, Protocol):
+    """One tracking store: experiments, runs, their data, reads and searches, and
+    logged models (:class:`LoggedModelStoreProtocol`)."""
 
     #: The normalised tracking URI this store was opened on.
     uri: str

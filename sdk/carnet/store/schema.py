@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 #: Bumped with every schema change; each bump ships a migration in migrations.py.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 _BigIntId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -283,6 +283,81 @@ class RegisteredModelAliasTable(SQLModel, table=True):
     version: int
 
 
+class LoggedModelTable(SQLModel, table=True):
+    """MLflow 3's logged models: an id (``m-<hex>``), a name, where its files are, its status.
+
+    ``id`` is the surrogate the child tables reference; ``model_id`` the public id.
+    ``source_run_id`` is the producing run's public id (no key: a model outlives its run).
+    """
+
+    __tablename__ = "logged_models"
+    __table_args__ = (
+        Index("ix_logged_models_experiment_created", "experiment_id", "creation_timestamp"),
+        Index("ix_logged_models_source_run", "source_run_id"),
+    )
+    id: int | None = Field(default=None, sa_column=Column(_BigIntId, primary_key=True))
+    model_id: str = Field(sa_type=Text, unique=True)
+    experiment_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("experiments.experiment_id"), nullable=False)
+    )
+    name: str = Field(sa_type=Text)
+    artifact_location: str = Field(sa_type=Text)
+    creation_timestamp: int = Field(sa_type=BigInteger)
+    last_updated_timestamp: int = Field(sa_type=BigInteger)
+    status: str = Field(sa_type=Text)
+    status_message: str | None = Field(default=None, sa_type=Text)
+    source_run_id: str | None = Field(default=None, sa_type=Text)
+    model_type: str | None = Field(default=None, sa_type=Text)
+    lifecycle_stage: str = Field(default="active", sa_type=Text)
+
+
+def _model_fk() -> Column[int]:
+    return Column(_BigIntId, ForeignKey("logged_models.id"), primary_key=True)
+
+
+class LoggedModelTagTable(SQLModel, table=True):
+    """Tags of logged models, one row per model and key."""
+
+    __tablename__ = "logged_model_tags"
+    model_id: int = Field(sa_column=_model_fk())
+    key: str = Field(sa_type=Text, primary_key=True)
+    value: str = Field(sa_type=Text)
+
+
+class LoggedModelParamTable(SQLModel, table=True):
+    """Params of logged models (MLflow 3 copies the source run's params), one row per key."""
+
+    __tablename__ = "logged_model_params"
+    model_id: int = Field(sa_column=_model_fk())
+    key: str = Field(sa_type=Text, primary_key=True)
+    value: str = Field(sa_type=Text)
+
+
+class LoggedModelMetricTable(SQLModel, table=True):
+    """Metric points linked to a logged model (MLflow 3's ``Metric.model_id``)."""
+
+    __tablename__ = "logged_model_metrics"
+    model_id: int = Field(sa_column=_model_fk())
+    key: str = Field(sa_type=Text, primary_key=True)
+    step: int = Field(sa_type=BigInteger, primary_key=True)
+    timestamp: int = Field(sa_type=BigInteger, primary_key=True)
+    value: float | None = Field(default=None, sa_type=Float)
+    is_nan: bool = Field(default=False)
+    run_id: str | None = Field(default=None, sa_type=Text)
+    dataset_name: str | None = Field(default=None, sa_type=Text)
+    dataset_digest: str | None = Field(default=None, sa_type=Text)
+
+
+class RunOutputTable(SQLModel, table=True):
+    """The models a run logged, and at which step (MLflow 3's run outputs)."""
+
+    __tablename__ = "run_outputs"
+    __table_args__ = (Index("ix_run_outputs_model", "model_id"),)
+    run_id: int = Field(sa_column=_run_fk())
+    model_id: int = Field(sa_column=_model_fk())
+    step: int = Field(default=0, sa_type=BigInteger)
+
+
 experiments = ExperimentTable.__table__  # type: ignore[attr-defined]
 experiment_tags = ExperimentTagTable.__table__  # type: ignore[attr-defined]
 runs = RunTable.__table__  # type: ignore[attr-defined]
@@ -298,6 +373,11 @@ model_versions = ModelVersionTable.__table__  # type: ignore[attr-defined]
 registered_model_tags = RegisteredModelTagTable.__table__  # type: ignore[attr-defined]
 model_version_tags = ModelVersionTagTable.__table__  # type: ignore[attr-defined]
 registered_model_aliases = RegisteredModelAliasTable.__table__  # type: ignore[attr-defined]
+logged_models = LoggedModelTable.__table__  # type: ignore[attr-defined]
+logged_model_tags = LoggedModelTagTable.__table__  # type: ignore[attr-defined]
+logged_model_params = LoggedModelParamTable.__table__  # type: ignore[attr-defined]
+logged_model_metrics = LoggedModelMetricTable.__table__  # type: ignore[attr-defined]
+run_outputs = RunOutputTable.__table__  # type: ignore[attr-defined]
 schema_info = SchemaVersionTable.__table__  # type: ignore[attr-defined]
 metadata = SQLModel.metadata
 

@@ -22,6 +22,7 @@ assembles it from what it has:
   registry API, one request a call;
 - ``data_version`` cannot see the server's commits: it changes every
   :data:`DATA_VERSION_SECONDS` seconds, so a cache keyed on it lives that long;
+- logged models (MLflow 3's endpoints) are in :mod:`carnet.store.rest.logged_models`;
 - ``run_artifact_root`` has no local folder to give: ``Client`` sends artifact
   calls to this store's :class:`~carnet.store.protocol.RemoteArtifactStore`
   methods instead, which go through the server's ``mlflow-artifacts`` proxy.
@@ -62,6 +63,7 @@ from carnet.errors import (
 from carnet.store.protocol import RUN_ATTRIBUTE_COLUMNS, MetricPoint
 from carnet.store.rest import batches, wire
 from carnet.store.rest.artifacts import ServerArtifacts
+from carnet.store.rest.logged_models import RestLoggedModels
 from carnet.store.rest.registry import RestRegistry
 from carnet.store.rest.session import HttpSession, Retry, read_json
 
@@ -96,7 +98,7 @@ def _envelope(values: list[float]) -> tuple[float, float]:
     return (min(finite), max(finite)) if finite else (math.nan, math.nan)
 
 
-class RestStore(RestRegistry):
+class RestStore(RestRegistry, RestLoggedModels):
     """A tracking store reached over HTTP: ``http(s)://host:port`` of a ``carnet server``."""
 
     def __init__(self, uri: str, *, read_only: bool = False) -> None:
@@ -106,6 +108,9 @@ class RestStore(RestRegistry):
         self.read_only = read_only
         self._session = HttpSession(uri)
         self._artifacts = ServerArtifacts(self._session, self._artifact_uri)
+        self._model_artifacts = ServerArtifacts(
+            self._session, lambda model_id: self.get_logged_model(model_id).artifact_location
+        )
         self._unfinished = batches.Unfinished()
         self._heartbeats_served = True
 

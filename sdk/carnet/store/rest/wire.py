@@ -19,11 +19,13 @@ from carnet.entities import (
     Experiment,
     FileInfo,
     InputTag,
+    LoggedModelOutput,
     Metric,
     Run,
     RunData,
     RunInfo,
     RunInputs,
+    RunOutputs,
 )
 from carnet.errors import StoreError
 
@@ -124,6 +126,10 @@ def read_run_info(data: Mapping[str, Any], tags: Mapping[str, str] | None = None
     )
 
 
+def _model_output(data: Mapping[str, Any]) -> LoggedModelOutput:
+    return LoggedModelOutput(str(data.get("model_id", "")), read_int(data.get("step"), 0) or 0)
+
+
 def read_run(data: Mapping[str, Any]) -> Run:
     """A ``Run`` message: its info, params, tags and each metric's latest value.
 
@@ -140,10 +146,12 @@ def read_run(data: Mapping[str, Any]) -> Run:
         if point.key not in latest or order >= latest[point.key]:
             latest[point.key] = order
             metrics[point.key] = point.value
+    outputs = (data.get("outputs") or {}).get("model_outputs") or ()
     return Run(
         info=read_run_info(data.get("info") or {}, tags),
         data=RunData(metrics=metrics, params=read_pairs(body.get("params")), tags=tags),
         inputs=read_run_inputs(data.get("inputs") or {}),
+        outputs=RunOutputs([_model_output(o) for o in outputs]),
     )
 
 
