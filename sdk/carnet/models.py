@@ -572,12 +572,6 @@ def _logged_model_folder(text: str, tracking_uri: str | None) -> Path:
     from carnet.entities import ViewType
 
     model_id = text[len("models:") :].strip("/")
-    if not MODEL_ID.fullmatch(model_id):
-        raise ModelError(
-            f"model URI {text!r} is not supported: Carnet resolves 'models:/<model_id>' "
-            "(the model_id of log_model's ModelInfo, 'm-' and 32 hex digits) and "
-            "'runs:/<run_id>/<name>'; registered model names are not supported yet."
-        )
     client = Client(tracking_uri)
     experiments = [e.experiment_id for e in client.search_experiments(view_type=ViewType.ALL)]
     runs = client.search_runs(

@@ -22,7 +22,7 @@ def test_models_doc_examples_run(uri: str, tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.chdir(tmp_path)
     carnet.set_tracking_uri(uri)
     blocks = python_blocks("models.md")
-    assert len(blocks) == 2
+    assert len(blocks) == 3
     try:
         for block in blocks:
             exec(compile(block, "docs/models.md", "exec"), {"__name__": "docs_example"})
@@ -30,5 +30,7 @@ def test_models_doc_examples_run(uri: str, tmp_path: Path, monkeypatch: pytest.M
         carnet.sklearn.autolog(disable=True)
     runs = carnet.search_runs(search_all_experiments=True, output_format="list")
     assert isinstance(runs, list)
-    # the log_model run, the pipeline's run, the search and its 3 candidates
-    assert len(runs) == 6
+    # the log_model run, the registry example's run, the pipeline's run, the search and
+    # its 3 candidates
+    assert len(runs) == 7
+    assert carnet.MlflowClient().get_model_version_by_alias("diabetes", "champion").version == "2"
