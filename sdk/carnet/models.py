@@ -596,11 +596,6 @@ def _logged_model_folder(text: str, tracking_uri: str | None) -> Path:
     from carnet.client import Client
 
     model_id = text[len("models:") :].strip("/")
-    if not MODEL_ID.fullmatch(model_id):
-        raise ModelError(
-            f"model URI {text!r} is not supported: Carnet resolves 'models:/<model_id>' "
-            "(the model_id of log_model's ModelInfo, 'm-' and 32 hex digits)."
-        )
     client = Client(tracking_uri)
     try:
         client.get_logged_model(model_id)

@@ -30,5 +30,7 @@ def test_models_doc_examples_run(uri: str, tmp_path: Path, monkeypatch: pytest.M
         carnet.sklearn.autolog(disable=True)
     runs = carnet.search_runs(search_all_experiments=True, output_format="list")
     assert isinstance(runs, list)
-    # the log_model run, the logged-models run, the pipeline's run, the search, 3 candidates
-    assert len(runs) == 7
+    # the log_model run, the registry example's run, the logged-models run, the pipeline's
+    # run, the search and its 3 candidates
+    assert len(runs) == 8
+    assert carnet.MlflowClient().get_model_version_by_alias("diabetes", "champion").version == "2"

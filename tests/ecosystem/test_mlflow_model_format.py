@@ -230,7 +230,7 @@ def test_models_uri_with_the_model_id(
     np.testing.assert_allclose(loaded.predict(frame), model.predict(frame))
     with pytest.raises(ModelError, match="no logged model with id"):
         carnet.models.load_model("models:/m-" + "0" * 32)
-    with pytest.raises(ModelError, match="registered model names are not supported yet"):
+    with pytest.raises(ModelError, match="registered model 'diabetes' not found"):
         carnet.pyfunc.load_model("models:/diabetes@champion")
 
 

@@ -148,7 +148,7 @@ def test_refusals_say_what_to_do(uri: str, fitted: Ridge) -> None:
         carnet.sklearn.load_model(f"runs:/{rid}/nothing")
     with pytest.raises(ModelError, match="must look like 'runs:/<run_id>/<model name>'"):
         carnet.sklearn.load_model(f"runs:/{rid}")
-    with pytest.raises(ModelError, match="registered model names are not supported yet"):
+    with pytest.raises(ModelError, match="registered model 'diabetes' not found"):
         carnet.models.load_model("models:/diabetes/1")
     with pytest.raises(NotFoundError):
         carnet.sklearn.load_model("runs:/ffffffffffffffffffffffffffffffff/model")

@@ -163,3 +163,19 @@ def test_registry_uri_may_only_name_the_tracking_store(client: carnet.Client) ->
     assert client.get_registered_model("shared").name == "shared"
     with pytest.raises(InvalidInputError, match="registry_uri"):
         carnet.Client(client.tracking_uri, registry_uri="sqlite:///elsewhere.db")
+
+
+def test_concurrent_registrations_get_distinct_numbers(client: carnet.Client) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    client.create_registered_model("busy")
+
+    def register(i: int) -> str:
+        return (
+            carnet.Client(client.tracking_uri).create_model_version("busy", f"runs:/r{i}/m").version
+        )
+
+    with ThreadPoolExecutor(4) as pool:
+        numbers = sorted(int(v) for v in pool.map(register, range(20)))
+    assert numbers == list(range(1, 21))
+    assert client.get_latest_versions("busy")[0].version == "20"

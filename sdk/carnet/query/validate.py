@@ -146,9 +146,13 @@ def _names(table: dict[str, tuple[str, Type]]) -> str:
     return ", ".join(dict.fromkeys(k for k, _ in table.values()))
 
 
+#: What has metrics and params to filter and sort by; the others have attributes and tags.
+_WITH_DATA = ("run", "logged_model")
+
+
 def resolve_field(field: Field, source: str, entity: Entity, what: str) -> tuple[Field, Type]:
     """Map aliases to canonical attribute names and say what type the key holds."""
-    if entity != "run" and field.kind in (Kind.METRIC, Kind.PARAM):
+    if entity not in _WITH_DATA and field.kind in (Kind.METRIC, Kind.PARAM):
         raise error_at(
             source,
             field.start,
@@ -182,7 +186,7 @@ def resolve_field(field: Field, source: str, entity: Entity, what: str) -> tuple
                 f"; for a metric, param or tag write metrics.{field.key}, "
                 f"params.{field.key} or tags.{field.key}"
             )
-        if entity != "run":
+        if entity not in _WITH_DATA:
             hint = f"; for a tag write tags.{field.key}"
         raise error_at(
             source,
@@ -249,10 +253,10 @@ def _check_node(node: Node, source: str, entity: Entity, depth: int) -> Node:
 
 
 def check_order_key(key: OrderKey, entity: Entity) -> OrderKey:
-    """Resolve an order_by key; all but runs sort by attributes only."""
+    """Resolve an order_by key; all but runs and logged models sort by attributes only."""
     what = "order_by clause"
     field, _ = resolve_field(key.field, key.clause, entity, what)
-    if entity != "run" and field.kind is not Kind.ATTRIBUTE:
+    if entity not in _WITH_DATA and field.kind is not Kind.ATTRIBUTE:
         raise error_at(
             key.clause,
             field.start,
