@@ -332,14 +332,22 @@ async def log_batch(
         client.log_batch(run_id, metrics, params, tags, synchronous=True)
 
     if batch_id is None:
-        await ctx.write(write)
+        await ctx.write(write, groupable=True)
         return {}
 
     def written() -> bool:
         return already_written(client, run_id, metrics)
 
+    def undo(wrote: bool) -> None:
+        if wrote:
+            ids.forget(run_id, batch_id)
+
     ids = ctx.state.batch_ids
-    await ctx.write(lambda: ids.write_once(run_id, batch_id, write, written if repeated else None))
+    await ctx.write(
+        lambda: ids.write_once(run_id, batch_id, write, written if repeated else None),
+        groupable=True,
+        undo=undo,
+    )
     return {}
 
 
@@ -374,7 +382,7 @@ async def log_metric(f: Fields, ctx: Context) -> dict[str, Any]:
     point = Metric(
         f.required_string("key"), _value(f), _required_int(f, "timestamp"), f.integer("step") or 0
     )
-    await ctx.write(lambda: ctx.client.log_batch(run_id, [point], synchronous=True))
+    await ctx.write(lambda: ctx.client.log_batch(run_id, [point], synchronous=True), groupable=True)
     return {}
 
 
@@ -383,7 +391,7 @@ async def log_param(f: Fields, ctx: Context) -> dict[str, Any]:
     run_id = f.run_id()
     key = f.required_string("key")
     value = f.string("value") or ""
-    await ctx.write(lambda: ctx.client.log_param(run_id, key, value))
+    await ctx.write(lambda: ctx.client.log_param(run_id, key, value), groupable=True)
     return {}
 
 
@@ -392,7 +400,7 @@ async def set_tag(f: Fields, ctx: Context) -> dict[str, Any]:
     run_id = f.run_id()
     key = f.required_string("key")
     value = f.string("value") or ""
-    await ctx.write(lambda: ctx.client.set_tag(run_id, key, value))
+    await ctx.write(lambda: ctx.client.set_tag(run_id, key, value), groupable=True)
     return {}
 
 
@@ -400,7 +408,7 @@ async def delete_tag(f: Fields, ctx: Context) -> dict[str, Any]:
     """Remove one tag of a run."""
     run_id = f.run_id()
     key = f.required_string("key")
-    await ctx.write(lambda: ctx.client.delete_tag(run_id, key))
+    await ctx.write(lambda: ctx.client.delete_tag(run_id, key), groupable=True)
     return {}
 
 
