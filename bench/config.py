@@ -66,6 +66,11 @@ class Config:
     server_writers: int = 4
     server_batches: int = 50
     server_history_points: int = 100_000
+    # (l) Carnet's SDK over http against carnet server
+    sdk_runs: int = 300
+    sdk_buffered_points: int = 100_000
+    sdk_writers: int = 8
+    sdk_batches: int = 50
 
     def tmp_dir(self) -> Path:
         """Scratch space on the repo's disk (not tmpfs), so commits cost what they cost users."""
@@ -108,6 +113,10 @@ QUICK = {
     "server_search_samples": 3,
     "server_batches": 5,
     "server_history_points": 10_000,
+    "sdk_runs": 50,
+    "sdk_buffered_points": 10_000,
+    "sdk_writers": 4,
+    "sdk_batches": 5,
 }
 
 
