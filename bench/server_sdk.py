@@ -31,6 +31,7 @@ import math
 import multiprocessing
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -121,15 +122,13 @@ def _writers(base: str, writers: int, batches: int, size: int) -> dict[str, Any]
     import carnet
 
     client = carnet.Client(base)
-    eid = client.create_experiment("sdk-writers")
+    eid = client.create_experiment(f"sdk-writers-{uuid.uuid4().hex[:8]}")
     run_ids = [client.create_run(eid).info.run_id for _ in range(writers)]
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(writers)
     results = ctx.Queue()
     procs = [
-        ctx.Process(
-            target=sdk_writer, args=(base, run_ids[i], i, batches, size, barrier, results)
-        )
+        ctx.Process(target=sdk_writer, args=(base, run_ids[i], i, batches, size, barrier, results))
         for i in range(writers)
     ]
     for p in procs:
@@ -193,7 +192,9 @@ def carnet_round(args: dict[str, Any]) -> dict[str, Any]:
         counted = run_worker("server_sdk", "count", {"uri": f"sqlite:///{db}", "series": series})
     sent = out["writer_points"] + out["buffered_points"]
     if counted["points"] != sent:
-        raise RuntimeError(f"Carnet's SDK sent {sent:,} points, the store holds {counted['points']:,}")
+        raise RuntimeError(
+            f"Carnet's SDK sent {sent:,} points, the store holds {counted['points']:,}"
+        )
     return out
 
 

@@ -55,6 +55,11 @@ def _missing(path: str) -> ApiError:
     return invalid(f"Missing value for required parameter '{path}'.")
 
 
+def wrong_type(path: str, value: Any, expected: str) -> ApiError:
+    """MLflow's 400 for a field of the wrong type, the value shown briefly."""
+    return _wrong(path, value, expected)
+
+
 def _wrong(path: str, value: Any, expected: str) -> ApiError:
     shown = repr(value)
     if len(shown) > 80:
@@ -158,6 +163,11 @@ class Fields:
         if self._query and value is not None and not many:
             return value[0]
         return value
+
+    def raw(self, name: str) -> Any:
+        """A field's JSON value as sent, unchecked (None when absent): for readers that
+        check a common shape fast and hand anything else to the typed methods."""
+        return self._data.get(name)
 
     def has(self, name: str) -> bool:
         """Whether the field was sent (a JSON null counts as not sent)."""

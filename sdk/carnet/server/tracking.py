@@ -49,6 +49,7 @@ from carnet.server.parsing import (
     checked_path,
     read_fields,
 )
+from carnet.server.points import metric_points
 
 #: Protobuf numbers of MLflow's ViewType and RunStatus enums.
 VIEW_TYPES = {1: "ACTIVE_ONLY", 2: "DELETED_ONLY", 3: "ALL"}
@@ -304,26 +305,19 @@ async def log_batch(
     points are already in the run (:mod:`carnet.server.batch_ids`).
     """
     run_id = f.run_id()
-    metric_fields = f.objects("metrics")
+    metric_items = f.raw("metrics")
     param_fields = f.objects("params")
     tag_fields = f.objects("tags")
-    _batch_limit(len(metric_fields), MAX_METRICS_PER_BATCH, "metrics")
+    metric_count = len(metric_items) if isinstance(metric_items, list) else 0
+    _batch_limit(metric_count, MAX_METRICS_PER_BATCH, "metrics")
     _batch_limit(len(param_fields), MAX_PARAMS_TAGS_PER_BATCH, "params")
     _batch_limit(len(tag_fields), MAX_PARAMS_TAGS_PER_BATCH, "tags")
     _batch_limit(
-        len(metric_fields) + len(param_fields) + len(tag_fields),
+        metric_count + len(param_fields) + len(tag_fields),
         MAX_ENTITIES_PER_BATCH,
         "metrics, params, and tags",
     )
-    metrics = [
-        Metric(
-            m.required_string("key"),
-            _value(m),
-            _required_int(m, "timestamp"),
-            m.integer("step") or 0,
-        )
-        for m in metric_fields
-    ]
+    metrics = metric_points(f)
     params = [(p.required_string("key"), p.string("value") or "") for p in param_fields]
     tags = [(t.required_string("key"), t.string("value") or "") for t in tag_fields]
     client = ctx.client
