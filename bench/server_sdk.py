@@ -43,6 +43,7 @@ clock = time.perf_counter
 WRITER_KEYS = 5
 #: MLflow's client is slow: its side of the buffered and writer phases runs smaller.
 MLFLOW_BUFFERED_POINTS = 500
+MLFLOW_RUNS = 50
 MLFLOW_WRITER_BATCHES = 5
 RUN_TARGET_MS = 3.0
 BUFFERED_TARGET = 100_000.0
@@ -81,6 +82,9 @@ def _buffered(points: int) -> tuple[str, float]:
     import carnet
 
     carnet.set_experiment("sdk-buffered")
+    with carnet.start_run(run_name="warm-up"):  # the buffered writer starts: not timed
+        carnet.log_metric("loss", 0.0, synchronous=False)
+        carnet.flush_async_logging()
     with carnet.start_run(run_name="buffered") as run:
         t = clock()
         for i in range(points):
@@ -210,7 +214,7 @@ def mlflow_round(args: dict[str, Any]) -> dict[str, Any]:
                 pgid,
                 {
                     "phases": ["sdk_runs", "buffered", "writers"],
-                    "runs": args["runs"],
+                    "runs": min(args["runs"], MLFLOW_RUNS),
                     "buffered_points": MLFLOW_BUFFERED_POINTS,
                     "writers": args["writers"],
                     "batches": MLFLOW_WRITER_BATCHES,
@@ -250,7 +254,8 @@ def plan(cfg: Config) -> Plan:
             row(f"SDK over http, per run: start_run, log_params (2), log_metrics (3), end "
                 f"({cfg.sdk_runs} runs, synchronous)", "ms", median(s, "carnet", "run_ms"),
                 median(s, "mlflow", "run_ms"), target=RUN_TARGET_MS,
-                target_text=f"≤ {RUN_TARGET_MS:g} ms", mlflow_note="mlflow server"),
+                target_text=f"≤ {RUN_TARGET_MS:g} ms",
+                mlflow_note=f"mlflow server, {min(cfg.sdk_runs, MLFLOW_RUNS)} runs"),
             row(f"SDK over http, buffered log_metric, {cfg.sdk_buffered_points:,} points on the "
                 "server's disk when flush returns", "/s",
                 rate(s, "carnet", "buffered_points", "buffered_s"),
