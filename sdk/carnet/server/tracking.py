@@ -330,7 +330,7 @@ async def log_batch(
         return {}
 
     def written() -> bool:
-        return already_written(client, run_id, metrics)
+        return already_written(client, run_id, [Metric(*m) for m in metrics])
 
     def undo(wrote: bool) -> None:
         if wrote:
