@@ -185,12 +185,22 @@ def measure(variant: str, args: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def group_commits(log: str) -> dict[str, int]:
+    """The server's last words on group commit: run-data writes and the commits they took."""
+    for line in reversed(log.splitlines()):
+        if "group commit:" in line:
+            words = line.split("group commit:")[1].split()
+            return {"group_writes": int(words[0]), "group_commits": int(words[4])}
+    return {}
+
+
 def carnet_round(args: dict[str, Any]) -> dict[str, Any]:
     """Start ``carnet server``, drive it with Carnet's SDK, stop it, count the points."""
     with tempfile.TemporaryDirectory(dir=args["tmp"]) as tmp:
         folder = Path(tmp)
-        with serving("carnet", folder) as (base, db, _log, _pgid):
+        with serving("carnet", folder) as (base, db, log, _pgid):
             out = run_worker("server_sdk", "carnet", dict(args, base=base), timeout=3600)
+        out.update(group_commits(log.read_text(errors="replace")))
         keys = [f"m{k}" for k in range(WRITER_KEYS)]
         series = [[r, keys] for r in out["writer_run_ids"]] + [[out["buffered_run_id"], ["loss"]]]
         counted = run_worker("server_sdk", "count", {"uri": f"sqlite:///{db}", "series": series})
@@ -278,6 +288,12 @@ def plan(cfg: Config) -> Plan:
             "after the server stopped: all there, none twice. MLflow column: MLflow's client "
             "against mlflow server --workers 1 (bench/server_client.py), same calls"
         )
+        writes, commits = median(s, "carnet", "group_writes"), median(s, "carnet", "group_commits")
+        if writes and commits:
+            result.notes.append(
+                f"group commit: the server wrote {writes:,.0f} run-data requests in "
+                f"{commits:,.0f} commits ({writes / commits:.1f} requests a commit, medians)"
+            )
         cpu = median(s, "carnet", "writer_client_cpu_s")
         if cpu is not None:
             per = cpu / (w * b * 1000) * 1e6

@@ -30,7 +30,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from carnet.entities import Dataset, DatasetInput, InputTag, Metric, ViewType
+from carnet.entities import Dataset, DatasetInput, InputTag, Metric, Run, ViewType
 from carnet.server import wire
 from carnet.server.batch_ids import BATCH_ID, BATCH_ID_HEADER, RETRY_HEADER, already_written
 from carnet.server.endpoints import Context, Endpoint, json_endpoint, json_response
@@ -223,7 +223,7 @@ async def update_run(f: Fields, ctx: Context) -> dict[str, Any]:
     end_time = f.integer("end_time")
     name = f.string("run_name") or None
 
-    def update() -> None:
+    def update() -> Run:
         client = ctx.client
         if name is not None:
             client.update_run(run_id, name=name)
@@ -231,12 +231,12 @@ async def update_run(f: Fields, ctx: Context) -> dict[str, Any]:
             client.set_terminated(run_id, status, end_time)
         elif status is not None:
             client.update_run(run_id, status=status)
+        return client.get_run(run_id)  # read in the same job: one hop off the event loop
 
     if name is None and status is None:
-        await ctx.read(lambda: ctx.client.get_run(run_id))  # still 404 for an unknown run
+        run = await ctx.read(lambda: ctx.client.get_run(run_id))  # still 404 for an unknown run
     else:
-        await ctx.write(update)
-    run = await ctx.read(lambda: ctx.client.get_run(run_id))
+        run = await ctx.write(update)
     return {"run_info": wire.run_info(run.info)}
 
 
