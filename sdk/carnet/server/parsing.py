@@ -50,8 +50,6 @@ _DRAIN_LIMIT = 64 * 1024 * 1024
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _INT_TEXT = re.compile(r"-?\d{1,19}")
-#: A run of digits as long as an integer past 64 bits (or a float no client spells).
-_LONG_DIGITS = re.compile(rb"\d{20}")
 _SPECIAL_FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 _DRIVE = re.compile(r"[A-Za-z]:")
 #: Rounds of percent-decoding an artifact path is put through before it is judged.
@@ -121,10 +119,11 @@ def _is_json(content_type: str) -> bool:
 def loads(body: bytes) -> Any:
     """JSON, through orjson when it is installed (the ``server`` extra; several times
     faster on a log-batch body), else the standard library. What orjson refuses and the
-    standard library reads (``NaN`` literals, integers past 64 bits, lone surrogates) is
-    read by the standard library, and so are bodies with 20 digits in a row (orjson reads
-    integers past 64 bits as floats): no answer depends on which one is installed."""
-    if _orjson is not None and not _LONG_DIGITS.search(body):  # orjson reads those as floats
+    standard library reads (``NaN`` literals, lone surrogates) is read by the standard
+    library. One difference stays: orjson reads an integer past 64 bits as a float, so
+    such a value in an integer field is refused as "not an integer" rather than "out of
+    range" (a 400 either way; in a number field it is the same float)."""
+    if _orjson is not None:
         try:
             return _orjson.loads(body)
         except _orjson.JSONDecodeError:
