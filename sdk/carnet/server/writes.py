@@ -167,9 +167,9 @@ class WriterThread:
                 for job in group:
                     try:
                         done.append((job.call(), None))
-                    except Exception as exc:  # this job's savepoint is rolled back alone
-                        done.append((None, exc))
-        except Exception:
+                    except BaseException as exc:  # its savepoint is rolled back alone; the
+                        done.append((None, exc))  # error goes to the request that asked
+        except BaseException:
             logger.warning(
                 "a group of %d writes could not be committed; writing them one by one",
                 len(group),
@@ -177,7 +177,10 @@ class WriterThread:
             )
             for job, (result, error) in zip(group, done, strict=False):
                 if error is None and job.undo is not None:
-                    job.undo(result)
+                    try:
+                        job.undo(result)
+                    except Exception:  # the writer thread must go on for every request
+                        logger.exception("could not undo a write of a failed group")
             for job in group:
                 self._count(1)
                 self._run_alone(job)
