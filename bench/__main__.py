@@ -37,6 +37,7 @@ WORKLOADS = [
     ("j", "memory", "peak memory of a large buffered run"),
     ("k", "server", "carnet server against mlflow server, one MLflow client"),
     ("l", "registry", "model registry searches at 10,000 versions"),
+    ("m", "server_sdk", "Carnet's SDK over http against carnet server"),
 ]
 
 
@@ -92,6 +93,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         ("server-batches", "(k) log_batch requests of 500 metrics per writer (50)"),
         ("server-history-points", "(k) history length read through each server (100,000)"),
         ("registry-versions", "(l) model versions in the registry store (10,000)"),
+        ("sdk-runs", "(m) runs logged through carnet server with Carnet's SDK (300)"),
+        ("sdk-buffered-points", "(m) buffered log_metric points sent over http (100,000)"),
+        ("sdk-writers", "(m) parallel writer processes of Carnet's SDK (8)"),
+        ("sdk-batches", "(m) log_batch calls of 1,000 metrics per writer (50)"),
     ]:
         sizes.add_argument(f"--{name}", type=int, help=help_text)
     return p.parse_args(argv)
@@ -103,7 +108,7 @@ def selected(only: list[str]) -> list[tuple[str, str, str]]:
         return WORKLOADS
     unknown = wanted - {k for k, _, _ in WORKLOADS} - {m for _, m, _ in WORKLOADS}
     if unknown:
-        raise SystemExit(f"unknown workload(s) {sorted(unknown)}; choose from a-k or their names")
+        raise SystemExit(f"unknown workload(s) {sorted(unknown)}; choose from a-l or their names")
     return [w for w in WORKLOADS if w[0] in wanted or w[1] in wanted]
 
 

@@ -68,6 +68,11 @@ class Config:
     server_history_points: int = 100_000
     # (l) model registry searches
     registry_versions: int = 10_000
+    # (m) Carnet's SDK over http against carnet server
+    sdk_runs: int = 300
+    sdk_buffered_points: int = 100_000
+    sdk_writers: int = 8
+    sdk_batches: int = 50
 
     def tmp_dir(self) -> Path:
         """Scratch space on the repo's disk (not tmpfs), so commits cost what they cost users."""
@@ -111,6 +116,10 @@ QUICK = {
     "server_batches": 5,
     "server_history_points": 10_000,
     "registry_versions": 1_000,
+    "sdk_runs": 50,
+    "sdk_buffered_points": 10_000,
+    "sdk_writers": 4,
+    "sdk_batches": 5,
 }
 
 

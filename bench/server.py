@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import mlflow_env
-from bench.config import BENCH_DIR, Config
+from bench.config import BENCH_DIR, REPO, Config
 from bench.harness import Plan, Row, Samples, Variant, median, rate, run_worker
 
 #: Every ratio to MLflow's server must reach this (the server's target).
@@ -59,6 +59,8 @@ QUIET_ENV = {
 #: (GenAI evaluation jobs, scheduled clean-ups); Carnet serves nothing of the kind, so they
 #: are off and MLflow's server gets the whole machine for tracking.
 MLFLOW_SERVER_ENV = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+#: Carnet's server runs this checkout's code (not whatever ``carnet`` the venv installed).
+CARNET_SERVER_ENV = {"PYTHONPATH": os.pathsep.join([str(REPO / "sdk"), str(REPO)])}
 
 
 @dataclass
@@ -134,7 +136,7 @@ def serving(tool: str, folder: Path) -> Iterator[tuple[str, Path, Path, int]]:
     with log.open("wb") as out:
         proc = subprocess.Popen(  # a fixed argv, no shell
             command, stdout=out, stderr=subprocess.STDOUT, cwd=folder,
-            env=clean_env(**(MLFLOW_SERVER_ENV if tool == "mlflow" else {})),
+            env=clean_env(**(MLFLOW_SERVER_ENV if tool == "mlflow" else CARNET_SERVER_ENV)),
             start_new_session=True,
         )  # fmt: skip
     base = f"http://127.0.0.1:{port}"

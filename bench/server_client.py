@@ -239,7 +239,61 @@ class CpuMeter:
         self.last = now
 
 
+def log_runs_batched(n_runs: int) -> list[float]:
+    """The tutorial's loop as workload (m) times it: ``log_params`` and ``log_metrics``."""
+    mlflow.set_experiment("sdk-tutorial")
+    seconds = []
+    for i in range(n_runs):
+        alpha, l1_ratio, rmse, r2, mae = tutorial_values(i)
+        t = clock()
+        with mlflow.start_run(run_name=f"run-{i}"):
+            mlflow.log_params({"alpha": alpha, "l1_ratio": l1_ratio})
+            mlflow.log_metrics({"rmse": rmse, "r2": r2, "mae": mae})
+        seconds.append(clock() - t)
+    return seconds
+
+
+def buffered(client: MlflowClient, points: int) -> dict[str, Any]:
+    """``log_metric(synchronous=False)`` points until ``flush_async_logging`` returns, counted."""
+    mlflow.set_experiment("sdk-buffered")
+    with mlflow.start_run(run_name="buffered") as run:
+        t = clock()
+        for i in range(points):
+            mlflow.log_metric("loss", i * 0.001, step=i, synchronous=False)
+        mlflow.flush_async_logging()
+        seconds = clock() - t
+    found = len(client.get_metric_history(run.info.run_id, "loss"))
+    if found != points:
+        raise RuntimeError(f"buffered: {found} points of {points} reached the server")
+    return {"buffered_points": points, "buffered_s": seconds}
+
+
+def phases(args: dict[str, Any]) -> dict[str, Any]:
+    """Only the phases workload (m) asks for: the batched tutorial loop, buffered points,
+    parallel writers (whose points ``bench/server_sdk.py`` does not count again)."""
+    client = MlflowClient()
+    client.search_experiments()
+    out: dict[str, Any] = {}
+    if "sdk_runs" in args["phases"]:
+        per_run = log_runs_batched(args["runs"])
+        out["run_ms"] = statistics.median(per_run) * 1000
+    if "buffered" in args["phases"]:
+        out.update(buffered(client, args["buffered_points"]))
+    if "writers" in args["phases"]:
+        out.update(parallel_writers(client, args["writers"], args["batches"], args["batch_size"]))
+        found = sum(
+            len(client.get_metric_history(r, k))
+            for r in out["writer_run_ids"]
+            for k in out["writer_keys"]
+        )
+        if found != out["writer_points"]:
+            raise RuntimeError(f"writers: {found} points of {out['writer_points']} on the server")
+    return out
+
+
 def main(args: dict[str, Any]) -> dict[str, Any]:
+    if "phases" in args:
+        return phases(args)
     client = MlflowClient()
     client.search_experiments()  # the connection and the server's first request, untimed
     out: dict[str, Any] = {"runs": args["runs"]}

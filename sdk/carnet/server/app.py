@@ -90,11 +90,14 @@ def _hidden_strings(settings: ServerSettings) -> tuple[str, ...]:
 def open_state(settings: ServerSettings) -> ServerState:
     """The store, the credentials and the write path the handlers share."""
     auth = load(settings.auth_file) if settings.auth_file is not None else Authenticator()
+    client = Client(settings.uri)
+    # Group commit on SQLite: the SQL store's write_group (the REST store has none).
+    group = getattr(client.store, "write_group", None) if settings.single_writer else None
     return ServerState(
         settings=settings,
-        client=Client(settings.uri),
+        client=client,
         auth=auth,
-        calls=BlockingCalls(single_writer=settings.single_writer),
+        calls=BlockingCalls(single_writer=settings.single_writer, group=group),
         hide=_hidden_strings(settings),
     )
 

@@ -81,6 +81,14 @@ class BatchIds:
         while len(self._runs) > self._max_runs:
             self._runs.popitem(last=False)
 
+    def forget(self, run_id: str, batch_id: str) -> None:
+        """Drop a remembered id: its write was rolled back after all (a group commit
+        that failed), so the batch must be written when it comes again."""
+        with self._lock:
+            ids = self._runs.get(run_id)
+            if ids is not None:
+                ids.pop(batch_id, None)
+
     def write_once(
         self,
         run_id: str,

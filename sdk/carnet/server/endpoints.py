@@ -77,9 +77,16 @@ class Context:
         """Run a call that only reads the store, off the event loop."""
         return await self.state.calls.read(call)
 
-    async def write(self, call: Callable[[], T]) -> T:
-        """Run a call that writes to the store, on the store's write path."""
-        return await self.state.calls.write(call)
+    async def write(
+        self,
+        call: Callable[[], T],
+        *,
+        groupable: bool = False,
+        undo: Callable[[T], None] | None = None,
+    ) -> T:
+        """Run a call that writes to the store, on the store's write path; a
+        ``groupable`` one (run data only) may share a group commit on SQLite."""
+        return await self.state.calls.write(call, groupable=groupable, undo=undo)
 
     async def files(self, call: Callable[[], T]) -> T:
         """Run file work (artifacts), off the event loop."""

@@ -31,7 +31,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from carnet.entities import Dataset, DatasetInput, InputTag, Metric, ViewType
+from carnet.entities import Dataset, DatasetInput, InputTag, Metric, Run, ViewType
 from carnet.server import wire
 from carnet.server.batch_ids import BATCH_ID, BATCH_ID_HEADER, RETRY_HEADER, already_written
 from carnet.server.endpoints import Context, Endpoint, json_endpoint, json_response
@@ -51,6 +51,7 @@ from carnet.server.parsing import (
     checked_path,
     read_fields,
 )
+from carnet.server.points import metric_points
 
 #: Protobuf numbers of MLflow's ViewType and RunStatus enums.
 VIEW_TYPES = {1: "ACTIVE_ONLY", 2: "DELETED_ONLY", 3: "ALL"}
@@ -224,7 +225,7 @@ async def update_run(f: Fields, ctx: Context) -> dict[str, Any]:
     end_time = f.integer("end_time")
     name = f.string("run_name") or None
 
-    def update() -> None:
+    def update() -> Run:
         client = ctx.client
         if name is not None:
             client.update_run(run_id, name=name)
@@ -232,12 +233,12 @@ async def update_run(f: Fields, ctx: Context) -> dict[str, Any]:
             client.set_terminated(run_id, status, end_time)
         elif status is not None:
             client.update_run(run_id, status=status)
+        return client.get_run(run_id)  # read in the same job: one hop off the event loop
 
     if name is None and status is None:
-        await ctx.read(lambda: ctx.client.get_run(run_id))  # still 404 for an unknown run
+        run = await ctx.read(lambda: ctx.client.get_run(run_id))  # still 404 for an unknown run
     else:
-        await ctx.write(update)
-    run = await ctx.read(lambda: ctx.client.get_run(run_id))
+        run = await ctx.write(update)
     return {"run_info": wire.run_info(run.info)}
 
 
@@ -306,49 +307,60 @@ async def log_batch(
     points are already in the run (:mod:`carnet.server.batch_ids`).
     """
     run_id = f.run_id()
-    metric_fields = f.objects("metrics")
+    metric_items = f.raw("metrics")
     param_fields = f.objects("params")
     tag_fields = f.objects("tags")
-    _batch_limit(len(metric_fields), MAX_METRICS_PER_BATCH, "metrics")
+    metric_count = len(metric_items) if isinstance(metric_items, list) else 0
+    _batch_limit(metric_count, MAX_METRICS_PER_BATCH, "metrics")
     _batch_limit(len(param_fields), MAX_PARAMS_TAGS_PER_BATCH, "params")
     _batch_limit(len(tag_fields), MAX_PARAMS_TAGS_PER_BATCH, "tags")
     _batch_limit(
-        len(metric_fields) + len(param_fields) + len(tag_fields),
+        metric_count + len(param_fields) + len(tag_fields),
         MAX_ENTITIES_PER_BATCH,
         "metrics, params, and tags",
     )
-    points = [
-        (
-            Metric(
-                m.required_string("key"),
-                _value(m),
-                _required_int(m, "timestamp"),
-                m.integer("step") or 0,
-            ),
-            m.string("model_id") or None,
-        )
-        for m in metric_fields
+    metrics = metric_points(f)
+    # MLflow 3 links points to a logged model by a model_id on the point (rare: the plain
+    # list stays on the fast path when no point names one).
+    model_ids = [
+        item.get("model_id") or None if isinstance(item, dict) else None
+        for item in (metric_items if isinstance(metric_items, list) else ())
     ]
-    metrics = [m for m, _ in points]
+    if any(model_ids):
+        for model_id in model_ids:
+            if model_id is not None and not isinstance(model_id, str):
+                raise invalid(f"a metric's model_id must be text; got {model_id!r}.")
     params = [(p.required_string("key"), p.string("value") or "") for p in param_fields]
     tags = [(t.required_string("key"), t.string("value") or "") for t in tag_fields]
     client = ctx.client
 
     def write() -> None:
+        if not any(model_ids):
+            client.log_batch(run_id, metrics, params, tags, synchronous=True)
+            return
+        points = [(Metric(*m), mid) for m, mid in zip(metrics, model_ids, strict=True)]
         plain, linked = split_model_points(client, run_id, points)
         client.log_batch(run_id, plain, params, tags, synchronous=True)
         for model_id, linked_points in linked.items():
             client.log_model_metrics(model_id, linked_points, run_id)
 
     if batch_id is None:
-        await ctx.write(write)
+        await ctx.write(write, groupable=True)
         return {}
 
     def written() -> bool:
-        return already_written(client, run_id, metrics)
+        return already_written(client, run_id, [Metric(*m) for m in metrics])
+
+    def undo(wrote: bool) -> None:
+        if wrote:
+            ids.forget(run_id, batch_id)
 
     ids = ctx.state.batch_ids
-    await ctx.write(lambda: ids.write_once(run_id, batch_id, write, written if repeated else None))
+    await ctx.write(
+        lambda: ids.write_once(run_id, batch_id, write, written if repeated else None),
+        groupable=True,
+        undo=undo,
+    )
     return {}
 
 
@@ -383,7 +395,7 @@ async def log_metric(f: Fields, ctx: Context) -> dict[str, Any]:
     point = Metric(
         f.required_string("key"), _value(f), _required_int(f, "timestamp"), f.integer("step") or 0
     )
-    await ctx.write(lambda: ctx.client.log_batch(run_id, [point], synchronous=True))
+    await ctx.write(lambda: ctx.client.log_batch(run_id, [point], synchronous=True), groupable=True)
     return {}
 
 
@@ -392,7 +404,7 @@ async def log_param(f: Fields, ctx: Context) -> dict[str, Any]:
     run_id = f.run_id()
     key = f.required_string("key")
     value = f.string("value") or ""
-    await ctx.write(lambda: ctx.client.log_param(run_id, key, value))
+    await ctx.write(lambda: ctx.client.log_param(run_id, key, value), groupable=True)
     return {}
 
 
@@ -401,7 +413,7 @@ async def set_tag(f: Fields, ctx: Context) -> dict[str, Any]:
     run_id = f.run_id()
     key = f.required_string("key")
     value = f.string("value") or ""
-    await ctx.write(lambda: ctx.client.set_tag(run_id, key, value))
+    await ctx.write(lambda: ctx.client.set_tag(run_id, key, value), groupable=True)
     return {}
 
 
@@ -409,7 +421,7 @@ async def delete_tag(f: Fields, ctx: Context) -> dict[str, Any]:
     """Remove one tag of a run."""
     run_id = f.run_id()
     key = f.required_string("key")
-    await ctx.write(lambda: ctx.client.delete_tag(run_id, key))
+    await ctx.write(lambda: ctx.client.delete_tag(run_id, key), groupable=True)
     return {}
 
 

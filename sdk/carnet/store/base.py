@@ -7,6 +7,7 @@ sql_store.py joins them into ``SqlStore``, the single object callers use.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -19,7 +20,7 @@ from carnet.errors import (
     RunNotActiveError,
     RunNotFoundError,
 )
-from carnet.store.engine import ensure_schema, get_engine, sqlite_path
+from carnet.store.engine import ensure_schema, get_engine, sqlite_path, write_group
 from carnet.store.sql_helpers import Cursor, Sql, now_ms, statement_style
 
 #: Experiment ids are 32-bit on PostgreSQL; outside this range no experiment can exist.
@@ -48,6 +49,16 @@ class StoreBase:
             raise ReadOnlyError(
                 f"this client opened {self.uri} read-only; open a writable Client to change it."
             )
+
+    def write_group(self) -> AbstractContextManager[None]:
+        """Commit every write this thread makes inside the block together (SQLite only).
+
+        The server's single writer uses it for group commit: each write of the
+        block (a ``log_batch``...) is a savepoint that fails alone, and the
+        ones that succeed share one commit. See :func:`carnet.store.engine.write_group`.
+        """
+        self.check_writable()
+        return write_group(self.engine)
 
     def reconnect(self) -> None:
         """Drop the engine's pooled connections, then check the store as a fresh open would."""

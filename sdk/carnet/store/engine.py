@@ -389,17 +389,87 @@ def _dbapi_errors(engine: Engine) -> tuple[type[BaseException], ...]:
 
 
 @contextmanager
+def write_group(engine: Engine) -> Iterator[None]:
+    """One SQLite transaction around every write this thread makes inside the block.
+
+    Each :func:`write_transaction` of the block becomes a savepoint of the
+    group's transaction: a write that fails is rolled back alone (and raises
+    as before), the others are committed together, with one commit, when the
+    block ends. A block that raises commits nothing. This is the server's group
+    commit; it needs a writable SQLite store (the thread's own write connection).
+    """
+    writers = _writers.get(id(engine)) if engine.dialect.name == "sqlite" else None
+    if writers is None:
+        raise ConfigurationError("a write group needs a writable SQLite store.")
+    errors = _dbapi_errors(engine)
+    try:
+        conn = writers.get()
+        conn.execute("BEGIN IMMEDIATE")
+    except errors as exc:
+        raise _store_error(engine, exc) from exc
+    writers.local.group = 0  # savepoints open in the group
+    try:
+        yield
+        if not conn.in_transaction:
+            raise StoreError("the store rolled back a group of writes; nothing of it was saved.")
+        conn.execute("COMMIT")
+    except BaseException as exc:
+        with contextlib.suppress(*errors):
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        if isinstance(exc, errors):
+            raise _store_error(engine, exc) from exc
+        raise
+    finally:
+        del writers.local.group
+
+
+@contextmanager
+def _savepoint(
+    engine: Engine, conn: sqlite3.Connection, writers: _ThreadWriters
+) -> Iterator[Cursor]:
+    """A write transaction inside a :func:`write_group`: a savepoint of the group's."""
+    errors = _dbapi_errors(engine)
+    depth: int = writers.local.group
+    name = f"carnet_write_{depth}"  # a fixed name: no caller text reaches the SQL
+    cur = conn.cursor()
+    try:
+        if not conn.in_transaction:
+            raise StoreError("the store rolled back a group of writes; nothing of it was saved.")
+        cur.execute(f"SAVEPOINT {name}")
+        writers.local.group = depth + 1
+        try:
+            yield cur
+            cur.execute(f"RELEASE {name}")
+        except BaseException:
+            with contextlib.suppress(*errors):
+                if conn.in_transaction:
+                    cur.execute(f"ROLLBACK TO {name}")
+                    cur.execute(f"RELEASE {name}")
+            raise
+        finally:
+            writers.local.group = depth
+    except errors as exc:
+        raise _store_error(engine, exc) from exc
+
+
+@contextmanager
 def write_transaction(engine: Engine) -> Iterator[Cursor]:
     """A DBAPI cursor inside one write transaction: committed on exit, rolled back on error.
 
     On SQLite the thread's own connection is used and the lock is taken up
-    front (``BEGIN IMMEDIATE``). Database failures surface as
-    :class:`StoreError`; Carnet's own errors raised inside the block pass
-    through unchanged, after the rollback.
+    front (``BEGIN IMMEDIATE``); inside a :func:`write_group` the transaction
+    is a savepoint of the group's, committed with it. Database failures
+    surface as :class:`StoreError`; Carnet's own errors raised inside the
+    block pass through unchanged, after the rollback.
     """
     errors = _dbapi_errors(engine)
     sqlite = engine.dialect.name == "sqlite"
     writers = _writers.get(id(engine)) if sqlite else None
+    if writers is not None and getattr(writers.local, "group", None) is not None:
+        with _savepoint(engine, writers.get(), writers) as cur:
+            yield cur
+        return
     try:
         conn: Any = writers.get() if writers is not None else engine.raw_connection()
     except errors as exc:

@@ -43,7 +43,8 @@ import ssl
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -69,6 +70,9 @@ CONNECT_TIMEOUT_S = 10.0
 KEEPALIVE_CONNECTIONS = 8
 MAX_CONNECTIONS = 32
 USER_AGENT = "carnet-sdk"
+#: Requests of one call (a log_batch past MLflow's limits) in flight at once: the client
+#: encodes and the server parses and commits side by side, and the server group-commits them.
+PIPELINE = 4
 
 Content = bytes | Callable[[], Iterable[bytes]] | None
 
@@ -160,6 +164,14 @@ def gave_up(error: CarnetError, attempts: int, elapsed: float) -> CarnetError:
     return again
 
 
+def _outcome(call: Callable[[], None]) -> BaseException | None:
+    try:
+        call()
+    except BaseException as exc:  # handed back to the caller, which raises it
+        return exc
+    return None
+
+
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
@@ -227,6 +239,8 @@ class HttpSession:
         self._lock = threading.Lock()
         #: Set when a request spent its whole retry window on a server it could not reach.
         self._unreachable = False
+        #: Threads that send the requests of one call side by side (made when first needed).
+        self._pool: ThreadPoolExecutor | None = None
         _sessions.add(self)
 
     def _http(self) -> httpx.Client:
@@ -247,6 +261,18 @@ class HttpSession:
                 client = self._client
         return client
 
+    def run_together(self, calls: Sequence[Callable[[], None]]) -> list[BaseException | None]:
+        """Run independent requests side by side, at most :data:`PIPELINE` in flight, and
+        return each one's error (None when it succeeded), in order. Each call makes its
+        own request (with :meth:`send`), on a pooled connection of its own."""
+        if len(calls) < 2:
+            return [_outcome(call) for call in calls]
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(PIPELINE, thread_name_prefix="carnet-http")
+            pool = self._pool
+        return list(pool.map(_outcome, calls))
+
     def close(self) -> None:
         """Close the pooled connections; the next request opens new ones."""
         with self._lock:
@@ -260,6 +286,7 @@ class HttpSession:
             self._closer.detach()
         self._client, self._closer = None, None
         self._lock = threading.Lock()
+        self._pool = None  # the parent's threads do not exist here
 
     def send(
         self,

@@ -41,6 +41,7 @@ CRASHED runs.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import time
@@ -475,27 +476,36 @@ class RestStore(RestRegistry, RestLoggedModels):
         attempt = self._unfinished.take(key) if key is not None else None
         if attempt is None or len(attempt.ids) != len(bodies):
             attempt = batches.Attempt.fresh(len(bodies))
-        for i, body in enumerate(bodies):
-            if i in attempt.done:
-                continue
+
+        def send(i: int) -> None:
             headers = {**_JSON, batches.BATCH_ID_HEADER: attempt.ids[i]}
             if attempt.retried:
                 headers[batches.RETRY_HEADER] = "1"
-            try:
-                self._session.send(
-                    "POST",
-                    API + "/runs/log-batch",
-                    read_json,
-                    content=body,
-                    headers=headers,
-                    not_found=RunNotFoundError,
-                    when_repeated={batches.RETRY_HEADER: "1"},
-                )
-            except BaseException:
+            self._session.send(
+                "POST",
+                API + "/runs/log-batch",
+                read_json,
+                content=bodies[i],
+                headers=headers,
+                not_found=RunNotFoundError,
+                when_repeated={batches.RETRY_HEADER: "1"},
+            )
+
+        todo = [i for i in range(len(bodies)) if i not in attempt.done]
+        # Params and tags first, one request after the other (a param that may not change
+        # is refused before any point is written); then the points, side by side.
+        lead = 0
+        while lead < len(todo) and not batches.points_only(bodies[todo[lead]]):
+            lead += 1
+        steps: list[list[int]] = [[i] for i in todo[:lead]] + [todo[lead:]]
+        for step in steps:
+            errors = self._session.run_together([functools.partial(send, i) for i in step])
+            attempt.done.update(i for i, e in zip(step, errors, strict=True) if e is None)
+            failed = next((e for e in errors if e is not None), None)
+            if failed is not None:
                 attempt.retried = True
                 self._unfinished.keep(key or batches.fingerprint(run_id, bodies), attempt)
-                raise
-            attempt.done.add(i)
+                raise failed
 
     # -- reads ----------------------------------------------------------------------------
 
