@@ -620,6 +620,17 @@ PORT = Setting(
     meaning="The port the container image's `carnet server` listens on.",
     section=_CONTAINER,
 )
+#: The port a model image of ``carnet models build-docker`` serves on.
+MODEL_PORT = Setting(
+    "CARNET_MODEL_PORT",
+    _whole(1, 65535),
+    8080,
+    type_name="integer",
+    expects="a TCP port number from 1 to 65535",
+    meaning="The port a model image made by `carnet models build-docker` serves the model on "
+    "(8080, as MLflow's model images).",
+    section=_CONTAINER,
+)
 #: Whether the container image runs the demo before it serves.
 DEMO = _optional_text(
     "CARNET_DEMO",

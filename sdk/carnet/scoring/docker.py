@@ -12,6 +12,7 @@ serves the model, MLflow is not needed for it.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -20,10 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from carnet.errors import ConfigurationError, ModelError
+from carnet.settings import MODEL_PORT
 
 #: Where the model lives in the image, and the port it is served on (MLflow's choices).
 MODEL_DIR = "/opt/ml/model"
-PORT = 8080
+PORT = MODEL_PORT.default
+#: The variable the image's command reads its port from.
+PORT_VARIABLE = MODEL_PORT.name
 #: The unprivileged user the server runs as.
 UID = 10001
 #: Requirements the image does not install: MLflow itself serves nothing here.
@@ -66,9 +70,12 @@ def dockerfile(base: str, install_source: bool, carnet_version: str) -> str:
     carnet = "./carnet" if install_source else f"carnet=={carnet_version}"
     copy_source = "COPY carnet/ carnet/\n" if install_source else ""
     health = (
-        "import sys, urllib.request; "
-        f"sys.exit(urllib.request.urlopen('http://127.0.0.1:{PORT}/ping', timeout=4).status != 200)"
+        "import os, sys, urllib.request; url = 'http://127.0.0.1:' + "
+        f"os.environ.get('{PORT_VARIABLE}', '{PORT}') + '/ping'; "
+        "sys.exit(urllib.request.urlopen(url, timeout=4).status != 200)"
     )
+    serve = f'exec carnet models serve -m {MODEL_DIR} --host 0.0.0.0 --port "${PORT_VARIABLE}"'
+    command = json.dumps(["sh", "-c", serve])
     return f"""\
 # An image serving one model with `carnet models serve` (MLflow's scoring protocol):
 #   docker run -p 8080:8080 IMAGE
@@ -80,7 +87,8 @@ FROM ${{BASE}}
 ENV PYTHONDONTWRITEBYTECODE=1 \\
     PYTHONUNBUFFERED=1 \\
     PIP_NO_CACHE_DIR=1 \\
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \\
+    {PORT_VARIABLE}={PORT}
 
 RUN useradd --create-home --uid {UID} --user-group --shell /usr/sbin/nologin carnet
 
@@ -97,8 +105,9 @@ EXPOSE {PORT}
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \\
     CMD ["python", "-c", "{health}"]
 
-# exec form: the server is PID 1 and gets Docker's SIGTERM itself.
-CMD ["carnet", "models", "serve", "-m", "{MODEL_DIR}", "--host", "0.0.0.0", "--port", "{PORT}"]
+# -e {PORT_VARIABLE}=... serves on another port. exec: the server is PID 1 and gets
+# Docker's SIGTERM itself.
+CMD {command}
 """
 
 
@@ -122,9 +131,10 @@ def write_context(folder: Path, out: Path, *, base: str | None = None) -> Path:
             src = tree / part
             if src.is_dir():
                 shutil.copytree(
-                    src, out / "carnet" / part,
+                    src,
+                    out / "carnet" / part,
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"),
-                )  # fmt: skip
+                )
             elif src.is_file():
                 (out / "carnet").mkdir(exist_ok=True)
                 shutil.copy2(src, out / "carnet" / part)
