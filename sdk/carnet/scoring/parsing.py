@@ -159,7 +159,7 @@ def from_json(body: JsonBody, schema: Schema | None) -> Any:
         frame = _frame(lambda: pd.DataFrame([payload] if scalar else payload), body.fmt)
     else:
         return _tensor_or_list(payload, schema)
-    return cast_floats(frame, schema)
+    return conform_columns(frame, schema)
 
 
 def _frame(build: Any, fmt: str) -> Any:
@@ -196,41 +196,68 @@ def _tensor_or_list(payload: Any, schema: Schema | None) -> Any:
     return payload
 
 
-def cast_floats(frame: Any, schema: Schema | None) -> Any:
-    """Float columns made the width the schema asks for (MLflow's server casts JSON's
-    doubles to ``float`` columns the same way); other types are checked by ``predict``."""
+def conform_columns(frame: Any, schema: Schema | None) -> Any:
+    """The frame as MLflow's server hands it to the model: columns the signature does not
+    name dropped (MLflow ignores them) and numeric columns cast to the signature's types
+    (JSON's numbers, CSV's text, booleans), a value that does not convert a 400 naming the
+    column and its type. Casts that would lose a value (1.5 or NaN to an integer column,
+    a long out of an integer's range) are refused where MLflow would truncate."""
     if schema is None or schema.is_tensor_spec():
         return frame
+    names = set(schema.input_names())
+    if names and len(names) == len(schema.inputs):
+        extra = [c for c in frame.columns if c not in names]
+        if extra:
+            frame = frame.drop(columns=extra)
     for spec in schema.inputs:
-        if (
-            isinstance(spec, ColSpec)
-            and spec.type == "float"
-            and spec.name in frame.columns
-            and frame[spec.name].dtype.kind == "f"
-        ):
-            frame[spec.name] = frame[spec.name].astype(COLUMN_DTYPES["float"])
+        if isinstance(spec, ColSpec) and spec.type in NUMERIC and spec.name in frame.columns:
+            column = frame[spec.name]
+            if column.dtype != COLUMN_DTYPES[spec.type]:
+                frame[spec.name] = _cast(column, spec)
     return frame
 
 
+NUMERIC = ("double", "float", "long", "integer")
+
+
+def _cast(column: Any, spec: ColSpec) -> Any:
+    """``column`` as the spec's numeric type, or a 400 naming the column and the type."""
+    import numpy as np
+
+    want = np.dtype(COLUMN_DTYPES[spec.type])
+    try:
+        cast = column.astype(want)
+        if want.kind == "i":
+            back = column.astype("float64") if column.dtype.kind != "b" else column
+            if column.dtype.kind not in "iub" and not np.array_equal(cast, back):
+                raise ValueError("it holds values that are not whole numbers")
+            if column.dtype.kind in "iu" and not np.array_equal(cast, column):
+                raise ValueError(f"it holds values out of the range of {want}")
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise bad_input(
+            f"Data is not compatible with model signature. Failed to convert column "
+            f"{spec.name!r} to type {spec.type!r}. Error: {short(str(exc), 200)}"
+        ) from None
+    return cast
+
+
 def from_csv(body: bytes, schema: Schema | None) -> Any:
-    """A DataFrame from a CSV body, columns typed by the schema (as MLflow reads it)."""
+    """A DataFrame from a CSV body, columns typed by the schema (as MLflow reads it; a
+    value that does not convert is a 400 naming its column)."""
     import pandas as pd
 
     dtypes: dict[str, str] = {}
     if schema is not None and not schema.is_tensor_spec():
         for spec in schema.inputs:
-            if (
-                isinstance(spec, ColSpec)
-                and spec.name
-                and spec.type in ("double", "float", "string")
-            ):
-                dtypes[spec.name] = COLUMN_DTYPES[spec.type]
+            if isinstance(spec, ColSpec) and spec.name and spec.type == "string":
+                dtypes[spec.name] = COLUMN_DTYPES[spec.type]  # keep "007" as text
     try:
         text = body.decode("utf-8")
-        return pd.read_csv(io.StringIO(text), dtype=dtypes or None)
+        frame = pd.read_csv(io.StringIO(text), dtype=dtypes or None)
     except (ValueError, TypeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise bad_input(
             "Failed to parse input as a Pandas DataFrame. Ensure that the input is a valid "
             "CSV-formatted Pandas DataFrame produced using the `pandas.DataFrame.to_csv()` "
             f"method. Error: {short(str(exc), 200)}"
         ) from None
+    return conform_columns(frame, schema)
