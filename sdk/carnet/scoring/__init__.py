@@ -12,8 +12,9 @@ Modules, top to bottom (imports point down):
 - ``app``         the Starlette app, its worker factory and ``serve`` (uvicorn)
 - ``docker``      the build context of an image serving a model (``build-docker``)
 - ``invocations`` one request body to one answer: parse, predict, shape the JSON
-- ``fastpath``    numeric column models: a JSON body straight to a typed frame
+- ``fastpath``    numeric column models: a JSON body straight to one NumPy block
 - ``parsing``     content types and MLflow's body formats, bounded
 - ``output``      predictions as MLflow's JSON
+- ``codec``       JSON in and out: orjson when installed, else the standard library
 - ``errors``      the refusals: status, MLflow error code, message
 """

@@ -67,7 +67,7 @@ def python_version(descriptor: dict[str, Any]) -> str:
 
 def dockerfile(base: str, install_source: bool, carnet_version: str) -> str:
     """The Dockerfile of a model image."""
-    carnet = "./carnet" if install_source else f"carnet=={carnet_version}"
+    carnet = "./carnet[serving]" if install_source else f"carnet[serving]=={carnet_version}"
     copy_source = "COPY carnet/ carnet/\n" if install_source else ""
     health = (
         "import os, sys, urllib.request; url = 'http://127.0.0.1:' + "

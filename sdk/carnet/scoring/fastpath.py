@@ -1,17 +1,26 @@
-"""The fast path for numeric column models: a JSON body straight to a typed frame.
+"""The fast path for numeric column models: a JSON body straight to one NumPy block.
 
 Most served models (the diabetes ElasticNet among them) take named numeric
 columns of one type. For those, a ``dataframe_split`` body whose columns are
 exactly the signature's, in order, or ``dataframe_records`` whose records have
-exactly those keys, becomes one NumPy block and one DataFrame over it, skipping
-pandas' per-column inference and the general schema check (which it
-satisfies by construction). Anything else -- booleans or nulls in the body,
-strings, other columns, floats for an integer column, ragged rows -- returns
-None, and the general path answers it, with the general path's messages.
+exactly those keys, becomes one NumPy block of the signature's type, skipping
+pandas' per-column inference and the general schema check, which it satisfies
+by construction. The conversion is the one MLflow's server applies to such a
+column (``astype``): integers and booleans become doubles, ``null`` NaN, text
+that spells a number that number. Anything else -- text that is no number,
+other columns, fractions for an integer column, ragged rows -- returns None,
+and the general path answers it, with the general path's messages.
+
+A scikit-learn estimator fitted on a DataFrame checks the column names of
+every input; when its names are the signature's, in order, the block goes to a
+shallow twin of it that skips that check (:func:`array_predictor`), and the
+model computes exactly what it would from the DataFrame, without building one.
 """
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,8 +28,6 @@ from carnet.model_signature import COLUMN_DTYPES, ColSpec, Schema
 from carnet.scoring.parsing import DF_RECORDS, DF_SPLIT, JsonBody
 
 NUMERIC_TYPES = ("double", "float", "long", "integer")
-#: JSON literals a numeric block must not hold: NumPy would turn them into numbers.
-NON_NUMERIC_LITERALS = (b"true", b"false", b"null")
 
 
 @dataclass(frozen=True)
@@ -52,24 +59,38 @@ def numeric_columns(schema: Schema | None) -> NumericColumns | None:
     return NumericColumns(names, COLUMN_DTYPES[kind], kind in ("long", "integer"))
 
 
-def numeric_frame(plan: NumericColumns, body: JsonBody, raw: bytes) -> Any:
-    """The checked DataFrame for ``body``, or None when the general path must read it."""
-    if any(literal in raw for literal in NON_NUMERIC_LITERALS):
+def array_predictor(
+    model: Any, predict_fn: str, plan: NumericColumns
+) -> Callable[[Any], Any] | None:
+    """A prediction function taking the plan's NumPy block, or None when the model must
+    get a DataFrame: a scikit-learn-style estimator whose fitted column names are the
+    plan's (a shallow twin without them, so it does not ask a block for names), or one
+    fitted without names on as many columns."""
+    fitted = vars(model).get("feature_names_in_") if hasattr(model, "__dict__") else None
+    if fitted is None:
+        if getattr(model, "n_features_in_", None) != len(plan.names):
+            return None
+        return getattr(model, predict_fn, None)
+    if [str(n) for n in fitted] != plan.names:
         return None
+    twin = copy.copy(model)
+    del twin.feature_names_in_
+    return getattr(twin, predict_fn, None)
+
+
+def numeric_rows(plan: NumericColumns, body: JsonBody) -> Any:
+    """The rows of ``body`` in the plan's column order, or None when the general path
+    must read it."""
     payload = body.payload
     if body.fmt == DF_SPLIT:
         if not isinstance(payload, dict) or payload.keys() != {"columns", "data"}:
             return None
         if payload["columns"] != plan.names:
             return None
-        rows = payload["data"]
-    elif body.fmt == DF_RECORDS:
-        rows = _records(plan.names, payload)
-        if rows is None:
-            return None
-    else:
-        return None
-    return _block(plan, rows)
+        return payload["data"]
+    if body.fmt == DF_RECORDS:
+        return _records(plan.names, payload)
+    return None
 
 
 def _records(names: list[str], payload: Any) -> list[list[Any]] | None:
@@ -86,27 +107,34 @@ def _records(names: list[str], payload: Any) -> list[list[Any]] | None:
     return rows
 
 
-def _block(plan: NumericColumns, rows: Any) -> Any:
-    """One NumPy block of the plan's dtype as a DataFrame, or None if the rows are not
-    a full numeric table whose values the type takes without loss."""
+def numeric_block(plan: NumericColumns, body: JsonBody) -> Any:
+    """The body as one NumPy block of the plan's dtype, or None (the general path's turn)."""
     import numpy as np
-    import pandas as pd
 
+    rows = numeric_rows(plan, body)
     if not isinstance(rows, list) or not rows:
         return None
+    want = np.dtype(plan.dtype)
     try:
-        block = np.asarray(rows)
-    except ValueError:  # ragged rows
+        block = np.array(rows, dtype=None if plan.integer else want)
+    except (ValueError, TypeError):  # ragged rows, text that is no number, nested values
         return None
     if block.ndim != 2 or block.shape[1] != len(plan.names):
         return None
-    kind = block.dtype.kind
-    if kind not in "fi" or (plan.integer and kind != "i"):
-        return None
-    want = np.dtype(plan.dtype)
-    if kind == "i" and plan.integer and want.itemsize < block.dtype.itemsize:
-        info = np.iinfo(want)
-        if block.min() < info.min or block.max() > info.max:
+    if plan.integer:
+        if block.dtype.kind not in "iub":
             return None
-    block = block.astype(want, copy=False)
-    return pd.DataFrame(block, columns=plan.names, copy=False)
+        if block.dtype.kind != "b" and want.itemsize < block.dtype.itemsize:
+            info = np.iinfo(want)
+            if block.min() < info.min or block.max() > info.max:
+                return None
+        block = block.astype(want, copy=False)
+    return block
+
+
+def numeric_frame(plan: NumericColumns, body: JsonBody) -> Any:
+    """The body as the DataFrame the general path would build, or None."""
+    import pandas as pd
+
+    block = numeric_block(plan, body)
+    return None if block is None else pd.DataFrame(block, columns=plan.names, copy=False)

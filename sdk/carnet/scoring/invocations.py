@@ -11,13 +11,19 @@ reason, never its traceback).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from carnet.errors import SchemaError
 from carnet.pyfunc import PyFuncModel
 from carnet.scoring.errors import INVALID_PARAMETER_VALUE, ScoringError, short
-from carnet.scoring.fastpath import NumericColumns, numeric_columns, numeric_frame
+from carnet.scoring.fastpath import (
+    NumericColumns,
+    array_predictor,
+    numeric_block,
+    numeric_columns,
+)
 from carnet.scoring.output import predictions_json
 from carnet.scoring.parsing import (
     CONTENT_TYPE_CSV,
@@ -43,17 +49,26 @@ class Scorer:
     model: PyFuncModel
     max_rows: int
     numeric: NumericColumns | None
+    #: the model's prediction on a NumPy block of the numeric columns, when it takes one
+    on_block: Callable[[Any], Any] | None = None
 
     @classmethod
     def of(cls, model: PyFuncModel, max_rows: int) -> Scorer:
         """The scorer of ``model``, with the fast path when its signature allows it."""
         signature = model.signature
         inputs = signature.inputs if signature is not None else None
-        return cls(model, max_rows, numeric_columns(inputs))
+        plan = numeric_columns(inputs)
+        on_block = None
+        if plan is not None:
+            section = model.metadata["flavors"].get("python_function") or {}
+            name = str(section.get("predict_fn", "predict"))  # checked by PyFuncModel
+            on_block = array_predictor(model.get_raw_model(), name, plan)
+        return cls(model, max_rows, plan, on_block)
 
     def parse(self, body: bytes, mime: str) -> tuple[Any, dict[str, Any] | None, bool]:
         """``(data, params, conformed)``: what to predict on; ``conformed`` when the fast
-        path already fit it to the signature."""
+        path already fit it to the signature (a NumPy block when the model takes one, else
+        a DataFrame)."""
         signature = self.model.signature
         schema = signature.inputs if signature is not None else None
         if mime == CONTENT_TYPE_CSV:
@@ -63,8 +78,13 @@ class Scorer:
         decoded = decode_json(body)
         check_rows(row_count(decoded), self.max_rows)
         if self.numeric is not None:
-            frame = numeric_frame(self.numeric, decoded, body)
-            if frame is not None:
+            block = numeric_block(self.numeric, decoded)
+            if block is not None:
+                if self.on_block is not None:
+                    return block, decoded.params, True
+                import pandas as pd
+
+                frame = pd.DataFrame(block, columns=self.numeric.names, copy=False)
                 return frame, decoded.params, True
         return from_json(decoded, schema), decoded.params, False
 
@@ -73,6 +93,8 @@ class Scorer:
         data, params, conformed = self.parse(body, mime)
         try:
             if conformed:
+                if self.on_block is not None:
+                    return self.on_block(data)
                 return self.model.predict_conformed(data)
             return self.model.predict(data, params=params)
         except SchemaError as exc:

@@ -12,6 +12,8 @@ import base64
 import json
 from typing import Any, TextIO
 
+from carnet.scoring.codec import dumps_array
+
 
 class PredictionEncoder(json.JSONEncoder):
     """JSON for the values predictions hold beyond plain Python ones."""
@@ -46,7 +48,14 @@ def jsonable(raw: Any) -> Any:
 
 
 def predictions_json(raw: Any) -> bytes:
-    """The answer body of ``/invocations``."""
+    """The answer body of ``/invocations`` (a finite numeric array: by orjson, when it is
+    installed)."""
+    import numpy as np
+
+    if isinstance(raw, np.ndarray):
+        fast = dumps_array("predictions", raw)
+        if fast is not None:
+            return fast
     return json.dumps({"predictions": jsonable(raw)}, cls=PredictionEncoder).encode()
 
 

@@ -11,11 +11,11 @@ parser is a 400 like any malformed body.
 from __future__ import annotations
 
 import io
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from carnet.model_signature import COLUMN_DTYPES, ColSpec, Schema, TensorSpec
+from carnet.scoring.codec import loads
 from carnet.scoring.errors import ScoringError, bad_input, short
 
 CONTENT_TYPE_JSON = "application/json"
@@ -77,7 +77,7 @@ def decode_json(body: bytes) -> JsonBody:
     if not body.strip():
         raise bad_input(f"The request body is empty. {REQUIRED_INPUT_FORMAT}.")
     try:
-        document = json.loads(body)
+        document = loads(body)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
         raise bad_input(
             f"Ensure that input is a valid JSON formatted string. Error: {short(str(exc), 200)}"
