@@ -36,6 +36,7 @@ WORKLOADS = [
     ("i", "concurrent_logging", "concurrent logging from several processes"),
     ("j", "memory", "peak memory of a large buffered run"),
     ("k", "server", "carnet server against mlflow server, one MLflow client"),
+    ("l", "scoring", "carnet models serve against mlflow models serve, same model and bodies"),
 ]
 
 
@@ -90,6 +91,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         ("server-writers", "(k) parallel log_batch writer processes (4)"),
         ("server-batches", "(k) log_batch requests of 500 metrics per writer (50)"),
         ("server-history-points", "(k) history length read through each server (100,000)"),
+        ("scoring-seconds", "(l) seconds of load per serving figure (5)"),
     ]:
         sizes.add_argument(f"--{name}", type=int, help=help_text)
     return p.parse_args(argv)
@@ -101,7 +103,7 @@ def selected(only: list[str]) -> list[tuple[str, str, str]]:
         return WORKLOADS
     unknown = wanted - {k for k, _, _ in WORKLOADS} - {m for _, m, _ in WORKLOADS}
     if unknown:
-        raise SystemExit(f"unknown workload(s) {sorted(unknown)}; choose from a-k or their names")
+        raise SystemExit(f"unknown workload(s) {sorted(unknown)}; choose from a-l or their names")
     return [w for w in WORKLOADS if w[0] in wanted or w[1] in wanted]
 
 

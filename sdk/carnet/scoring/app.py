@@ -14,6 +14,7 @@ With ``--workers N`` uvicorn starts N processes, each building the app from
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from importlib import metadata
@@ -72,9 +73,16 @@ def _too_large(limit: int) -> ScoringError:
 
 
 def create_app(model: PyFuncModel, *, max_body_bytes: int, max_rows: int) -> Starlette:
-    """The scoring app of a loaded model."""
+    """The scoring app of a loaded model.
+
+    Everything loaded so far (the model, pandas, scikit-learn) is moved out of the
+    garbage collector's reach (:func:`gc.freeze`): it lives as long as the process,
+    and a full collection walking it would stall a request for milliseconds.
+    """
     scorer = Scorer.of(model, max_rows)
     version = carnet_version().encode()
+    gc.collect()
+    gc.freeze()
 
     async def invocations(request: Request) -> Response:
         try:
