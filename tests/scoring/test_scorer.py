@@ -67,3 +67,22 @@ def test_the_same_answers_without_orjson(
     assert json.loads(plain) == fast
     with pytest.raises(ScoringError, match="valid JSON"):
         scorer.predict(b'{"inputs": [1,', JSON)
+
+
+def test_a_pipeline_selecting_columns_by_name_gets_a_frame(
+    logged: LoggedModel, tmp_path: Path
+) -> None:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x = logged.frame
+    pick = ColumnTransformer([("scaled", StandardScaler(), ["bmi", "bp", "s5"])])
+    model = make_pipeline(pick, LinearRegression()).fit(x, x["bmi"] * 3 + x["s5"])
+    carnet.sklearn.save_model(model, tmp_path / "p", input_example=x.head(3))
+    scorer = Scorer.of(load_model(tmp_path / "p"), 100)
+    assert scorer.numeric is not None and scorer.on_block is None
+    rows = x.sample(20, random_state=9)
+    body = {"dataframe_split": {"columns": list(rows.columns), "data": rows.to_numpy().tolist()}}
+    got = json.loads(scorer.answer(json.dumps(body).encode(), JSON))["predictions"]
+    np.testing.assert_allclose(got, model.predict(rows), rtol=1e-12)

@@ -66,13 +66,14 @@ def array_predictor(
     get a DataFrame: a scikit-learn-style estimator whose fitted column names are the
     plan's (a shallow twin without them, so it does not ask a block for names), or one
     fitted without names on as many columns."""
-    fitted = vars(model).get("feature_names_in_") if hasattr(model, "__dict__") else None
+    fitted = getattr(model, "feature_names_in_", None)  # a pipeline's: its first step's
     if fitted is None:
         if getattr(model, "n_features_in_", None) != len(plan.names):
             return None
         return getattr(model, predict_fn, None)
-    if [str(n) for n in fitted] != plan.names:
-        return None
+    own = hasattr(model, "__dict__") and "feature_names_in_" in vars(model)
+    if not own or [str(n) for n in fitted] != plan.names:
+        return None  # e.g. a pipeline, whose steps may select columns by name
     twin = copy.copy(model)
     del twin.feature_names_in_
     return getattr(twin, predict_fn, None)
