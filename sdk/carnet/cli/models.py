@@ -33,7 +33,6 @@ def _folder(model_uri: str, db: str | None) -> Path:
 @click.option("--model-uri", "-m", required=True, metavar="URI", help=MODEL_HELP)
 @click.option(
     "--host",
-    "-h",
     default="127.0.0.1",
     show_default=True,
     help="Address to listen on; 0.0.0.0 serves your network.",
