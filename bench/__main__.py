@@ -38,6 +38,7 @@ WORKLOADS = [
     ("k", "server", "carnet server against mlflow server, one MLflow client"),
     ("l", "registry", "model registry searches at 10,000 versions"),
     ("m", "server_sdk", "Carnet's SDK over http against carnet server"),
+    ("n", "scoring", "carnet models serve against mlflow models serve, same model and bodies"),
 ]
 
 
@@ -97,6 +98,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         ("sdk-buffered-points", "(m) buffered log_metric points sent over http (100,000)"),
         ("sdk-writers", "(m) parallel writer processes of Carnet's SDK (8)"),
         ("sdk-batches", "(m) log_batch calls of 1,000 metrics per writer (50)"),
+        ("scoring-seconds", "(n) seconds of load per serving figure (5)"),
     ]:
         sizes.add_argument(f"--{name}", type=int, help=help_text)
     return p.parse_args(argv)

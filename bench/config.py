@@ -73,6 +73,8 @@ class Config:
     sdk_buffered_points: int = 100_000
     sdk_writers: int = 8
     sdk_batches: int = 50
+    # (n) carnet models serve against mlflow models serve: seconds of load per figure
+    scoring_seconds: int = 5
 
     def tmp_dir(self) -> Path:
         """Scratch space on the repo's disk (not tmpfs), so commits cost what they cost users."""
@@ -120,6 +122,7 @@ QUICK = {
     "sdk_buffered_points": 10_000,
     "sdk_writers": 4,
     "sdk_batches": 5,
+    "scoring_seconds": 2,
 }
 
 

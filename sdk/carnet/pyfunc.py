@@ -47,6 +47,15 @@ class PyFuncModel:
             data = enforce_schema(data, self.signature.inputs)
         return getattr(self._model, self._predict_fn)(data)
 
+    def predict_conformed(self, data: Any) -> Any:
+        """The model's prediction on ``data`` that already fits the signature.
+
+        For callers that built ``data`` to the signature themselves (the scoring
+        server's numeric fast path), so the check is not paid twice; anything
+        else goes through :meth:`predict`.
+        """
+        return getattr(self._model, self._predict_fn)(data)
+
     def get_raw_model(self) -> Any:
         """The underlying model object (e.g. the scikit-learn estimator)."""
         return self._model

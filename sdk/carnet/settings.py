@@ -578,6 +578,35 @@ DEBUG = _flag(
     "one line.",
     _SERVING,
 )
+#: Largest request body ``carnet models serve`` reads, in megabytes.
+SCORING_MAX_BODY_MB = Setting(
+    "CARNET_SCORING_MAX_BODY_MB",
+    _whole(1, 10_000),
+    64,
+    type_name="integer",
+    expects="a whole number of megabytes from 1 to 10000 (e.g. 64)",
+    meaning="The largest `/invocations` body `carnet models serve` reads; a larger one is "
+    "refused with 413 before it is parsed.",
+    section=_SERVING,
+)
+#: Most rows one prediction request may carry.
+SCORING_MAX_ROWS = Setting(
+    "CARNET_SCORING_MAX_ROWS",
+    _whole(1),
+    100_000,
+    type_name="integer",
+    expects="a whole number of rows, 1 or more (e.g. 100000)",
+    meaning="The most rows (or instances) one `/invocations` request of `carnet models serve` "
+    "may carry; more is refused with 400 (split the batch).",
+    section=_SERVING,
+)
+#: Internal: the model folder ``carnet models serve`` hands to its worker processes.
+SCORING_MODEL_PATH = _optional_text(
+    "CARNET_SCORING_MODEL_PATH",
+    "Internal: set by `carnet models serve` to hand the resolved model folder to its worker "
+    "processes; do not set it yourself.",
+    _SERVING,
+)
 
 # -- Container image and compose file: read by the image's command and by docker compose ----
 
@@ -589,6 +618,17 @@ PORT = Setting(
     type_name="integer",
     expects="a TCP port number from 1 to 65535",
     meaning="The port the container image's `carnet server` listens on.",
+    section=_CONTAINER,
+)
+#: The port a model image of ``carnet models build-docker`` serves on.
+MODEL_PORT = Setting(
+    "CARNET_MODEL_PORT",
+    _whole(1, 65535),
+    8080,
+    type_name="integer",
+    expects="a TCP port number from 1 to 65535",
+    meaning="The port a model image made by `carnet models build-docker` serves the model on "
+    "(8080, as MLflow's model images).",
     section=_CONTAINER,
 )
 #: Whether the container image runs the demo before it serves.

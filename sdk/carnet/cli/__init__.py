@@ -51,7 +51,18 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from carnet.cli import db, experiments, export, gc, import_mlflow, replay, runs, server, ui
+    from carnet.cli import (
+        db,
+        experiments,
+        export,
+        gc,
+        import_mlflow,
+        models,
+        replay,
+        runs,
+        server,
+        ui,
+    )
 
     for command in (
         ui.ui,
@@ -63,6 +74,7 @@ def _register() -> None:
         import_mlflow.import_mlflow,
         replay.replay,
         server.server,
+        models.models,
     ):
         cli.add_command(command)
 
