@@ -104,3 +104,17 @@ def test_bad_requests_get_mlflow_errors(seen: dict[str, Any], any_server: Server
     sneaky = f"/api/2.0/mlflow-artifacts/artifacts/0/models/{seen['model_id']}/artifacts/..%2f.."
     assert call(any_server, "GET", sneaky).status in (400, 404)
     assert call(any_server, "GET", f"{base}/search").status == 405
+
+
+def test_a_batch_linking_an_unknown_model_writes_nothing(any_server: Server) -> None:
+    client = carnet.Client(any_server.base)
+    run_id = client.create_run("0").info.run_id  # RUNNING: the batch could be written
+    point = {"key": "late", "value": 1.0, "timestamp": 5, "step": 0, "model_id": "m-" + "0" * 32}
+    body = {"run_id": run_id, "metrics": [point], "params": [{"key": "p", "value": "1"}]}
+    answer = call(any_server, "POST", "/api/2.0/mlflow/runs/log-batch", body)
+    assert answer.status == 404 and answer.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    run = client.get_run(run_id)
+    assert run.data.metrics == {} and run.data.params == {}
+    good = {**body, "metrics": [{**point, "model_id": None}]}
+    assert call(any_server, "POST", "/api/2.0/mlflow/runs/log-batch", good).status == 200
+    assert client.get_run(run_id).data.params == {"p": "1"}
