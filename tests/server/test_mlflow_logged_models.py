@@ -118,3 +118,18 @@ def test_a_batch_linking_an_unknown_model_writes_nothing(any_server: Server) -> 
     good = {**body, "metrics": [{**point, "model_id": None}]}
     assert call(any_server, "POST", "/api/2.0/mlflow/runs/log-batch", good).status == 200
     assert client.get_run(run_id).data.params == {"p": "1"}
+
+
+def test_a_model_logged_to_a_finished_run_over_http(any_server: Server) -> None:
+    from sklearn.linear_model import LinearRegression
+
+    client = carnet.Client(any_server.base)
+    run_id = client.create_run("0").info.run_id
+    client.log_metric(run_id, "r2", 0.5)
+    client.set_terminated(run_id)
+    carnet.set_tracking_uri(any_server.base)  # reset after the test by tests/conftest.py
+    fitted = LinearRegression().fit([[1.0], [2.0]], [1.0, 2.0])
+    info = carnet.sklearn.log_model(fitted, name="late", run_id=run_id)
+    model = carnet.get_logged_model(info.model_id)
+    assert model.status == "READY" and model.metrics == []  # the finished run's points: unlinked
+    assert carnet.sklearn.load_model(info.model_uri).predict([[3.0]])[0] == pytest.approx(3.0)
