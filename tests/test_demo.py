@@ -181,7 +181,10 @@ def test_best_model_is_logged_once_and_predicts(uri: str) -> None:
     assert carnet.get_run(best.run_id).info.status == "FINISHED"
     diabetes_sweep.main(args)  # idempotent: the model is not logged again
     names = [f.path for f in carnet.Client().list_artifacts(best.run_id)]
-    assert sorted(names) == ["model", "normalisation.json"]
+    assert names == ["normalisation.json"]
+    experiment = carnet.get_run(best.run_id).info.experiment_id
+    models = carnet.search_logged_models([experiment], output_format="list")
+    assert [(m.name, m.source_run_id) for m in models] == [("model", best.run_id)]  # once
 
     # A patient from the data set, in clinical units, gets what the model gives their row.
     from sklearn.datasets import load_diabetes

@@ -24,7 +24,7 @@ from carnet import uri as uri_config
 from carnet.client import Client, RunOperations
 from carnet.clock import now_ms
 from carnet.data.datasets import BaseDataset
-from carnet.entities import DatasetInput, Experiment, InputTag, Run, ViewType
+from carnet.entities import DatasetInput, Experiment, InputTag, Metric, Run, ViewType
 from carnet.errors import (
     ActiveRunError,
     DeletedError,
@@ -555,13 +555,26 @@ def log_params(
     )
 
 
-def _no_links(model_id: object, dataset: object) -> None:
-    """MLflow 3 can tie a metric to a logged model or a dataset; Carnet keeps no such links."""
-    if model_id is not None or dataset is not None:
+def _no_links(model_id: str | None, dataset: object) -> None:
+    """MLflow 3 can tie a metric to a dataset; Carnet keeps no such link. A ``model_id`` is
+    linked (:func:`_link_to_model`): it must name a logged model, checked before anything
+    is written."""
+    if dataset is not None:
         raise InvalidValueError(
-            "Carnet does not link metrics to models or datasets; drop model_id= and "
-            "dataset=, or record them as tags (e.g. set_tag('dataset', name))."
+            "Carnet does not link metrics to datasets; drop dataset=, or record it as a "
+            "tag (e.g. set_tag('dataset', name))."
         )
+    if model_id is not None:
+        run_context.client().get_logged_model(model_id)
+
+
+def _link_to_model(
+    model_id: str | None, run_id: str, points: dict[str, Any], timestamp: int, step: int
+) -> None:
+    """Link points just logged to the run to the logged model ``model_id`` too (MLflow 3)."""
+    if model_id is not None:
+        metrics = [Metric(k, v, timestamp, step) for k, v in points.items()]
+        run_context.client().log_model_metrics(model_id, metrics, run_id)
 
 
 @safe()
@@ -590,16 +603,20 @@ def log_metric(
         timestamp: milliseconds since the epoch; default now.
         run_id: log to this run instead of the active one (default: the active
             run, started if none).
-        model_id, dataset: MLflow 3 links a metric to a logged model or a dataset;
-            Carnet keeps no such links and raises if either is given.
+        model_id: also link the point to this logged model (MLflow 3), so
+            ``get_logged_model(model_id).metrics`` has it.
+        dataset: MLflow 3 links a metric to a dataset; Carnet keeps no such link and
+            raises if one is given.
 
     A finished or deleted run raises ``RunNotActiveError`` (MLflow would accept the
     point).
     """
     _no_links(model_id, dataset)
-    return run_context.client().log_metric(
-        run_id or _run_id(), key, value, timestamp, step, synchronous
-    )
+    rid = run_id or _run_id()
+    ts = now_ms() if timestamp is None else timestamp
+    done = run_context.client().log_metric(rid, key, value, ts, step, synchronous)
+    _link_to_model(model_id, rid, {key: value}, ts, 0 if step is None else step)
+    return done
 
 
 @safe()
@@ -620,11 +637,13 @@ def log_metrics(
     _no_links(model_id, dataset)
     ts = now_ms() if timestamp is None else timestamp
     st = 0 if step is None else step
-    return run_context.client().log_batch(
-        run_id or _run_id(),
-        metrics=[(k, v, ts, st) for k, v in as_dict(metrics, "metrics").items()],
-        synchronous=synchronous,
+    rid = run_id or _run_id()
+    points = as_dict(metrics, "metrics")
+    done = run_context.client().log_batch(
+        rid, metrics=[(k, v, ts, st) for k, v in points.items()], synchronous=synchronous
     )
+    _link_to_model(model_id, rid, points, ts, st)
+    return done
 
 
 @safe()

@@ -44,7 +44,12 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from carnet import fluent, logged_model_fluent, registry_fluent, run_context
-from carnet.errors import ArtifactNotFoundError, LoggedModelNotFoundError, ModelError
+from carnet.errors import (
+    ArtifactNotFoundError,
+    LoggedModelNotFoundError,
+    ModelError,
+    RunNotActiveError,
+)
 from carnet.model_signature import ColSpec, ModelSignature, Schema, TensorSpec, infer_signature
 
 DESCRIPTOR = "MLmodel"
@@ -424,7 +429,10 @@ def log_model_folder(
         client.log_outputs(rid, [LoggedModelOutput(model.model_id, step)])
         points = [m for key in run.data.metrics for m in client.get_metric_history(rid, key)
                   if m.step == step]  # fmt: skip
-        client.log_model_metrics(model.model_id, points, rid)
+        try:
+            client.log_model_metrics(model.model_id, points, rid)
+        except RunNotActiveError:
+            pass  # a tracking server links a finished run's points only while it runs
         with tempfile.TemporaryDirectory(prefix="carnet-model-") as tmp:
             folder = Path(tmp) / "model"
             descriptor = save_model_folder(

@@ -59,7 +59,8 @@ def test_a_healthy_store_is_ok_and_the_check_changes_nothing(any_uri: str) -> No
     assert report.integrity == "ok" and report.summary_mismatches == 0
     assert set(report.orphan_rows) == {
         "params", "tags", "metrics", "metric_chunks", "metric_summaries", "runs",
-        "experiment_tags",
+        "experiment_tags", "logged_models", "logged_model_tags", "logged_model_params",
+        "logged_model_metrics", "run_outputs",
     }  # fmt: skip
     assert not any(report.orphan_rows.values())
     assert report.format().endswith("\nok")

@@ -186,3 +186,17 @@ def test_safe_mode_covers_the_tag_and_param_writes() -> None:
         assert getattr(getattr(carnet, name), "__carnet_safe__", False), name
     for name in ("get_logged_model", "search_logged_models", "initialize_logged_model"):
         assert not getattr(getattr(carnet, name), "__carnet_safe__", False), name
+
+
+def test_fluent_metrics_with_a_model_id_are_linked(tracking: str) -> None:
+    with carnet.start_run() as run:
+        info = carnet.sklearn.log_model(fitted(), name="m")
+        carnet.log_metric("test_acc", 0.8, step=2, model_id=info.model_id)
+        carnet.log_metrics({"test_f1": 0.7}, step=2, timestamp=7, model_id=info.model_id)
+    model = carnet.get_logged_model(info.model_id)
+    assert [(m.key, m.value, m.step) for m in model.metrics] == [
+        ("test_acc", 0.8, 2), ("test_f1", 0.7, 2),
+    ]  # fmt: skip
+    assert carnet.get_run(run.info.run_id).data.metrics == {"test_acc": 0.8, "test_f1": 0.7}
+    with pytest.raises(InvalidValueError, match="datasets"):
+        carnet.log_metric("x", 1.0, dataset=object(), run_id=run.info.run_id)

@@ -87,9 +87,13 @@ def test_buffered_log_returns_a_handle_that_waits(tracking: str, client: carnet.
         assert carnet.log_metric("n", 1.0) is None
 
 
-def test_metrics_refuse_model_and_dataset_links(tracking: str) -> None:
-    with carnet.start_run(), pytest.raises(carnet.InvalidInputError, match="model_id"):
-        carnet.log_metric("m", 1.0, model_id="m-123")
+def test_metrics_refuse_unknown_models_and_dataset_links(tracking: str) -> None:
+    with carnet.start_run() as run:
+        with pytest.raises(carnet.LoggedModelNotFoundError, match="'m-' and 32 hex"):
+            carnet.log_metric("m", 1.0, model_id="m-123")
+        with pytest.raises(carnet.InvalidInputError, match="datasets"):
+            carnet.log_metrics({"m": 1.0}, dataset=object())
+    assert carnet.get_run(run.info.run_id).data.metrics == {}  # nothing written
 
 
 def test_autolog_top_level_turns_on_sklearn(tracking: str) -> None:

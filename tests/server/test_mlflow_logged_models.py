@@ -104,3 +104,32 @@ def test_bad_requests_get_mlflow_errors(seen: dict[str, Any], any_server: Server
     sneaky = f"/api/2.0/mlflow-artifacts/artifacts/0/models/{seen['model_id']}/artifacts/..%2f.."
     assert call(any_server, "GET", sneaky).status in (400, 404)
     assert call(any_server, "GET", f"{base}/search").status == 405
+
+
+def test_a_batch_linking_an_unknown_model_writes_nothing(any_server: Server) -> None:
+    client = carnet.Client(any_server.base)
+    run_id = client.create_run("0").info.run_id  # RUNNING: the batch could be written
+    point = {"key": "late", "value": 1.0, "timestamp": 5, "step": 0, "model_id": "m-" + "0" * 32}
+    body = {"run_id": run_id, "metrics": [point], "params": [{"key": "p", "value": "1"}]}
+    answer = call(any_server, "POST", "/api/2.0/mlflow/runs/log-batch", body)
+    assert answer.status == 404 and answer.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    run = client.get_run(run_id)
+    assert run.data.metrics == {} and run.data.params == {}
+    good = {**body, "metrics": [{**point, "model_id": None}]}
+    assert call(any_server, "POST", "/api/2.0/mlflow/runs/log-batch", good).status == 200
+    assert client.get_run(run_id).data.params == {"p": "1"}
+
+
+def test_a_model_logged_to_a_finished_run_over_http(any_server: Server) -> None:
+    from sklearn.linear_model import LinearRegression
+
+    client = carnet.Client(any_server.base)
+    run_id = client.create_run("0").info.run_id
+    client.log_metric(run_id, "r2", 0.5)
+    client.set_terminated(run_id)
+    carnet.set_tracking_uri(any_server.base)  # reset after the test by tests/conftest.py
+    fitted = LinearRegression().fit([[1.0], [2.0]], [1.0, 2.0])
+    info = carnet.sklearn.log_model(fitted, name="late", run_id=run_id)
+    model = carnet.get_logged_model(info.model_id)
+    assert model.status == "READY" and model.metrics == []  # the finished run's points: unlinked
+    assert carnet.sklearn.load_model(info.model_uri).predict([[3.0]])[0] == pytest.approx(3.0)

@@ -340,6 +340,8 @@ async def log_batch(
             return
         points = [(Metric(*m), mid) for m, mid in zip(metrics, model_ids, strict=True)]
         plain, linked = split_model_points(client, run_id, points)
+        for model_id in linked:  # an unknown model refuses the batch before anything is written
+            client.get_logged_model(model_id)
         client.log_batch(run_id, plain, params, tags, synchronous=True)
         for model_id, linked_points in linked.items():
             client.log_model_metrics(model_id, linked_points, run_id)

@@ -38,6 +38,11 @@ _PARENTS: dict[str, tuple[str, str, str]] = {
     "metric_summaries": ("run_id", "runs", "id"),
     "runs": ("experiment_id", "experiments", "experiment_id"),
     "experiment_tags": ("experiment_id", "experiments", "experiment_id"),
+    "logged_models": ("experiment_id", "experiments", "experiment_id"),
+    "logged_model_tags": ("model_id", "logged_models", "id"),
+    "logged_model_params": ("model_id", "logged_models", "id"),
+    "logged_model_metrics": ("model_id", "logged_models", "id"),
+    "run_outputs": ("run_id", "runs", "id"),
 }
 
 #: (run, key) pairs whose summary count or last step disagrees with the history

@@ -147,7 +147,7 @@ def _purge_rows(engine: Any, condition: ColumnElement[bool]) -> list[tuple[str, 
             return []
         pks = [int(r[0]) for r in rows]
         history = (schema.metric_chunks, schema.metrics, schema.metric_summaries)
-        for table in (*history, schema.params, schema.tags, schema.inputs):
+        for table in (*history, schema.params, schema.tags, schema.inputs, schema.run_outputs):
             _execute(cur, dialect, delete(table).where(table.c.run_id.in_(pks)))
         _execute(cur, dialect, delete(runs).where(runs.c.id.in_(pks)))
     return [(str(r[1]), str(r[2])) for r in rows]
@@ -156,7 +156,7 @@ def _purge_rows(engine: Any, condition: ColumnElement[bool]) -> list[tuple[str, 
 def _purge_experiments(
     engine: Any, experiment_ids: Sequence[str] | None, dry_run: bool
 ) -> list[str]:
-    """Deleted experiments with no runs left: their tags and rows."""
+    """Deleted experiments with no runs left: their tags, datasets, logged models and rows."""
     experiments, runs, tags = schema.experiments, schema.runs, schema.experiment_tags
     condition = experiments.c.lifecycle_stage == LifecycleStage.DELETED
     if experiment_ids is not None:
@@ -176,10 +176,48 @@ def _purge_experiments(
             _execute(cur, dialect, delete(tags).where(tags.c.experiment_id.in_(ids)))
             datasets = schema.datasets
             _execute(cur, dialect, delete(datasets).where(datasets.c.experiment_id.in_(ids)))
+            models = _purge_models(cur, dialect, ids)
             _execute(cur, dialect, delete(experiments).where(experiments.c.experiment_id.in_(ids)))
+    for model_id, location in models if ids else []:
+        _remove_model_folder(model_id, location)
     for experiment_id, location in found:
         _remove_empty_folder(str(experiment_id), str(location))
     return [str(i) for i in ids]
+
+
+def _purge_models(cur: Cursor, dialect: Any, experiment_pks: list[int]) -> list[tuple[str, str]]:
+    """The logged models of purged experiments, and their tags, params, metrics and run
+    links: (model id, artifact location) of each."""
+    models = schema.logged_models
+    query = select(models.c.id, models.c.model_id, models.c.artifact_location)
+    rows = _execute(cur, dialect, query.where(models.c.experiment_id.in_(experiment_pks)))
+    found = rows.fetchall()
+    pks = [int(r[0]) for r in found]
+    if pks:
+        children = (schema.logged_model_tags, schema.logged_model_params,
+                    schema.logged_model_metrics, schema.run_outputs)  # fmt: skip
+        for table in children:
+            _execute(cur, dialect, delete(table).where(table.c.model_id.in_(pks)))
+        _execute(cur, dialect, delete(models).where(models.c.id.in_(pks)))
+    return [(str(r[1]), str(r[2])) for r in found]
+
+
+def _remove_model_folder(model_id: str, location: str) -> None:
+    """A purged model's own folder (``.../models/<model_id>/artifacts``), and ``models/``
+    once empty; a location that does not name the model is kept."""
+    from carnet.artifacts import local_root
+    from carnet.errors import ConfigurationError
+
+    try:
+        root = local_root(location)
+    except ConfigurationError:
+        return
+    if root.name == "artifacts" and root.parent.name == model_id and root.parent.is_dir():
+        shutil.rmtree(root.parent, ignore_errors=True)
+        try:
+            root.parent.parent.rmdir()  # ``models/``: fails, as meant, while it holds others
+        except OSError:
+            pass
 
 
 def _remove_empty_folder(experiment_id: str, location: str) -> None:
