@@ -171,8 +171,24 @@ def _v4_to_v5(cur: Cursor, dialect: Dialect) -> None:
     A run that already has a tag under the new name keeps both (nothing is
     overwritten or dropped). The tables are unchanged.
     """
+    _rename_tags(cur, dialect, _START_TAGS_V5)
+
+
+#: Tags older versions wrote about a run's life under ``carnet.*`` (old name, new name).
+_LIFE_TAGS_V6 = (
+    ("carnet.error.type", "mlflow.carnet.error.type"),
+    ("carnet.error.message", "mlflow.carnet.error.message"),
+    ("carnet.autolog", "mlflow.autologging"),
+    ("carnet.autolog.candidate", "mlflow.carnet.autolog.candidate"),
+    ("carnet.autolog.best_candidate", "mlflow.carnet.autolog.best_candidate"),
+    ("carnet.autolog.candidates", "mlflow.carnet.autolog.candidates"),
+    ("carnet.heartbeat", "mlflow.carnet.heartbeat"),
+)
+
+
+def _rename_tags(cur: Cursor, dialect: Dialect, names: tuple[tuple[str, str], ...]) -> None:
     sql = statement_style(dialect.name)
-    for old, new in _START_TAGS_V5:
+    for old, new in names:
         cur.execute(
             sql(
                 'UPDATE tags SET "key" = ? WHERE "key" = ? AND NOT EXISTS '
@@ -283,15 +299,21 @@ _REGISTRY_V6 = {
 
 
 def _v5_to_v6(cur: Cursor, dialect: Dialect) -> None:
-    """The model registry: registered models, their versions, tags and aliases.
+    """The model registry (registered models, their versions, tags and aliases) and the
+    tags Carnet writes about a run's life moved under MLflow's system prefix
+    (``carnet.autolog`` -> ``mlflow.autologging``, error, candidate and heartbeat tags ->
+    ``mlflow.carnet.*``; a run that already has the new name keeps both).
 
-    Five new tables that start empty; no existing row changes. Versions, tags
+    Five new tables that start empty. Versions, tags
     and aliases reference a registered model by its integer id, so a rename
     rewrites one row.
     """
     for statement in _REGISTRY_V6[dialect.name]:
         cur.execute(statement)
     cur.execute("CREATE INDEX IF NOT EXISTS ix_model_versions_run_id ON model_versions (run_id)")
+    # Both the registry and the life-tag renames shipped as v6 on separate branches: one
+    # step does both (tables are created IF NOT EXISTS, renames keep an existing new name).
+    _rename_tags(cur, dialect, _LIFE_TAGS_V6)
 
 
 #: MIGRATIONS[n] upgrades a store at version n + 1 to version n + 2.
