@@ -259,7 +259,7 @@ def render() -> None:
         st.caption("No registered model matches this filter.")
     if models:
         st.caption(
-            f"{len(models):,} registered models"
+            f"{len(models):,} registered model{'s' if len(models) != 1 else ''}"
             + (f" (the first {data.MODELS_LIMIT:,})" if more else "")
         )
         model_table(models)
