@@ -13,6 +13,7 @@ import streamlit as st
 
 import carnet
 from carnet.entities import ModelVersion, RegisteredModel
+from carnet.errors import StoreError
 from dashboard import data, model_frames, shared_keys, state, ui
 from dashboard.state import UrlKey
 
@@ -245,7 +246,11 @@ def render() -> None:
     state.use(URL_KEYS)
     ctx = ui.context()
     st.title("Models", anchor=False)
-    everything, _ = data.registered_models(ctx.uri, ctx.version, "")
+    try:
+        everything, _ = data.registered_models(ctx.uri, ctx.version, "")
+    except StoreError as exc:  # e.g. a tracking server without registry endpoints
+        st.info(f"This store has no model registry to show: {ui.escape_md(exc)}")
+        return
     if not everything:
         empty_registry()
         return

@@ -4,7 +4,8 @@ Three runs of a diabetes regression, each logging a scikit-learn model; the
 first two with an input example (so a signature), the third without. Model
 ``diabetes`` has versions 1-3 (``champion`` -> 2, ``challenger`` -> 3), tags and
 a description; ``fraud-detector`` has one version; a third model's name,
-description and tags hold markup that must show as text.
+description and tags hold markup that must show as text; a fourth was registered
+from a local folder, which the dashboard does not open.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ MODEL = "diabetes"
 OTHER_MODEL = "fraud-detector"
 MARKUP_MODEL = "<img src=x onerror=alert(1)> **bold**"
 MARKUP_TEXT = "**not bold** <i>not italic</i>"
+FOLDER_MODEL = "from-a-folder"
 ALPHAS = (0.1, 0.01, 1.0)
 
 
@@ -65,5 +67,7 @@ def write_registry(uri: str) -> RegistryInfo:
         MARKUP_MODEL, tags={"note": MARKUP_TEXT}, description=MARKUP_TEXT
     )
     client.create_model_version(MARKUP_MODEL, f"runs:/{run_ids[0]}/model", tags={"k": MARKUP_TEXT})
+    client.create_registered_model(FOLDER_MODEL)
+    client.create_model_version(FOLDER_MODEL, "/models/elsewhere")  # not a run's: not opened
     carnet.set_tracking_uri(None)
     return RegistryInfo(uri, experiment_id, tuple(run_ids), tuple(errors))

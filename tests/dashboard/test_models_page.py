@@ -20,10 +20,12 @@ from streamlit.testing.v1 import AppTest
 
 from carnet import Client
 from carnet.store.engine import dispose_engines
+from dashboard import model_frames
 from dashboard.app_pages import models
 from tests.conftest import reset_tracking_state
 from tests.dashboard.conftest import MakeApp, make_app, no_exceptions
 from tests.dashboard.registry_data import (
+    FOLDER_MODEL,
     MARKUP_MODEL,
     MARKUP_TEXT,
     MODEL,
@@ -88,7 +90,7 @@ def test_the_list_shows_every_model_with_its_latest_version_aliases_and_tags(
     at = make_app("models")
     no_exceptions(at)
     table = frame_with(at, "latest")
-    assert list(table["name"]) == sorted([MODEL, OTHER_MODEL, MARKUP_MODEL])
+    assert list(table["name"]) == sorted([MODEL, OTHER_MODEL, MARKUP_MODEL, FOLDER_MODEL])
     row = table[table["name"] == MODEL].iloc[0]
     assert row["latest"] == 3
     assert row["aliases"] == "challenger → v3, champion → v2"
@@ -192,6 +194,29 @@ def test_a_shared_link_opens_the_same_model_and_version(registry: RegistryInfo) 
     assert second.selectbox(key="w.version").value == "1"
     assert written(second) == link
     assert "models:/diabetes/1" in codes(second)
+
+
+def test_a_version_not_registered_from_a_run_is_not_opened(registry: RegistryInfo) -> None:
+    at = make_app("models", model=FOLDER_MODEL)
+    no_exceptions(at)
+    assert any("registered from a run" in info.value for info in at.info)
+    assert "/models/elsewhere" in texts(at)  # its source, shown as text
+    assert "carnet models serve -m models:/from-a-folder/1" in codes(at)
+
+
+def test_model_uris_and_the_serve_command_quote_what_a_shell_would_split() -> None:
+    assert model_frames.model_uris("my model", "4", ["b", "a"]) == [
+        "models:/my model/4",
+        "models:/my model@a",
+        "models:/my model@b",
+    ]
+    assert model_frames.serve_command("my model", "4", ["b", "a"]) == (
+        "carnet models serve -m 'models:/my model@a'"
+    )
+    assert model_frames.serve_command("diabetes", "4", []) == (
+        "carnet models serve -m models:/diabetes/4"
+    )
+    assert model_frames.model_link("a b&c") == "models?model=a%20b%26c"
 
 
 def test_a_link_to_a_missing_model_warns(registry: RegistryInfo) -> None:
