@@ -36,6 +36,7 @@ WORKLOADS = [
     ("i", "concurrent_logging", "concurrent logging from several processes"),
     ("j", "memory", "peak memory of a large buffered run"),
     ("k", "server", "carnet server against mlflow server, one MLflow client"),
+    ("l", "registry", "model registry searches at 10,000 versions"),
 ]
 
 
@@ -90,6 +91,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         ("server-writers", "(k) parallel log_batch writer processes (4)"),
         ("server-batches", "(k) log_batch requests of 500 metrics per writer (50)"),
         ("server-history-points", "(k) history length read through each server (100,000)"),
+        ("registry-versions", "(l) model versions in the registry store (10,000)"),
     ]:
         sizes.add_argument(f"--{name}", type=int, help=help_text)
     return p.parse_args(argv)

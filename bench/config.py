@@ -66,6 +66,8 @@ class Config:
     server_writers: int = 4
     server_batches: int = 50
     server_history_points: int = 100_000
+    # (l) model registry searches
+    registry_versions: int = 10_000
 
     def tmp_dir(self) -> Path:
         """Scratch space on the repo's disk (not tmpfs), so commits cost what they cost users."""
@@ -108,6 +110,7 @@ QUICK = {
     "server_search_samples": 3,
     "server_batches": 5,
     "server_history_points": 10_000,
+    "registry_versions": 1_000,
 }
 
 

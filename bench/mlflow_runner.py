@@ -295,6 +295,43 @@ def search(args: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def registry(args: dict[str, Any]) -> dict[str, Any]:
+    """(l) The registry queries of bench/registry.py on MLflow's SQLite store (built through
+    MlflowClient once, cached)."""
+    models, per_model, teams = args["models"], args["per_model"], args["teams"]
+    path, meta = _cached(Path(args["cache"]), f"mlflow-{_version()}-registry-{models}")
+    uri = f"sqlite:///{path / 'mlflow.db'}"
+    if meta is None:  # a build cut short leaves no meta.json: start it over
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "mlflow.db").unlink(missing_ok=True)
+    client = MlflowClient(uri, registry_uri=uri)
+    if meta is None:
+        for m in range(models):
+            name = f"model-{m:04d}"
+            client.create_registered_model(name, tags={"team": teams[m % len(teams)]})
+            for v in range(1, per_model + 1):
+                rid = f"{m:016x}{v:016x}"
+                tags = {"validated": "yes"} if v % 3 == 0 else None
+                client.create_model_version(name, f"runs:/{rid}/model", run_id=rid, tags=tags)
+        (path / "meta.json").write_text(json.dumps({"models": models}))
+    client.search_registered_models(max_results=1)  # open the connection before timing
+    out: dict[str, Any] = {}
+    for key, search, text, limit in args["queries"]:
+        fn = (
+            client.search_model_versions
+            if search == "versions"
+            else client.search_registered_models
+        )
+        times, found = [], []
+        for _ in range(1 + args["samples"]):
+            t = clock()
+            found = fn(text, max_results=limit)
+            times.append(clock() - t)
+        out[key] = statistics.median(times[1:]) if times[1:] else None
+        out[f"{key}_rows"] = len(found)
+    return out
+
+
 def _version() -> str:
     return str(mlflow.__version__)
 
@@ -310,6 +347,7 @@ WORKLOADS = {
     "history": history,
     "runs": runs,
     "search": search,
+    "registry": registry,
     "version": imports,
 }
 

@@ -309,11 +309,11 @@ def test_paths_outside_any_run_are_not_served(
 @pytest.mark.parametrize(
     ("method", "path"),
     [
-        ("GET", f"{API}/registered-models/search"),
+        ("POST", f"{API}/model-versions/transition-stage"),
         ("POST", f"{API}/logged-models"),
         ("GET", f"{API}/traces"),
         ("POST", "/api/2.0/mlflow-artifacts/mpu/create/1/x/artifacts/f"),
-        ("GET", "/ajax-api/2.0/mlflow/model-versions/get"),
+        ("GET", "/ajax-api/2.0/mlflow/registered-models/get-deployment-job"),
         ("DELETE", f"{ARTIFACTS}/1/x/artifacts/f"),
         ("GET", "/api/2.0/no-such-thing"),
     ],

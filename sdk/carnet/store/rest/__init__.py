@@ -10,6 +10,7 @@ a module:
 - ``wire``       MLflow's JSON as Carnet's entities, and back
 - ``batches``    log-batch requests within MLflow's limits, with idempotency keys
 - ``artifacts``  run artifacts through the server's ``mlflow-artifacts`` proxy
+- ``registry``   the model registry through MLflow's registry endpoints
 - ``store``      ``RestStore``, which joins them into the protocol
 
 See ``docs/server.md`` ("Carnet's SDK over HTTP") for what differs from a

@@ -94,11 +94,12 @@ def error_class(
     named: str | None = None,
     not_found: type[NotFoundError] = NotFoundError,
 ) -> type[CarnetError]:
-    """The Carnet class for an answer: the header's class when it refines the code's, else
-    the code's class (a not-found one made ``not_found``), else the status's."""
+    """The Carnet class for an answer: the header's class when it refines the code's (or
+    carries the same code, as ``RegisteredModelExistsError`` does), else the code's class
+    (a not-found one made ``not_found``), else the status's."""
     base = CODES.get(code or "") or _by_status(status)
     refined = CLASSES.get(named or "")
-    if refined is not None and issubclass(refined, base):
+    if refined is not None and (issubclass(refined, base) or refined.error_code == code):
         return refined
     if base is NotFoundError and (code == "RESOURCE_DOES_NOT_EXIST" or status == 404):
         return not_found

@@ -18,6 +18,8 @@ assembles it from what it has:
   which samples steps evenly (at most 2,500 a history) rather than keeping
   each bucket's lowest and highest value;
 - ``get_metric_histories`` reads one history per run and key;
+- the model registry (:class:`~carnet.store.rest.registry.RestRegistry`) is MLflow's
+  registry API, one request a call;
 - ``data_version`` cannot see the server's commits: it changes every
   :data:`DATA_VERSION_SECONDS` seconds, so a cache keyed on it lives that long;
 - ``run_artifact_root`` has no local folder to give: ``Client`` sends artifact
@@ -60,6 +62,7 @@ from carnet.errors import (
 from carnet.store.protocol import RUN_ATTRIBUTE_COLUMNS, MetricPoint
 from carnet.store.rest import batches, wire
 from carnet.store.rest.artifacts import ServerArtifacts
+from carnet.store.rest.registry import RestRegistry
 from carnet.store.rest.session import HttpSession, Retry, read_json
 
 #: MLflow's tracking API on the server.
@@ -93,7 +96,7 @@ def _envelope(values: list[float]) -> tuple[float, float]:
     return (min(finite), max(finite)) if finite else (math.nan, math.nan)
 
 
-class RestStore:
+class RestStore(RestRegistry):
     """A tracking store reached over HTTP: ``http(s)://host:port`` of a ``carnet server``."""
 
     def __init__(self, uri: str, *, read_only: bool = False) -> None:
