@@ -212,7 +212,7 @@ def signature(ctx: ui.Context, mv: ModelVersion) -> None:
     st.subheader("Signature", anchor=False)
     files = data.model_files(ctx.uri, ctx.version, mv.source or "")
     if files.problem:
-        st.info(files.problem)
+        st.info(ui.escape_md(files.problem))  # it may quote a path the registry was given
         return
     if files.signature is None:
         st.info(

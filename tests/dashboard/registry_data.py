@@ -69,5 +69,6 @@ def write_registry(uri: str) -> RegistryInfo:
     client.create_model_version(MARKUP_MODEL, f"runs:/{run_ids[0]}/model", tags={"k": MARKUP_TEXT})
     client.create_registered_model(FOLDER_MODEL)
     client.create_model_version(FOLDER_MODEL, "/models/elsewhere")  # not a run's: not opened
+    client.create_model_version(FOLDER_MODEL, f"runs:/{run_ids[0]}/no-model-here")  # v2
     carnet.set_tracking_uri(None)
     return RegistryInfo(uri, experiment_id, tuple(run_ids), tuple(errors))

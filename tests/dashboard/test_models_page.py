@@ -199,9 +199,18 @@ def test_a_shared_link_opens_the_same_model_and_version(registry: RegistryInfo) 
 def test_a_version_not_registered_from_a_run_is_not_opened(registry: RegistryInfo) -> None:
     at = make_app("models", model=FOLDER_MODEL)
     no_exceptions(at)
+    assert "carnet models serve -m models:/from-a-folder/2" in codes(at)
+    at.selectbox(key="w.version").set_value("1").run()
+    no_exceptions(at)
     assert any("registered from a run" in info.value for info in at.info)
     assert "/models/elsewhere" in texts(at)  # its source, shown as text
-    assert "carnet models serve -m models:/from-a-folder/1" in codes(at)
+
+
+def test_a_version_whose_run_has_no_such_model_says_so(registry: RegistryInfo) -> None:
+    at = make_app("models", model=FOLDER_MODEL, version="2")
+    no_exceptions(at)
+    assert any("has no model files at" in info.value for info in at.info)
+    assert not any("/tmp" in info.value for info in at.info)  # no server path
 
 
 def test_model_uris_and_the_serve_command_quote_what_a_shell_would_split() -> None:
