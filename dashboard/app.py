@@ -35,7 +35,7 @@ def store_argument(argv: list[str]) -> str | None:
 
 
 def pages() -> list[st.Page]:
-    """The three pages, in the order of the top bar; the runs page is the default."""
+    """The four pages, in the order of the top bar; the runs page is the default."""
     return [
         st.Page(
             PAGES_DIR / "runs.py",
@@ -51,6 +51,12 @@ def pages() -> list[st.Page]:
             url_path="compare",
         ),
         st.Page(PAGES_DIR / "run.py", title="Run", icon=":material/description:", url_path="run"),
+        st.Page(
+            PAGES_DIR / "models.py",
+            title="Models",
+            icon=":material/deployed_code:",
+            url_path="models",
+        ),
     ]
 
 

@@ -16,6 +16,7 @@ freshly opened store (:func:`store_problem`).
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -29,8 +30,13 @@ import streamlit as st
 from sqlalchemy.exc import DBAPIError
 
 import carnet
-from carnet.entities import FileInfo, LoggedModel, RunInputs
+from carnet.artifacts import resolve as resolve_artifact
+from carnet.entities import FileInfo, LoggedModel, ModelVersion, RegisteredModel, RunInputs
+from carnet.errors import ArtifactLocationError, ArtifactNotFoundError
+from carnet.model_signature import ModelSignature
+from carnet.models import DESCRIPTOR, read_descriptor, read_signature
 from carnet.query import quote_string
+from carnet.registry_client import source_run_id
 from carnet.store.engine import sqlite_path
 from dashboard import frames, series
 
@@ -421,3 +427,149 @@ def _reopen(uri: str, path: Path, signature: FileSignature, was_open: bool) -> s
             return str(exc)
         return f"the store file was replaced or rewritten and cannot be shown: {exc}"
     return None
+
+
+# -- the model registry (the Models page) --------------------------------------------------
+
+MODELS_LIMIT = 1000  # registered models listed at most (MLflow's largest page)
+VERSIONS_LIMIT = 1000  # versions of one model listed at most, newest first
+EXAMPLE_BYTES = 200_000  # an input example larger than this is offered as a size, not shown
+DESCRIPTOR_BYTES = 1_000_000  # an MLmodel file larger than this is not parsed
+MODEL_LOCATION_REFUSED = (
+    "The model's files are not shown: its run's artifact location is outside the folders "
+    "this dashboard reads artifacts from (CARNET_ARTIFACT_ROOTS)."
+)
+
+
+@st.cache_data(show_spinner=False, ttl=_TTL, max_entries=64)
+def registered_models(
+    uri: str, v: Version, filter_string: str
+) -> tuple[list[RegisteredModel], bool]:
+    """Registered models matching MLflow's registry filter (``name LIKE 'dia%'``), by name;
+    and whether more than :data:`MODELS_LIMIT` matched. A bad filter raises FilterError."""
+    found = client(uri).search_registered_models(filter_string or None, max_results=MODELS_LIMIT)
+    return list(found), found.token is not None
+
+
+@st.cache_data(show_spinner=False, ttl=_TTL, max_entries=128)
+def registered_model(uri: str, v: Version, name: str) -> RegisteredModel:
+    """One registered model with its tags and aliases (RegisteredModelNotFoundError if gone)."""
+    return client(uri).get_registered_model(name)
+
+
+@st.cache_data(show_spinner=False, ttl=_TTL, max_entries=128)
+def model_versions(uri: str, v: Version, name: str) -> list[ModelVersion]:
+    """The versions of one registered model, newest first (up to :data:`VERSIONS_LIMIT`)."""
+    return list(
+        client(uri).search_model_versions(
+            f"name = {frames.quote_text(name)}",
+            max_results=VERSIONS_LIMIT,
+            order_by=["version_number DESC"],
+        )
+    )
+
+
+@st.cache_data(show_spinner=False, ttl=_TTL, max_entries=128)
+def source_metrics(uri: str, v: Version, run_ids: tuple[str, ...]) -> dict[str, dict[str, float]]:
+    """The last value of every metric of each source run that still exists, by run id."""
+    out: dict[str, dict[str, float]] = {}
+    for run_id in dict.fromkeys(run_ids):
+        try:
+            out[run_id] = dict(run(uri, v, run_id).data.metrics)
+        except carnet.CarnetError:  # the run was deleted for good, or the id is not a run's
+            continue
+    return out
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    """What the dashboard shows of a version's ``MLmodel``: flavours, signature, example.
+
+    ``problem`` says, in a sentence fit to show, why the files could not be read
+    (the other fields are then empty); ``signature`` is None for a model saved
+    without one. Schemas are rows of (name, type, required).
+    """
+
+    problem: str | None = None
+    flavors: tuple[str, ...] = ()
+    signature: ModelSignature | None = None
+    example: str | None = None  # the input example's JSON text, when saved and small enough
+    example_bytes: int = 0
+
+
+@st.cache_data(show_spinner=False, ttl=_TTL, max_entries=128)
+def model_files(uri: str, v: Version, source: str) -> ModelFiles:
+    """The ``MLmodel`` of a version registered from ``runs:/<run_id>/<path>`` or from a
+    logged model (``models:/<model_id>``).
+
+    Read through the read-only client, so the files must lie in an allowed artifact
+    root; other sources (a local folder, a registered name) are not opened by the
+    dashboard: a registered path is not trusted to be readable here.
+    """
+    run_id = source_run_id(source)
+    path = source.split(run_id, 1)[1].strip("/") if run_id else ""
+    logged = _LOGGED_MODEL_SOURCE.fullmatch(source)
+    if logged is None and (not run_id or not path):
+        return ModelFiles(
+            problem="The dashboard reads signatures of versions registered from a run "
+            "(runs:/<run_id>/<path>) or a logged model (models:/<model_id>) only."
+        )
+    # What a viewer reads of a failure is a plain sentence: never a server path.
+    try:
+        if logged is not None:
+            folder = client(uri).logged_model_folder(logged.group(1))
+        else:
+            folder = _run_model_folder(uri, run_id or "", path)
+        if (folder / DESCRIPTOR).stat().st_size > DESCRIPTOR_BYTES:
+            return ModelFiles(problem=f"The model's {DESCRIPTOR} file is too large to show.")
+        descriptor = read_descriptor(folder)
+        signature = read_signature(descriptor)
+    except ArtifactLocationError:
+        return ModelFiles(problem=MODEL_LOCATION_REFUSED)
+    except (ArtifactNotFoundError, FileNotFoundError):
+        return ModelFiles(
+            problem=f"The source run has no model files at {path!r} (deleted or never logged)."
+        )
+    except (carnet.CarnetError, OSError):
+        return ModelFiles(problem=f"The model's {DESCRIPTOR} file cannot be read.")
+    example, size = _input_example(folder, descriptor)
+    flavors = tuple(str(f) for f in descriptor.get("flavors", {}))
+    return ModelFiles(None, flavors, signature, example, size)
+
+
+#: A version registered from a logged model, as MLflow 3 records its source.
+_LOGGED_MODEL_SOURCE = re.compile(r"models:/+(m-[0-9a-f]{32})/?")
+
+
+def _run_model_folder(uri: str, run_id: str, path: str) -> Path:
+    """The folder of ``runs:/<run_id>/<path>``: the run's artifact folder (older models),
+    else the run's newest logged model of that name (MLflow 3's layout)."""
+    reader = client(uri)
+    try:
+        return reader.get_artifact_path(run_id, path)
+    except ArtifactNotFoundError:
+        run = reader.get_run(run_id)
+        found = reader.search_logged_models(
+            [run.info.experiment_id],
+            f"source_run_id = {quote_string(run_id)} AND name = {quote_string(path)}",
+            max_results=1,
+        )
+        if not found:
+            raise
+        return reader.logged_model_folder(found[0].model_id)
+
+
+def _input_example(folder: Path, descriptor: dict[str, Any]) -> tuple[str | None, int]:
+    """The saved input example's text (None when absent or too large) and its size."""
+    info = descriptor.get("saved_input_example_info")
+    name = info.get("artifact_path") if isinstance(info, dict) else None
+    if not isinstance(name, str) or not name:
+        return None, 0
+    try:
+        file = resolve_artifact(folder, name)
+        size = file.stat().st_size
+        if size > EXAMPLE_BYTES:
+            return None, size
+        return file.read_text(encoding="utf-8", errors="replace"), size
+    except (carnet.CarnetError, OSError):
+        return None, 0

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from carnet.entities import ModelVersion, PagedList, RegisteredModel
-from carnet.errors import InvalidValueError, StoreError
+from carnet.errors import InvalidValueError, NotFoundError, StoreError
 from carnet.registry_checks import (
     MAX_DESCRIPTION_LENGTH,
     MAX_SOURCE_LENGTH,
@@ -33,6 +33,7 @@ MODELS_PAGE_DEFAULT, MODELS_PAGE_MAX = 100, 1000
 VERSIONS_PAGE_DEFAULT, VERSIONS_PAGE_MAX = 10_000, 200_000
 
 _RUNS_SOURCE = re.compile(r"runs:/+([^/]+)/")
+_MODEL_SOURCE = re.compile(r"models:/+(m-[0-9a-f]{32})/?")
 
 
 def _page_size(value: object, largest: int) -> int:
@@ -180,7 +181,8 @@ class RegistryClient:
         model_id: str | None = None,
     ) -> ModelVersion:
         """Register ``source`` (``runs:/<run_id>/model``, ``models:/m-...``, a folder) as the
-        model's next version; ``run_id`` defaults to the run of a ``runs:/`` source. The
+        model's next version; ``run_id`` defaults to the run of a ``runs:/`` source or of the
+        logged model (``models:/<model_id>`` or ``model_id``), as on MLflow 3. The
         version is READY at once (``await_creation_for`` is accepted and unused)."""
         checked = optional_text(source, "source", MAX_SOURCE_LENGTH)
         if not checked:
@@ -188,6 +190,15 @@ class RegistryClient:
                 "source must name the model's files, e.g. 'runs:/<run_id>/model'."
             )
         run = run_id if run_id is not None else source_run_id(checked)
+        logged = _MODEL_SOURCE.fullmatch(checked)
+        if model_id is None and logged is not None:
+            model_id = logged.group(1)
+        if run is None and model_id is not None:
+            # A logged model's version belongs to the run that logged it, as on MLflow 3.
+            try:
+                run = self.store.get_logged_model(model_id).source_run_id
+            except NotFoundError:
+                pass
         return self._registry.create_model_version(
             model_name(name),
             checked,

@@ -1,9 +1,10 @@
 """The dashboard in a real headless Chromium, served by ``carnet ui``.
 
-It logs the tutorial's 330-run sweep (the demo), starts ``carnet ui`` on a free
+It logs the tutorial's 330-run sweep (the demo), registers its three best runs as
+versions of ``diabetes`` (``champion`` -> the best), starts ``carnet ui`` on a free
 localhost port, and then, as a user would: opens the demo's link, types a query
-and sees the count change, finds the best run, goes to the compare page and a
-run page, and saves screenshots. A run named ``<script>alert(1)</script>`` must
+and sees the count change, finds the best run, goes to the compare page, a run
+page and the Models page, and saves screenshots. A run named ``<script>alert(1)</script>`` must
 show as that text and never execute.
 
 Debian's ``chromium`` is driven through Playwright (its own browser download
@@ -55,6 +56,7 @@ def served(uri: str, tmp_path: Path) -> Iterator[Served]:
     client = carnet.Client(uri)
     experiment = client.get_experiment_by_name(diabetes_sweep.EXPERIMENT)
     assert experiment is not None
+    register_models(uri, experiment.name)
     script_run = client.create_run(experiment.experiment_id, run_name=SCRIPT_NAME)
     client.log_batch(script_run.info.run_id, tags=[("note", "<b>not bold</b>")])
     client.set_terminated(script_run.info.run_id)
@@ -81,6 +83,53 @@ def served(uri: str, tmp_path: Path) -> Iterator[Served]:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+
+
+#: scikit-learn's names of the diabetes features, for a readable signature.
+FEATURES = ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
+MODEL = "diabetes"
+
+
+def register_models(uri: str, experiment: str) -> None:
+    """Register the sweep's three best runs as versions 1-3 of ``diabetes`` (the best
+    last), each with an input example and so a signature; ``champion`` -> the best,
+    ``challenger`` -> the runner-up."""
+    import warnings
+
+    import pandas as pd
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import ElasticNet
+
+    import carnet.sklearn
+    from demo._common import diabetes_split
+
+    carnet.set_tracking_uri(uri)
+    split = diabetes_split()
+    train = pd.DataFrame(split.x_train, columns=FEATURES)
+    top = carnet.search_runs(
+        experiment_names=[experiment], order_by=["metrics.MSE ASC"], max_results=3
+    )
+    assert not isinstance(top, list) and len(top) == 3
+    for _, row in top.iloc[::-1].iterrows():
+        model = ElasticNet(
+            alpha=float(row["params.alpha"]),
+            l1_ratio=float(row["params.l1_ratio"]),
+            fit_intercept=False,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(train, split.y_train)
+        with carnet.start_run(run_id=str(row["run_id"])):
+            carnet.sklearn.log_model(
+                model, name="serving", input_example=train.head(3), registered_model_name=MODEL
+            )
+    client = carnet.Client(uri)
+    client.update_registered_model(MODEL, "ElasticNet on scikit-learn's diabetes data.")
+    client.set_registered_model_tag(MODEL, "team", "med")
+    client.set_registered_model_alias(MODEL, "champion", 3)
+    client.set_registered_model_alias(MODEL, "challenger", 2)
+    client.update_model_version(MODEL, 3, "the sweep's best run (lowest test MSE)")
+    carnet.set_tracking_uri(None)
 
 
 def settle(page: object) -> None:
@@ -188,6 +237,17 @@ def test_find_the_best_run_compare_and_open_it(
     expect(page.locator("h1").first).to_be_visible(timeout=30_000)
     expect(page.get_by_text("Reproduce", exact=True)).to_be_visible()
     assert not page.get_by_test_id("stException").count()
+
+    # The Models page: the registered sweep's champion, its signature and how to serve it
+    # (a taller window, so the screenshot shows the version below the list).
+    page.set_viewport_size({"width": 1440, "height": 1800})
+    page.goto(f"{served.base}/models?model={MODEL}")
+    expect(page.get_by_text("carnet models serve -m models:/diabetes@champion")).to_be_visible(
+        timeout=30_000
+    )
+    expect(page.get_by_text("Signature", exact=True)).to_be_visible()
+    assert not page.get_by_test_id("stException").count()
+    save(page, tmp_path, "models.png")
     assert dialogs == [], f"a run name executed as script: {dialogs}"
     assert errors == [], errors
     context.close()

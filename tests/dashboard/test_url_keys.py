@@ -15,13 +15,18 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import shared_keys
-from dashboard.app_pages import compare, run, runs
+from dashboard.app_pages import compare, models, run, runs
 from dashboard.state import UrlKey
 from tests.dashboard.conftest import MakeApp, no_exceptions
 from tests.dashboard.store_data import EXPERIMENT, StoreInfo
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "dashboard.md"
-PAGES = {"runs": runs.URL_KEYS, "compare": compare.URL_KEYS, "run": run.URL_KEYS}
+PAGES = {
+    "runs": runs.URL_KEYS,
+    "compare": compare.URL_KEYS,
+    "run": run.URL_KEYS,
+    "models": models.URL_KEYS,
+}
 READABLE = re.compile(r"^[a-z]+(_[a-z]+)*$")
 
 
