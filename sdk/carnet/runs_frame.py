@@ -34,18 +34,19 @@ def _string_dtype() -> Any:
 def _text(values: list[Any]) -> Any:
     """Strings with None where missing, as pandas would infer them.
 
-    A column with a string is the string dtype (missing values NaN, as MLflow's
-    frames have them under pandas 3); one with none (all missing) stays object.
+    A column of strings is the string dtype (missing values NaN, as MLflow's
+    frames have them under pandas 3); anything else (no value at all, or a value
+    that is not a string) is left to pandas' inference, as before.
     """
     import numpy as np
     import pandas as pd
 
     dtype = _string_dtype()
-    if dtype is None or values.count(None) == len(values):
-        column = np.empty(len(values), dtype=object)
-        column[:] = values
-        return column
-    return pd.array(values, dtype=dtype)
+    if dtype is not None and pd.api.types.infer_dtype(values, skipna=True) == "string":
+        return pd.array(values, dtype=dtype)
+    column = np.empty(len(values), dtype=object)
+    column[:] = values
+    return column
 
 
 def _times(values: list[Any]) -> Any:

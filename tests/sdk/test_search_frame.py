@@ -174,8 +174,9 @@ def _inferred(columns: dict[str, list[Any]]) -> pd.DataFrame:
         {"params.p": [None, "x", ""], "parent_run_id": [None, None, None], "tags.t": ["é"] * 3},
         {"metrics.m": [None, math.nan, math.inf], "metrics.n": [1, 2.5, -math.inf]},
         {"start_time": [253_402_300_799_999], "end_time": [-62_135_596_800_000]},
+        {"tags.t": ["a", 1, None], "params.p": [b"x", "y", None]},
     ],
-    ids=["times", "empty", "text", "metrics", "far-dates"],
+    ids=["times", "empty", "text", "metrics", "far-dates", "not-text"],
 )
 def test_stated_dtypes_are_the_ones_pandas_infers(columns: dict[str, list[Any]]) -> None:
     built, inferred = runs_frame(columns), _inferred(columns)

@@ -4,9 +4,8 @@ A search returns the runs' rows themselves (``sql_search.RUN_ROW``), in order,
 on the cursor the rest of the read then uses: one connection, one snapshot,
 no second query for the runs. Their params, tags and metric summaries are
 fetched once per chunk of run ids and assembled in Python (as entities here,
-as columns in run_columns.py); histories come
-from packed chunks (history.py) and are built in C (``tuple.__new__``) with
-the cyclic GC paused.
+as columns in run_columns.py). Histories come from packed chunks (history.py)
+and are built in C (``tuple.__new__``) with the cyclic GC paused.
 """
 
 from __future__ import annotations
