@@ -670,6 +670,13 @@ class Client:
             raise InvalidValueError(f"log_text takes a str, got {type(text).__name__}.")
         self._write_artifact(run_id, artifact_file, text.encode("utf-8"))
 
+    def log_bytes(self, run_id: str, data: bytes, artifact_file: str) -> None:
+        """Save raw bytes as an artifact file of ``run_id`` (for content that is not
+        UTF-8 text, such as a patch of binary files)."""
+        if not isinstance(data, bytes):
+            raise InvalidValueError(f"log_bytes takes bytes, got {type(data).__name__}.")
+        self._write_artifact(run_id, artifact_file, data)
+
     def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> None:
         """JSON, or YAML for a .yaml/.yml file, formatted as MLflow writes them."""
         data = media.dict_bytes(dictionary, artifact_file)
