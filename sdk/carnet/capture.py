@@ -102,18 +102,19 @@ class StartRecord:
 
 
 def at_run_start() -> StartRecord | None:
-    """The record of a run starting now in this process, or None when
-    ``CARNET_CAPTURE`` is off. Each call counts one more run of the process."""
-    if not settings.CAPTURE.get():
-        return None
+    """The record of a run starting now in this process; None when ``CARNET_CAPTURE``
+    is off and no ``carnet reproduce`` launched the process. Each call counts one more
+    run of the process."""
     with _counter_lock:
         index = next(_counter)
+    reproduces = _reproduces(index)
+    if not settings.CAPTURE.get():
+        return StartRecord({REPRODUCES_TAG: reproduces}, {}) if reproduces else None
     static = _process_record()
     record = dict(static.record)
     record["run_index"] = index
     record["env"] = _allowed_env()
     tags = {ENTRY_POINT_TAG: static.command, PATCH_TAG: record["git"]["patch"]}
-    reproduces = _reproduces(index)
     if reproduces is not None:
         tags[REPRODUCES_TAG] = reproduces
     files = {
