@@ -231,7 +231,9 @@ def _requirements(
                 notes.append(f"{name}: from the source copy's {rel or '.'} (the recorded commit)")
             elif dist.get("url") and path.is_dir():
                 extra.append(str(path))
-                notes.append(f"{name}: from {path}, as it is now (a local folder install)")
+                notes.append(
+                    f"{name}: from a copy of {path} as it is now (installed from that folder)"
+                )
             else:
                 skipped.append(f"{name} {dist['version']} (a local file that is gone)")
     return pins + extra, notes, skipped

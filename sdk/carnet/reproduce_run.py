@@ -193,11 +193,56 @@ def _interpreter(
     reqs = [r.replace("{source}", str(source)) for r in plan.requirements]
     if any("{source}" in r for r in plan.requirements) and source is None:
         raise EnvironmentBuildError("a package installed from the repository needs its source")
+    for i, req in enumerate(reqs):
+        folder = Path(req)
+        if folder.is_absolute() and folder.is_dir() and not _within(folder, source):
+            reqs[i] = str(_copy_folder(folder, work / "local" / str(i)))
     say(f"building an environment: Python {recorded}, {len(reqs)} packages")
     python = build_environment(
         work / "env", requirements=reqs, python_version=recorded, manager=manager, no_deps=True
     )
     return python
+
+
+def _within(path: Path, folder: Path | None) -> bool:
+    return folder is not None and path.resolve().is_relative_to(folder.resolve())
+
+
+#: The most a local folder copied for installing may hold, in bytes.
+MAX_LOCAL_COPY_BYTES = 500 * 1024 * 1024
+_JUNK = shutil.ignore_patterns(
+    ".git", ".venv", "venv", "build", "dist", "__pycache__", "*.egg-info", "node_modules"
+)
+
+
+def _copy_folder(folder: Path, dest: Path) -> Path:
+    """A copy of a local package folder to build from, so building never writes into the
+    user's folder: the files git knows (tracked or not ignored) in a git working tree,
+    else the folder without virtual environments, build output and caches."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=folder,
+        capture_output=True,
+        check=False,
+    )
+    if listed.returncode != 0:
+        shutil.copytree(folder, dest, ignore=_JUNK, symlinks=True)
+        return dest
+    total = 0
+    for name in filter(None, listed.stdout.decode(errors="surrogateescape").split("\0")):
+        source = folder / name
+        if not source.is_file() or source.is_symlink():
+            continue
+        total += source.stat().st_size
+        if total > MAX_LOCAL_COPY_BYTES:
+            raise EnvironmentBuildError(
+                f"the local package folder {folder} holds more than "
+                f"{MAX_LOCAL_COPY_BYTES // 2**20} MB of files; install it from an index instead."
+            )
+        target = dest / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+    return dest
 
 
 def _differing(recorded: dict[str, str]) -> list[str]:
