@@ -56,7 +56,8 @@ class Plan:
     versions: dict[str, str] = field(default_factory=dict)
 
     def describe(self) -> str:
-        """The plan as lines a person reads before running it."""
+        """The plan as lines a person reads before running it (the warnings apart: the
+        reproduction says them as it starts)."""
         lines = [f"reproduce run {self.run_id}"]
         if self.commit:
             lines.append(f"  code:     commit {self.commit} of {self.repository}")
@@ -72,7 +73,6 @@ class Plan:
         lines.append(f"  in:       {self.cwd}" + (" (of the source copy)" if self.in_repo else ""))
         if self.env:
             lines.append(f"  env:      {', '.join(sorted(self.env))}")
-        lines.extend(f"warning: {w}" for w in self.warnings)
         return "\n".join(lines)
 
 

@@ -44,6 +44,8 @@ def reproduce(run_id: str, env: str, manager: str, dry_run: bool, db: str | None
     plan = make_plan(client, run_id)
     click.echo(plan.describe())
     if dry_run:
+        for warning in plan.warnings:
+            click.echo(f"warning: {warning}")
         return
     new = run_again(client, plan, env=env, manager=manager, say=click.echo)
     original = client.get_run(run_id)
