@@ -111,14 +111,13 @@ def at_run_start() -> StartRecord | None:
     if not settings.CAPTURE.get():
         return StartRecord({REPRODUCES_TAG: reproduces}, {}) if reproduces else None
     static = _process_record()
-    record = dict(static.record)
-    record["run_index"] = index
-    record["env"] = _allowed_env()
-    tags = {ENTRY_POINT_TAG: static.command, PATCH_TAG: record["git"]["patch"]}
+    # the per-run fields first, then the process's, encoded once: one small dump per run
+    head = json.dumps({"run_index": index, "env": _allowed_env()})
+    tags = {ENTRY_POINT_TAG: static.command, PATCH_TAG: static.record["git"]["patch"]}
     if reproduces is not None:
         tags[REPRODUCES_TAG] = reproduces
     files = {
-        ENVIRONMENT_FILE: json.dumps(record, indent=1).encode(),
+        ENVIRONMENT_FILE: head[:-1].encode() + b", " + static.encoded[1:],
         REQUIREMENTS_FILE: static.requirements,
     }
     if static.patch:
@@ -144,6 +143,7 @@ def _allowed_env() -> dict[str, str]:
 @dataclass(frozen=True)
 class _Static:
     record: dict[str, Any]
+    encoded: bytes  # the record as JSON
     command: str
     requirements: bytes
     patch: bytes | None
@@ -190,7 +190,8 @@ def _process_record() -> _Static:
     }
     pins = sorted(f"{d['name']}=={d['version']}" for d in dists if d["source"] == "index")
     command = _command_text(entry)
-    return _Static(record, command, ("\n".join(pins) + "\n").encode(), patch)
+    encoded = json.dumps(record, separators=(",", ":")).encode()
+    return _Static(record, encoded, command, ("\n".join(pins) + "\n").encode(), patch)
 
 
 def entry_point() -> dict[str, Any]:

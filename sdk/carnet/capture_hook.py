@@ -32,7 +32,6 @@ def store(client: Client, run_id: str, record: capture.StartRecord | None) -> No
     if record is None:
         return
     try:
-        for path, data in record.files.items():
-            client.log_bytes(run_id, data, path)
+        client.log_files(run_id, record.files)
     except Exception as exc:  # an artifact root that refuses writes
         _log.warning("carnet: could not store run %s's environment record: %s", run_id, exc)

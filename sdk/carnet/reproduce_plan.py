@@ -2,8 +2,9 @@
 
 :func:`make_plan` reads what :mod:`carnet.capture` stored at the run's start
 and decides, before anything is built: which commit of which repository, the
-patch, the packages (pins from the index; local folders and VCS URLs as their
-own requirements; the rest skipped with a reason), the command and its folder,
+patch, the packages (pins from the index; VCS and archive URLs as their own
+requirements; local installs such as editable ones copied from the source copy or
+from where they are installed here; the rest skipped with a reason), the command and its folder,
 and the warnings (another OS or Python, code outside git). Whatever cannot be
 had raises a :class:`~carnet.errors.CarnetError` naming it: a run without a
 record, an interactive run, a patch that was too large to record, a commit no
@@ -12,20 +13,21 @@ repository here has.
 
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
 import json
 import platform
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 from carnet import capture
 from carnet.client import Client
 from carnet.errors import ArtifactNotFoundError, NotFoundError, StateError
 from carnet.validation import validate_run_id
 
-__all__ = ["Plan", "make_plan", "repo_root_of"]
+__all__ = ["Copy", "Plan", "make_plan", "repo_root_of"]
 
 
 @dataclass(frozen=True)
@@ -44,9 +46,11 @@ class Plan:
     #: Where the command runs: relative to the source copy when ``in_repo``, else absolute.
     cwd: str
     in_repo: bool
-    #: Requirements for the new environment: pins, then folders and URLs.
+    #: Requirements for the new environment: pins, then VCS and archive URLs.
     requirements: list[str]
-    #: Local folders installed from (requirement text -> how it was chosen).
+    #: Local installs, copied into the new environment's site-packages.
+    copies: list[Copy]
+    #: How each local install is had.
     local_notes: list[str]
     skipped: list[str]
     env: dict[str, str]
@@ -124,7 +128,7 @@ def make_plan(client: Client, run_id: str) -> Plan:
         )
     if record["system"] != platform.system():
         warnings.append(f"the run ran on {record['system']}, this is {platform.system()}")
-    requirements, notes, skipped = _requirements(record["distributions"], git.get("root"))
+    requirements, copies, notes, skipped = _requirements(record["distributions"], git.get("root"))
     return Plan(
         run_id=run_id,
         experiment_id=run.info.experiment_id,
@@ -136,6 +140,7 @@ def make_plan(client: Client, run_id: str) -> Plan:
         cwd=record["cwd"],
         in_repo=bool(record["in_repo"]) and commit is not None,
         requirements=requirements,
+        copies=copies,
         local_notes=notes,
         skipped=skipped,
         env=dict(record.get("env") or {}),
@@ -208,12 +213,15 @@ def _command(entry: dict[str, Any]) -> list[str]:
 
 def _requirements(
     dists: list[dict[str, str]], root: str | None
-) -> tuple[list[str], list[str], list[str]]:
-    """Pins for index distributions; a local folder inside the recorded repository comes
-    from the same folder of the source copy (``{source}`` is replaced when it is known);
-    another local folder is installed as it is now; what cannot be had is skipped."""
+) -> tuple[list[str], list[Copy], list[str], list[str]]:
+    """Pins for index distributions, requirement URLs for VCS and URL ones; a local one
+    (an editable install, a folder) is copied, not built: each of its top-level packages,
+    found where this process imports it from, comes from the same folder of the source
+    copy when that lies in the recorded repository (the recorded commit), else from
+    where it is installed here now. What cannot be had is skipped, with the reason."""
     pins: list[str] = []
     extra: list[str] = []
+    copies: list[Copy] = []
     notes: list[str] = []
     skipped: list[str] = []
     for dist in dists:
@@ -224,16 +232,61 @@ def _requirements(
             ref = f"@{dist['commit']}" if dist.get("commit") else ""
             extra.append(f"{name} @ {dist['url']}{ref}")
         else:
-            path = Path(unquote(urlparse(dist.get("url", "")).path))
-            if root and path.is_relative_to(root):
-                rel = path.relative_to(root).as_posix()
-                extra.append(f"{{source}}/{rel}" if rel != "." else "{source}")
-                notes.append(f"{name}: from the source copy's {rel or '.'} (the recorded commit)")
-            elif dist.get("url") and path.is_dir():
-                extra.append(str(path))
-                notes.append(
-                    f"{name}: from a copy of {path} as it is now (installed from that folder)"
-                )
-            else:
-                skipped.append(f"{name} {dist['version']} (a local file that is gone)")
-    return pins + extra, notes, skipped
+            found = _local_copies(name, root)
+            if found is None:
+                skipped.append(f"{name} {dist['version']} (a local install not found here)")
+                continue
+            copies.extend(found)
+            origins = ", ".join(
+                f"{c.target} from "
+                + (f"the source copy's {c.path}" if c.from_source else f"{c.path} as it is now")
+                for c in found
+                if not c.target.endswith(".dist-info")
+            )
+            notes.append(f"{name}: copied, not built: {origins}")
+    return pins + extra, copies, notes, skipped
+
+
+@dataclass(frozen=True)
+class Copy:
+    """A file or folder copied into the new environment's site-packages as ``target``:
+    ``path`` is relative to the source copy when ``from_source``, else absolute."""
+
+    path: str
+    target: str
+    from_source: bool
+
+
+def _local_copies(name: str, root: str | None) -> list[Copy] | None:
+    """Where this process finds the distribution's top-level packages and its metadata
+    folder; None when it is not installed here."""
+    try:
+        dist = importlib.metadata.distribution(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    tops = (dist.read_text("top_level.txt") or "").split()
+    if not tops:
+        return None
+    copies: list[Copy] = []
+    for top in tops:
+        try:
+            spec = importlib.util.find_spec(top)
+        except (ImportError, ValueError):
+            return None
+        if spec is None:
+            return None
+        if spec.submodule_search_locations:
+            where = Path(next(iter(spec.submodule_search_locations)))
+        elif spec.origin:
+            where = Path(spec.origin)
+        else:
+            return None
+        if root and where.is_relative_to(root):
+            copies.append(Copy(where.relative_to(root).as_posix(), where.name, True))
+        else:
+            copies.append(Copy(str(where), where.name, False))
+    info = next((f for f in dist.files or [] if f.parts[0].endswith(".dist-info")), None)
+    if info is not None:
+        folder = Path(str(dist.locate_file(info.parts[0])))
+        copies.append(Copy(str(folder), folder.name, False))
+    return copies

@@ -190,59 +190,47 @@ def _interpreter(
             shown = ", ".join(differ[:10]) + (" ..." if len(differ) > 10 else "")
             say(f"warning: {len(differ)} package(s) differ from the run's: {shown}")
         return Path(sys.executable)
-    reqs = [r.replace("{source}", str(source)) for r in plan.requirements]
-    if any("{source}" in r for r in plan.requirements) and source is None:
-        raise EnvironmentBuildError("a package installed from the repository needs its source")
-    for i, req in enumerate(reqs):
-        folder = Path(req)
-        if folder.is_absolute() and folder.is_dir() and not _within(folder, source):
-            reqs[i] = str(_copy_folder(folder, work / "local" / str(i)))
-    say(f"building an environment: Python {recorded}, {len(reqs)} packages")
+    say(f"building an environment: Python {recorded}, {len(plan.requirements)} packages")
     python = build_environment(
-        work / "env", requirements=reqs, python_version=recorded, manager=manager, no_deps=True
+        work / "env",
+        requirements=plan.requirements,
+        python_version=recorded,
+        manager=manager,
+        no_deps=True,
     )
+    if plan.copies:
+        _copy_local(plan, python, source)
     return python
 
 
-def _within(path: Path, folder: Path | None) -> bool:
-    return folder is not None and path.resolve().is_relative_to(folder.resolve())
-
-
-#: The most a local folder copied for installing may hold, in bytes.
-MAX_LOCAL_COPY_BYTES = 500 * 1024 * 1024
-_JUNK = shutil.ignore_patterns(
-    ".git", ".venv", "venv", "build", "dist", "__pycache__", "*.egg-info", "node_modules"
-)
-
-
-def _copy_folder(folder: Path, dest: Path) -> Path:
-    """A copy of a local package folder to build from, so building never writes into the
-    user's folder: the files git knows (tracked or not ignored) in a git working tree,
-    else the folder without virtual environments, build output and caches."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=folder,
+def _copy_local(plan: Plan, python: Path, source: Path | None) -> None:
+    """Copy the local installs into the new environment's site-packages."""
+    found = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
         capture_output=True,
-        check=False,
+        text=True,
+        check=True,
     )
-    if listed.returncode != 0:
-        shutil.copytree(folder, dest, ignore=_JUNK, symlinks=True)
-        return dest
-    total = 0
-    for name in filter(None, listed.stdout.decode(errors="surrogateescape").split("\0")):
-        source = folder / name
-        if not source.is_file() or source.is_symlink():
-            continue
-        total += source.stat().st_size
-        if total > MAX_LOCAL_COPY_BYTES:
+    site = Path(found.stdout.strip())
+    for copy in plan.copies:
+        if copy.from_source:
+            if source is None:
+                raise EnvironmentBuildError(f"{copy.target} comes from the source copy, none")
+            origin = source / copy.path
+        else:
+            origin = Path(copy.path)
+        if not origin.exists():
             raise EnvironmentBuildError(
-                f"the local package folder {folder} holds more than "
-                f"{MAX_LOCAL_COPY_BYTES // 2**20} MB of files; install it from an index instead."
+                f"{origin} is gone, so {copy.target} cannot be copied into the environment.",
+                missing=copy.target,
             )
-        target = dest / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, target)
-    return dest
+        if origin.is_dir():
+            shutil.copytree(origin, site / copy.target, ignore=_CACHES, dirs_exist_ok=True)
+        else:
+            shutil.copy2(origin, site / copy.target)
+
+
+_CACHES = shutil.ignore_patterns("__pycache__", "*.pyc")
 
 
 def _differing(recorded: dict[str, str]) -> list[str]:

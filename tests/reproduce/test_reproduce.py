@@ -18,7 +18,15 @@ from carnet.entities import Run, RunData, RunInfo
 from carnet.errors import EnvironmentBuildError, NotFoundError, StateError
 from carnet.reproduce_plan import make_plan
 from carnet.reproduce_run import MetricRow, compare_metrics, format_comparison, reproduce
-from tests.reproduce.helpers import TRAIN, child_env, git, last_runs, make_repo, run_python
+from tests.reproduce.helpers import (
+    TRAIN,
+    child_env,
+    environment,
+    git,
+    last_runs,
+    make_repo,
+    run_python,
+)
 
 
 def _recorded(
@@ -53,9 +61,12 @@ def _outside_any_repository(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
 
 @pytest.mark.slow
 def test_a_dirty_tree_is_rebuilt_in_a_new_environment_and_matches(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     uri, run_id, repo = _recorded(tmp_path)
+    # the reproduction finds carnet in its own environment (copied there), not on a path
+    monkeypatch.delenv("PYTHONPATH")
+    monkeypatch.setenv("CARNET_CAPTURE", "on")  # the reproduction records its own environment
     (repo / "helper.py").write_text("SCALE = 100.0\n")  # changed again since: must not matter
     client = carnet.Client(uri)
     plan = make_plan(client, run_id)
@@ -66,6 +77,11 @@ def test_a_dirty_tree_is_rebuilt_in_a_new_environment_and_matches(
     assert new.info.run_id != run_id
     assert new.data.tags[capture.REPRODUCES_TAG] == run_id
     assert new.info.experiment_id == client.get_run(run_id).info.experiment_id
+    # it ran in the new environment's Python, with the recorded packages and carnet copied in
+    assert "carnet-reproduce-" in new.data.tags["mlflow.source.command"].split()[0]
+    versions = {d["name"]: d["version"] for d in environment(uri, new.info.run_id)["distributions"]}
+    before = {d["name"]: d["version"] for d in environment(uri, run_id)["distributions"]}
+    assert versions["numpy"] == before["numpy"] and versions["carnet"] == before["carnet"]
     rows = compare_metrics(client.get_run(run_id), new)
     assert [(r.key, r.verdict) for r in rows] == [("loss", "identical"), ("steps", "identical")]
     assert new.data.params == {"alpha": "0.3"}
@@ -191,7 +207,7 @@ def test_dry_run_prints_the_plan_and_runs_nothing(tmp_path: Path) -> None:
     size = len(carnet.Client(uri).read_artifact(run_id, capture.PATCH_FILE))
     assert f"patch:    {size:,} bytes of uncommitted changes" in out
     assert "command:  python train.py 0.3" in out
-    assert "carnet: from" in out
+    assert "carnet: copied, not built: carnet from " in out
     assert len(last_runs(uri, 5)) == 1
 
 
