@@ -198,20 +198,25 @@ def _interpreter(
         manager=manager,
         no_deps=True,
     )
+    found = subprocess.run(
+        [str(python), "-c", _FACTS], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    if found[0] != plan.python:
+        say(f"warning: the run used Python {plan.python}, the new environment has {found[0]}")
     if plan.copies:
-        _copy_local(plan, python, source)
+        _copy_local(plan, Path(found[1]), source)
     return python
 
 
-def _copy_local(plan: Plan, python: Path, source: Path | None) -> None:
+#: What the new environment's Python says of itself: its version and site-packages.
+_FACTS = (
+    "import platform, sysconfig; print(platform.python_version()); "
+    "print(sysconfig.get_paths()['purelib'])"
+)
+
+
+def _copy_local(plan: Plan, site: Path, source: Path | None) -> None:
     """Copy the local installs into the new environment's site-packages."""
-    found = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    site = Path(found.stdout.strip())
     for copy in plan.copies:
         if copy.from_source:
             if source is None:
