@@ -23,10 +23,10 @@ and ``carnet.patch`` (``none``, ``included``, ``omitted`` or ``no-git``); a run
 started by ``carnet reproduce`` gets ``carnet.reproduces=<RUN_ID>``.
 
 Cost: everything that cannot change while a process runs (distributions, git
-diff, untracked names) is computed once per process; the diff and the
-untracked listing each run one ``git`` command, and only in a git working tree
-whose tracked files differ from the commit (the dirty flag :mod:`carnet.sysinfo`
-computed already). Later run starts pay a JSON dump and the artifact writes.
+diff, untracked names) is computed once per process: the diff is one ``git``
+command, run only when the tracked files differ from the commit (the dirty flag
+:mod:`carnet.sysinfo` computed already), the untracked names another, run in any
+git working tree. Later run starts pay a JSON dump and the artifact writes.
 ``CARNET_CAPTURE=off`` turns it all off.
 """
 
