@@ -24,7 +24,13 @@ from typing import Any
 
 from carnet import capture
 from carnet.client import Client
-from carnet.errors import ArtifactNotFoundError, NotFoundError, StateError
+from carnet.errors import (
+    ArtifactNotFoundError,
+    CarnetError,
+    InvalidInputError,
+    NotFoundError,
+    StateError,
+)
 from carnet.validation import validate_run_id
 
 __all__ = ["Copy", "Plan", "make_plan", "repo_root_of"]
@@ -82,7 +88,19 @@ class Plan:
 
 def make_plan(client: Client, run_id: str) -> Plan:
     """Read ``run_id``'s record and decide the reproduction; raise a CarnetError naming
-    what cannot be had."""
+    what cannot be had (InvalidInputError for a record that is not Carnet's layout)."""
+    try:
+        return _plan(client, run_id)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        if isinstance(exc, CarnetError):
+            raise
+        raise InvalidInputError(
+            f"run {run_id}'s {capture.ENVIRONMENT_FILE} is not a record Carnet wrote "
+            f"({type(exc).__name__}: {str(exc)[:200]}); it cannot be reproduced."
+        ) from None
+
+
+def _plan(client: Client, run_id: str) -> Plan:
     validate_run_id(run_id)
     run = client.get_run(run_id)
     try:

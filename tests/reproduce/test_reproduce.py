@@ -15,7 +15,7 @@ import pytest
 import carnet
 from carnet import capture
 from carnet.entities import Run, RunData, RunInfo
-from carnet.errors import EnvironmentBuildError, NotFoundError, StateError
+from carnet.errors import EnvironmentBuildError, InvalidInputError, NotFoundError, StateError
 from carnet.reproduce_plan import make_plan
 from carnet.reproduce_run import MetricRow, compare_metrics, format_comparison, reproduce
 from tests.reproduce.helpers import (
@@ -181,6 +181,13 @@ def test_runs_that_cannot_be_rebuilt_say_why(
     uri, run_id, _ = _recorded(tmp_path, dirty=False)
     _rewrite_record(uri, run_id, **changes)
     with pytest.raises(StateError, match=words):
+        make_plan(carnet.Client(uri), run_id)
+
+
+def test_a_record_not_in_carnets_layout_is_refused(tmp_path: Path) -> None:
+    uri, run_id, _ = _recorded(tmp_path, dirty=False)
+    carnet.Client(uri).log_bytes(run_id, b'{"format": 1}', capture.ENVIRONMENT_FILE)
+    with pytest.raises(InvalidInputError, match="not a record Carnet wrote"):
         make_plan(carnet.Client(uri), run_id)
 
 
