@@ -39,6 +39,7 @@ WORKLOADS = [
     ("l", "registry", "model registry searches at 10,000 versions"),
     ("m", "server_sdk", "Carnet's SDK over http against carnet server"),
     ("n", "scoring", "carnet models serve against mlflow models serve, same model and bodies"),
+    ("o", "reproduce", "recording environments at run start; carnet reproduce"),
 ]
 
 

@@ -29,8 +29,9 @@ and how to fix the call. The tree::
     │   ├── RunNotActiveError     logging to a finished or deleted run
     │   ├── ActiveRunError        start_run while a run is active, without nested=True
     │   └── DeletedError          using a deleted experiment
-    └── ModelError                a logged model that cannot be stored or loaded
-        └── SchemaError           a prediction input that does not fit the model's signature
+    ├── ModelError                a logged model that cannot be stored or loaded
+    │   └── SchemaError           a prediction input that does not fit the model's signature
+    └── EnvironmentBuildError     a Python version or package a new environment needs is missing
 
 Each class carries MLflow's ``error_code`` (``RESOURCE_DOES_NOT_EXIST``,
 ``INVALID_PARAMETER_VALUE``...), and ``carnet.exceptions.MlflowException`` is
@@ -172,3 +173,16 @@ class SchemaError(ModelError, ValueError):
     """
 
     error_code = "INVALID_PARAMETER_VALUE"
+
+
+class EnvironmentBuildError(CarnetError):
+    """A virtual environment could not be built: its Python version, a package, or the
+    installer itself cannot be had. ``missing`` names what is missing (``python 3.99``,
+    ``numpy==99.0``, ``uv``), or is None when the installer failed for another reason.
+    """
+
+    error_code = "RESOURCE_DOES_NOT_EXIST"
+
+    def __init__(self, message: str, *, missing: str | None = None) -> None:
+        super().__init__(message)
+        self.missing = missing

@@ -59,6 +59,7 @@ def _register() -> None:
         import_mlflow,
         models,
         replay,
+        reproduce,
         runs,
         server,
         ui,
@@ -73,6 +74,7 @@ def _register() -> None:
         db.db,
         import_mlflow.import_mlflow,
         replay.replay,
+        reproduce.reproduce,
         server.server,
         models.models,
     ):
