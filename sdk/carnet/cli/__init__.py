@@ -51,7 +51,18 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from carnet.cli import db, experiments, export, gc, import_mlflow, replay, runs, server, ui
+    from carnet.cli import (
+        db,
+        experiments,
+        export,
+        gc,
+        import_mlflow,
+        replay,
+        run,
+        runs,
+        server,
+        ui,
+    )
 
     for command in (
         ui.ui,
@@ -62,6 +73,7 @@ def _register() -> None:
         db.db,
         import_mlflow.import_mlflow,
         replay.replay,
+        run.run,
         server.server,
     ):
         cli.add_command(command)
