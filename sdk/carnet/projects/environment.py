@@ -3,9 +3,9 @@
 ``--env-manager`` takes MLflow's names: ``local`` runs the project with the interpreter
 that runs Carnet; ``virtualenv`` and ``uv`` build an environment with the project's
 ``python_env.yaml`` (by pip or by uv, through :func:`carnet.environments.build_environment`).
-Without the option, a project that declares a python environment gets ``virtualenv``, as
-in MLflow, and a project that declares none runs ``local`` (MLflow would build an empty
-environment, where the project could not even import mlflow).
+Without the option, a project that declares a python environment gets ``virtualenv`` and
+a conda project conda, as in MLflow, and a project that declares none runs ``local``
+(MLflow would build an empty environment, where the project could not even import mlflow).
 
 Built environments are cached under ``$CARNET_PROJECT_ENV_DIR``, one per hash of the
 Python version, the requirements and the manager, so a second run of the same project
@@ -40,14 +40,15 @@ _READY = ".carnet-ready"
 
 def default_manager(environment: Environment) -> str:
     """MLflow's default for a project: ``virtualenv`` when it declares a python
-    environment, else ``local``."""
-    return "virtualenv" if environment.kind == "python" else "local"
+    environment, ``conda`` for a conda one (which :func:`check_supported` refuses), else
+    ``local``."""
+    return {"python": "virtualenv", "conda": "conda"}.get(environment.kind, "local")
 
 
 def check_supported(environment: Environment, manager: str) -> None:
     """Refuse what Carnet cannot run, before a run is created: conda and docker projects,
     and an unknown manager."""
-    if manager not in ENV_MANAGERS:
+    if manager not in (*ENV_MANAGERS, "conda"):
         raise ProjectError(f"--env-manager {manager!r} is not one of {', '.join(ENV_MANAGERS)}.")
     if environment.kind == "docker":
         raise ProjectError(

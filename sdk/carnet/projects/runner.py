@@ -87,11 +87,11 @@ def prepare(
     fetched = fetch_project(uri, version)
     try:
         project = load_project(fetched.directory)
+        manager = env_manager or default_manager(project.environment)
+        check_supported(project.environment, manager)
         entry = project.entry_point(entry_point)
         resolved = resolve(entry, parameters or {}, cwd=Path.cwd(), project_dir=fetched.directory)
         command = build_command(entry, resolved)
-        manager = env_manager or default_manager(project.environment)
-        check_supported(project.environment, manager)
         python = interpreter(
             project.environment, fetched.directory, manager, mlflow_alias=mlflow_alias
         )
@@ -202,20 +202,20 @@ def _tags(prepared: Prepared, version: str | None) -> dict[str, str]:
 
 
 def _source_name(fetched: Fetched) -> str:
-    """MLflow's ``mlflow.source.name``: the repository URL with ``#subdir`` for a git
-    project, else the folder; a password in a URL is never recorded."""
+    """MLflow's ``mlflow.source.name``: the URI with ``#subdir`` for a cloned project,
+    ``file://<repository>#<subdir>`` for a folder in a git repository, else the folder;
+    a password in a URL is never recorded."""
     suffix = f"#{fetched.subdirectory}" if fetched.subdirectory else ""
     if fetched.clone is not None:
         return _public_url(fetched.uri) + suffix
     directory = fetched.directory
     if is_git_work_tree(directory):
         try:
-            remote = git(["config", "--get", "remote.origin.url"], cwd=directory)
-            top = Path(git(["rev-parse", "--show-toplevel"], cwd=directory))
-        except Exception:
+            top = Path(git(["rev-parse", "--show-toplevel"], cwd=directory)).resolve()
+            inside = directory.resolve().relative_to(top).as_posix()
+        except (ProjectError, ValueError):
             return str(directory)
-        inside = directory.resolve().relative_to(top.resolve()).as_posix()
-        return _public_url(remote) + ("" if inside == "." else f"#{inside}")
+        return f"file://{top}" + ("" if inside == "." else f"#{inside}")
     return str(directory)
 
 
