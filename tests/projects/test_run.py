@@ -74,8 +74,19 @@ def test_a_failing_command_fails_the_run(project: Path, uri: str) -> None:
 def test_the_cli_exits_with_the_project_status(project: Path, uri: str) -> None:
     runner = CliRunner()
     ok = runner.invoke(
-        cli, ["run", str(project), "-P", "epochs=2", "-P", "alpha=0.25", "--db", uri,
-              "--experiment-name", "projects"]  # fmt: skip
+        cli,
+        [
+            "run",
+            str(project),
+            "-P",
+            "epochs=2",
+            "-P",
+            "alpha=0.25",
+            "--db",
+            uri,
+            "--experiment-name",
+            "projects",
+        ],
     )
     assert ok.exit_code == 0, ok.output
     run = only_run(uri)
@@ -95,9 +106,7 @@ def test_a_bad_parameter_is_named_and_nothing_is_written(project: Path, uri: str
     assert not Path(uri.removeprefix("sqlite:///")).exists()  # no run, not even a store
 
 
-def test_undeclared_parameters_pass_through_as_mlflow_passes_them(
-    project: Path, uri: str
-) -> None:
+def test_undeclared_parameters_pass_through_as_mlflow_passes_them(project: Path, uri: str) -> None:
     run_project(str(project), parameters={"epochs": "1", "seed": "42"}, tracking_uri=uri)
     assert json.loads((project / "argv.json").read_text()) == ["0.5", "1", "plain", "--seed", "42"]
     assert only_run(uri).data.params["seed"] == "42"
