@@ -34,7 +34,8 @@ def project(tmp_path: Path) -> Path:
     return write_project(tmp_path / "echo", {"MLproject": MLPROJECT, "echo.py": ECHO_SCRIPT})
 
 
-def test_a_project_run_is_recorded_as_mlflow_records_it(project: Path, uri: str) -> None:
+def test_a_project_run_is_recorded_as_mlflow_records_it(project: Path, any_uri: str) -> None:
+    uri = any_uri  # a SQLite file and a PostgreSQL schema
     outcome = run_project(
         str(project), parameters={"epochs": "3"}, tracking_uri=uri, run_name="first"
     )

@@ -33,7 +33,7 @@ from urllib.parse import urlparse, urlunparse
 
 from carnet import settings
 from carnet.client import Client
-from carnet.errors import ProjectError
+from carnet.errors import ExperimentExistsError, ProjectError
 from carnet.projects.alias import write_shim
 from carnet.projects.environment import check_supported, default_manager, interpreter
 from carnet.projects.fetch import Fetched, fetch_project, git, git_facts, is_git_work_tree
@@ -176,9 +176,15 @@ def _experiment(client: Client, name: str | None, ident: str | None) -> str:
     found = client.get_experiment_by_name(name)
     if found is not None:
         return found.experiment_id
-    if name == DEFAULT_EXPERIMENT:
-        return str(client.store.create_experiment(name, experiment_id=0))
-    return client.create_experiment(name)
+    try:
+        if name == DEFAULT_EXPERIMENT:
+            return str(client.store.create_experiment(name, experiment_id=0))
+        return client.create_experiment(name)
+    except ExperimentExistsError:  # another process created it just now
+        again = client.get_experiment_by_name(name)
+        if again is None:
+            raise
+        return again.experiment_id
 
 
 def _tags(prepared: Prepared, version: str | None) -> dict[str, str]:
