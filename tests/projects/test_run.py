@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -216,3 +219,48 @@ def test_version_needs_git_and_remote_uris_need_a_known_scheme(project: Path, ur
         run_project(str(project), version="main", tracking_uri=uri)
     with pytest.raises(ProjectError, match="neither a folder nor a git URI"):
         run_project("ext::sh -c touch% /tmp/pwned", tracking_uri=uri)
+
+
+WAITER = """
+import os, sys, time
+import carnet
+
+client = carnet.Client(os.environ["CARNET_TRACKING_URI"])
+open("started", "w").close()
+time.sleep(float(sys.argv[-1]))
+with open("status", "w") as out:
+    out.write(client.get_run(os.environ["MLFLOW_RUN_ID"]).info.status)
+"""
+
+
+def test_the_run_stays_alive_while_the_command_runs(
+    tmp_path: Path, uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The command starts no run, so only carnet run's own heartbeat keeps the run from
+    # reading CRASHED once the timeout has passed.
+    monkeypatch.setenv("CARNET_HEARTBEAT_INTERVAL", "0.2")
+    monkeypatch.setenv("CARNET_HEARTBEAT_TIMEOUT", "1")
+    folder = write_project(tmp_path / "w", {"wait.py": WAITER})
+    outcome = run_project(
+        str(folder), entry_point="wait.py", parameters={"seconds": "2.5"}, tracking_uri=uri
+    )
+    assert outcome.status == "FINISHED"
+    assert (folder / "status").read_text() == "RUNNING"
+
+
+def test_ctrl_c_stops_the_command_and_kills_the_run(tmp_path: Path, uri: str) -> None:
+    folder = write_project(tmp_path / "w", {"wait.py": WAITER})
+    parent = subprocess.Popen(
+        [sys.executable, "-m", "carnet.cli", "run", str(folder), "-e", "wait.py",
+         "-P", "seconds=600", "--db", uri],
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not (folder / "started").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    parent.send_signal(signal.SIGINT)  # to carnet run only, not to the command
+    _, err = parent.communicate(timeout=60)
+    assert parent.returncode == 130, err
+    assert only_run(uri).info.status == "KILLED"
+    assert not (folder / "status").exists()  # the command was stopped before it finished

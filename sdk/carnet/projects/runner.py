@@ -279,7 +279,7 @@ def _execute(
         code = _wait(client, child, run_id)
         status = "FINISHED" if code == 0 else "FAILED"
     except KeyboardInterrupt:
-        status = "KILLED"
+        status, code = "KILLED", 130  # the shell's status for Ctrl-C
     finally:
         client.set_terminated(run_id, status)
         shutil.rmtree(scratch, ignore_errors=True)
