@@ -20,6 +20,7 @@ do: Carnet drives neither conda nor docker.
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 import sys
 from pathlib import Path
@@ -95,7 +96,9 @@ def interpreter(
     if mlflow_alias:
         _check_python(wanted.python)
         requirements = replace_mlflow(requirements)
-    key = PythonEnv(wanted.python, (), (manager, *requirements)).digest()
+    # No python: means this interpreter's version, which is then part of the key too.
+    version = wanted.python or platform.python_version()
+    key = PythonEnv(version, (), (manager, *requirements)).digest()
     root = env_dir()
     root.mkdir(parents=True, exist_ok=True)
     dest = root / f"{manager}-{key}"
