@@ -48,6 +48,8 @@ def test_numbers_are_written_as_python_writes_them(tmp_path: Path) -> None:
         ({"epochs": "2.5"}, r"parameter 'epochs' is an int"),
         ({"epochs": "1", "alpha": "high"}, r"parameter 'alpha' is a float, but 'high'"),
         ({}, r"needs a value for 'epochs': pass -P epochs=VALUE"),
+        ({"epochs": "1", "name": "a\x00b"}, r"parameter 'name': the value holds a NUL"),
+        ({"epochs": "1", "name": "x" * 6001}, r"parameter 'name': the value is 6001 characters"),
     ],
 )
 def test_a_bad_or_missing_value_is_named(

@@ -37,8 +37,8 @@ from carnet.cli._common import DB_HELP
     type=click.Choice(["local", "virtualenv", "uv"]),
     default=None,
     help="local: this Python; virtualenv or uv: a cached environment built from "
-    "python_env.yaml. Default: virtualenv when the project declares a python "
-    "environment, else local.",
+    "python_env.yaml. Default as in MLflow: virtualenv for a project with a python "
+    "environment, conda (refused) for a conda one, local for one without.",
 )
 @click.option("--experiment-name", default=None, help="Experiment of the run (created if missing).")
 @click.option("--experiment-id", default=None, help="Id of an existing experiment for the run.")

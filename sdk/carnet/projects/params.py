@@ -73,6 +73,8 @@ def resolve(
     values ``entry`` does not declare; raises ProjectError naming each bad or missing one."""
     for key, value in given.items():
         parameter_name(key, where="-P")
+        if "\x00" in value:
+            raise ProjectError(f"parameter {key!r}: the value holds a NUL character.")
         if len(value) > MAX_VALUE_LENGTH:
             raise ProjectError(
                 f"parameter {key!r}: the value is {len(value)} characters; at most "

@@ -107,7 +107,8 @@ class Project:
                 raise ProjectError(
                     f"entry point {name!r}: no such file in the project {self.directory}."
                 )
-            program = "python" if suffix == ".py" else os.environ.get("SHELL") or "bash"
+            shell = shlex.quote(os.environ.get("SHELL") or "bash")
+            program = "python" if suffix == ".py" else shell
             return EntryPoint(name=name, command=f"{program} {shlex.quote(name)}")
         declared = ", ".join(sorted(self.entry_points)) or "none (the project has no MLproject)"
         raise ProjectError(
