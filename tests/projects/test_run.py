@@ -264,3 +264,16 @@ def test_ctrl_c_stops_the_command_and_kills_the_run(tmp_path: Path, uri: str) ->
     assert parent.returncode == 130, err
     assert only_run(uri).info.status == "KILLED"
     assert not (folder / "status").exists()  # the command was stopped before it finished
+
+
+def test_an_unreachable_git_server_is_one_clear_error(uri: str) -> None:
+    result = CliRunner().invoke(cli, ["run", "https://127.0.0.1:9/team/project.git", "--db", uri])
+    assert result.exit_code == 1
+    assert "Error: git clone failed:" in result.output
+    assert "Traceback" not in result.output
+    assert not Path(uri.removeprefix("sqlite:///")).exists()
+
+
+def test_experiment_name_and_id_are_exclusive(project: Path, uri: str) -> None:
+    with pytest.raises(ProjectError, match="not both"):
+        run_project(str(project), experiment_name="a", experiment_id="0", tracking_uri=uri)
