@@ -94,7 +94,7 @@ def test_literal_braces_are_written_doubled(tmp_path: Path) -> None:
 
 def test_sizes_are_bounded(tmp_path: Path) -> None:
     write_project(tmp_path / "big", {"MLproject": "# " + "x" * MAX_SPEC_BYTES + "\n"})
-    with pytest.raises(ProjectError, match=f"at most {MAX_SPEC_BYTES} bytes"):
+    with pytest.raises(ProjectError, match=f"larger than {MAX_SPEC_BYTES} bytes"):
         load_project(tmp_path / "big")
     many = "".join(f"  e{i}: {{command: x}}\n" for i in range(MAX_ENTRY_POINTS + 1))
     write_project(tmp_path / "many", {"MLproject": "entry_points:\n" + many})

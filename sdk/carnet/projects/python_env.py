@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from carnet.errors import ProjectError
-from carnet.projects.spec import MAX_SPEC_BYTES, confined, read_yaml
+from carnet.projects.spec import confined, read_text, read_yaml
 
 #: The most requirement lines a python_env.yaml (with its -r files) may give.
 MAX_REQUIREMENTS = 500
@@ -117,17 +117,7 @@ def _requirement(line: str, key: str, path: Path, project_dir: Path) -> list[str
 
 def _requirements_file(name: str, path: Path, project_dir: Path) -> list[str]:
     file = confined(project_dir, name, what=f"requirements file {name!r}")
-    try:
-        size = file.stat().st_size
-        if size > MAX_SPEC_BYTES:
-            raise ProjectError(
-                f"requirements file {name} is {size} bytes; at most {MAX_SPEC_BYTES} are read."
-            )
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        raise ProjectError(
-            f"python_env file {path.name} includes {name!r}, which cannot be read as text."
-        ) from None
+    text = read_text(file, f"requirements file {name!r} of {path.name}")
     lines = [ln.split(" #")[0].strip() for ln in text.splitlines()]
     found: list[str] = []
     for line in lines:

@@ -129,21 +129,27 @@ def confined(root: Path, relative: str, *, what: str) -> Path:
     return target
 
 
-def read_yaml(path: Path, what: str) -> Any:
-    """A small YAML file, safely loaded; a file too large or not YAML is a ProjectError."""
+def read_text(path: Path, what: str) -> str:
+    """A small UTF-8 file's text, read with a bound (at most ``MAX_SPEC_BYTES``, however
+    the file changes meanwhile); too large, unreadable or not UTF-8 is a ProjectError."""
     try:
-        size = path.stat().st_size
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_SPEC_BYTES + 1)
     except OSError as exc:
         raise ProjectError(f"cannot read {what} {path}: {exc.strerror}.") from None
-    if size > MAX_SPEC_BYTES:
-        raise ProjectError(
-            f"{what} {path} is {size} bytes; Carnet reads at most {MAX_SPEC_BYTES} bytes."
-        )
+    if len(data) > MAX_SPEC_BYTES:
+        raise ProjectError(f"{what} {path} is larger than {MAX_SPEC_BYTES} bytes, Carnet's limit.")
     try:
-        text = path.read_text(encoding="utf-8")
-        return yaml.safe_load(text)
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         raise ProjectError(f"{what} {path} is not UTF-8 text.") from None
+
+
+def read_yaml(path: Path, what: str) -> Any:
+    """A small YAML file (see :func:`read_text`), safely loaded; not YAML is a ProjectError."""
+    text = read_text(path, what)
+    try:
+        return yaml.safe_load(text)
     except (yaml.YAMLError, RecursionError) as exc:
         reason = " ".join(str(exc).split())[:300]
         raise ProjectError(f"{what} {path} is not valid YAML: {reason}") from None
@@ -351,6 +357,7 @@ __all__ = [
     "find_mlproject",
     "load_project",
     "parameter_name",
+    "read_text",
     "read_yaml",
     "template_fields",
 ]
