@@ -27,7 +27,14 @@ assert infer_signature is carnet.models.infer_signature
 assert ModelSignature is carnet.model_signature.ModelSignature
 assert MlflowClient is carnet.MlflowClient
 assert mlflow.exceptions.MlflowException is carnet.CarnetError
+import carnet.projects
+assert mlflow.projects.run is carnet.projects.run
 print(sys.executable)
+"""
+LAZY = """
+import mlflow, carnet
+assert "mlflow.sklearn" not in __import__("sys").modules
+assert mlflow.sklearn.log_model is carnet.sklearn.log_model  # no import mlflow.sklearn
 """
 
 
@@ -41,6 +48,8 @@ def test_mlflow_and_its_modules_are_carnets(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == sys.executable  # bin/python runs the chosen interpreter
+    lazy = subprocess.run(["python", "-c", LAZY], env=env, capture_output=True, text=True)
+    assert lazy.returncode == 0, lazy.stderr
 
 
 def test_without_the_stand_in_there_is_no_mlflow_package(tmp_path: Path) -> None:

@@ -277,3 +277,51 @@ def test_an_unreachable_git_server_is_one_clear_error(uri: str) -> None:
 def test_experiment_name_and_id_are_exclusive(project: Path, uri: str) -> None:
     with pytest.raises(ProjectError, match="not both"):
         run_project(str(project), experiment_name="a", experiment_id="0", tracking_uri=uri)
+
+
+MULTISTEP = {
+    "MLproject": """
+        entry_points:
+          main: {command: python main.py}
+          step:
+            parameters: {x: int}
+            command: python step.py {x}
+          bad: {command: python -c 'raise SystemExit(2)'}
+    """,
+    "main.py": """
+        import mlflow
+
+        with mlflow.start_run() as parent:
+            step = mlflow.run(".", "step", parameters={"x": 4}, env_manager="local")
+            mlflow.set_tag("step", step.run_id)
+            mlflow.set_tag("step.status", step.get_status())
+            try:
+                mlflow.projects.run(".", "bad", env_manager="local")
+            except mlflow.exceptions.MlflowException as exc:
+                mlflow.set_tag("bad", str(exc))
+    """,
+    "step.py": """
+        import sys
+        import mlflow
+
+        with mlflow.start_run():
+            mlflow.log_metric("x2", 2 * int(sys.argv[1]))
+    """,
+}
+
+
+def test_a_project_runs_other_projects_with_mlflow_run(tmp_path: Path, uri: str) -> None:
+    folder = write_project(tmp_path / "multi", MULTISTEP)
+    outcome = run_project(str(folder), tracking_uri=uri, experiment_name="multi")
+    client = carnet.Client(uri)
+    main = client.get_run(outcome.run_id)
+    assert main.info.status == "FINISHED"
+    assert main.data.tags["step.status"] == "FINISHED"
+    step = client.get_run(main.data.tags["step"])
+    assert step.data.tags["mlflow.parentRunId"] == outcome.run_id
+    assert step.data.tags["mlflow.project.entryPoint"] == "step"
+    assert step.info.experiment_id == main.info.experiment_id
+    assert (step.data.params, step.data.metrics) == ({"x": "4"}, {"x2": 8.0})
+    assert main.data.tags["bad"].endswith("ended FAILED.")
+    runs = client.search_runs([main.info.experiment_id])
+    assert sorted(r.data.tags["mlflow.project.entryPoint"] for r in runs) == ["bad", "main", "step"]

@@ -14,6 +14,8 @@ An MLflow project's code says ``import mlflow`` and ``import mlflow.sklearn``. U
 ``mlflow.entities``      ``carnet.entities``
 ``mlflow.exceptions``    ``carnet.exceptions``
 ``mlflow.data``          ``carnet.data``
+``mlflow.projects``      ``carnet.projects`` (``run``)
+``mlflow.run``           ``carnet.projects.run``
 =======================  ===========================
 
 so ``mlflow.start_run()`` resumes the project's run in Carnet's store. Any other
@@ -44,6 +46,7 @@ MODULES = {
     "entities": "carnet.entities",
     "exceptions": "carnet.exceptions",
     "data": "carnet.data",
+    "projects": "carnet.projects",
 }
 #: What Carnet's tracking code needs in a built environment (pyproject's lower bounds).
 RUNTIME_REQUIREMENTS = (
@@ -77,6 +80,28 @@ def __getattr__(name):
     return getattr(_target, name)
 '''
 
+_MLFLOW_INIT = '''"""Carnet's stand-in for mlflow under `carnet run`: the names of carnet."""
+
+import importlib
+
+import carnet as _target
+
+globals().update({{k: getattr(_target, k) for k in getattr(_target, "__all__", ())}})
+_SUBMODULES = {submodules!r}
+
+
+def run(*args, **kwargs):
+    from carnet.projects import run as run_project
+
+    return run_project(*args, **kwargs)
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:  # mlflow.sklearn without `import mlflow.sklearn`, as in MLflow
+        return importlib.import_module(f"mlflow.{{name}}")
+    return getattr(_target, name)
+'''
+
 
 def requirement_name(line: str) -> str:
     """The distribution a requirement line names, normalised (``Scikit_Learn`` ->
@@ -106,7 +131,8 @@ def write_shim(folder: Path, python: Path, *, mlflow_alias: bool) -> None:
         return
     package = folder / "mlflow"
     package.mkdir()
-    (package / "__init__.py").write_text(_FORWARDER.format(name="mlflow", target="carnet"))
+    submodules = sorted([*MODULES, "models"])
+    (package / "__init__.py").write_text(_MLFLOW_INIT.format(submodules=submodules))
     for module, target in MODULES.items():
         text = _WRAPPER.format(name=f"mlflow.{module}", target=target)
         (package / f"{module}.py").write_text(text)

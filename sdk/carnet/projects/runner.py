@@ -114,6 +114,7 @@ def run_project(
     run_name: str | None = None,
     tracking_uri: str | None = None,
     mlflow_alias: bool = True,
+    parent_run_id: str | None = None,
     on_start: Callable[[str, str], None] | None = None,
 ) -> ProjectRun:
     """Run the MLflow project ``uri`` (a folder or git URI, ``#subdir`` allowed) and
@@ -130,6 +131,7 @@ def run_project(
         run_name: the run's name.
         tracking_uri: the store; default as everywhere (``$CARNET_TRACKING_URI``...).
         mlflow_alias: let ``import mlflow`` in the project mean Carnet.
+        parent_run_id: make the run a child of this run (``mlflow.parentRunId``).
         on_start: called with the run id and the command once the run exists.
     """
     if experiment_name is not None and experiment_id is not None:
@@ -146,7 +148,7 @@ def run_project(
         client = Client(tracking_uri)
         exp_id = _experiment(client, experiment_name, experiment_id)
         tags = _tags(prepared, version)
-        run = client.create_run(exp_id, tags=tags, run_name=run_name)
+        run = client.create_run(exp_id, tags=tags, run_name=run_name, parent_run_id=parent_run_id)
         run_id = run.info.run_id
         try:
             client.log_batch(run_id, params=list(prepared.params.items()))
