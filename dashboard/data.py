@@ -29,7 +29,7 @@ import streamlit as st
 from sqlalchemy.exc import DBAPIError
 
 import carnet
-from carnet.entities import FileInfo
+from carnet.entities import FileInfo, RunInputs
 from carnet.store.engine import sqlite_path
 from dashboard import frames, series
 
@@ -136,6 +136,12 @@ def runs_by_id(
     order = {r: i for i, r in enumerate(run_ids)}
     frame = frame.sort_values("run_id", key=lambda s: s.map(order)).reset_index(drop=True)
     return frames.with_duration(frame)
+
+
+@st.cache_data(show_spinner=False, ttl=_TTL, max_entries=64)
+def inputs(uri: str, v: Version, run_ids: tuple[str, ...]) -> dict[str, RunInputs]:
+    """The dataset inputs of the runs that have some (for grouping runs by dataset)."""
+    return client(uri).inputs_of(run_ids)
 
 
 @st.cache_data(show_spinner=False, ttl=_TTL, max_entries=256)

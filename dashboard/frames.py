@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from carnet import query
+from carnet.entities import RunInputs
 from carnet.errors import FilterError
 from carnet.sysinfo import FORMER_TAG_NAMES
 
@@ -34,6 +35,9 @@ ATTRIBUTES = (
     "artifact_uri",
 )
 DEFAULT_ATTRIBUTES = ("run_name", "status", "start_time", "duration")
+#: The compare page's derived column naming the datasets each run used (``log_input``).
+DATASET_COLUMN = "dataset"
+_TRAINING = "training"
 SYSTEM_TAG_PREFIXES = ("mlflow.", "carnet.")
 _LOWER_IS_BETTER = re.compile(
     r"(loss|err|mse|mae|rmse|mape|perplex|cost|regret|time|latency)", re.I
@@ -262,3 +266,25 @@ def order_clause(column: str, ascending: bool) -> str:
 def to_csv(frame: pd.DataFrame) -> bytes:
     """CSV bytes of a frame, UTF-8, ISO times (what a spreadsheet expects)."""
     return frame.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ").encode("utf-8")
+
+
+def dataset_label(inputs: RunInputs) -> str | None:
+    """The datasets a run used, as one category: ``name (digest)``, training inputs only
+    when there are some (the data a model learnt from is what runs are grouped by)."""
+    items = inputs.dataset_inputs
+    training = [i for i in items if dict(i.tags).get("mlflow.data.context") == _TRAINING]
+    chosen = training or items
+    if not chosen:
+        return None
+    names = dict.fromkeys(f"{i.dataset.name} ({i.dataset.digest[:8]})" for i in chosen)
+    return " + ".join(names)
+
+
+def with_datasets(frame: pd.DataFrame, inputs: Mapping[str, RunInputs]) -> pd.DataFrame:
+    """The frame with a ``dataset`` column when some of its runs logged inputs."""
+    if not inputs:
+        return frame
+    labels = {run_id: dataset_label(item) for run_id, item in inputs.items()}
+    out = frame.copy()
+    out[DATASET_COLUMN] = frame["run_id"].map(labels).astype(object)
+    return out

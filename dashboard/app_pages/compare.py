@@ -146,7 +146,7 @@ def scatter_tab(frame: pd.DataFrame, keys: frames.Keys) -> None:
         color = ui.select(
             SCATTER_COLOR.name,
             "colour by",
-            ["", *numeric_cols],
+            ["", *numeric_cols, *grouping_columns(frame)],
             "",
             format_func=lambda v: frames.label(v) if v else "—",
         )
@@ -274,19 +274,27 @@ def heatmap_tab(frame: pd.DataFrame, keys: frames.Keys) -> None:
     show(charts.heatmap(frame, x, y, m, lower_is_better=low))
 
 
+def grouping_columns(frame: pd.DataFrame) -> list[str]:
+    """Derived categories runs can be grouped by besides params: the datasets they used."""
+    return [frames.DATASET_COLUMN] if frames.DATASET_COLUMN in frame.columns else []
+
+
 def box_tab(frame: pd.DataFrame, keys: frames.Keys) -> None:
-    """A metric's spread for each value of a categorical param."""
+    """A metric's spread for each value of a categorical param, or of the dataset used."""
     categorical = sorted(
         (
             c
-            for c in keys.columns("params")
+            for c in [*keys.columns("params"), *grouping_columns(frame)]
             if c in frame.columns and 1 < frame[c].nunique() <= MAX_BOX_CATEGORIES
         ),
         key=lambda c: (frame[c].nunique(), c),
     )
     metric, _ = best_metric(keys)
     if not categorical or not keys.metrics:
-        st.info(f"A box plot needs a param with 2 to {MAX_BOX_CATEGORIES} distinct values.")
+        st.info(
+            f"A box plot needs a param (or datasets) with 2 to {MAX_BOX_CATEGORIES} "
+            "distinct values."
+        )
         return
     c = st.columns(2)
     with c[0]:
@@ -424,6 +432,9 @@ def render() -> None:
         st.info("No runs to compare.")
         ui.explain_empty(query, keys_all)
         return
+    frame = frames.with_datasets(
+        frame, data.inputs(ctx.uri, ctx.version, tuple(frame["run_id"].astype(str)))
+    )
     keys = frames.keys_of(frame)
     tab = TAB.read()
     containers = st.tabs(

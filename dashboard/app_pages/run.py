@@ -23,6 +23,8 @@ import carnet
 from carnet.entities import FileInfo
 from carnet.errors import ArtifactLocationError, ArtifactNotFoundError, ArtifactPathError
 from carnet.sysinfo import (
+    ERROR_MESSAGE_TAG,
+    ERROR_TYPE_TAG,
     GIT_DIRTY_TAG,
     HOST_TAG,
     PLATFORM_TAG,
@@ -150,10 +152,10 @@ def duration_text(seconds: float | None) -> str:
 def overview(run: carnet.Run, ctx: ui.Context) -> None:
     """The first tab: error and note, params and metrics, family, how to reproduce."""
     tags = run.data.tags
-    error_type = tags.get("carnet.error.type")
+    error_type = frames.system_tag(tags, ERROR_TYPE_TAG)
     if error_type:
         st.error(f"The run failed with {ui.escape_md(error_type)}")
-        st.code(tags.get("carnet.error.message", ""), language=None, wrap_lines=True)
+        st.code(frames.system_tag(tags, ERROR_MESSAGE_TAG), language=None, wrap_lines=True)
     note = tags.get("mlflow.note.content")
     if note:
         st.caption("Note")

@@ -7,6 +7,7 @@ importing Carnet in a training script costs next to nothing.
 
 from carnet import exceptions as exceptions
 from carnet import tracking as tracking
+from carnet import utils as utils
 from carnet.client import Client, MlflowClient
 from carnet.entities import (
     Experiment,

@@ -23,6 +23,7 @@ from carnet.entities import (
     PagedList,
     Param,
     Run,
+    RunInputs,
     RunStatus,
     RunTag,
     ViewType,
@@ -321,6 +322,11 @@ class Client:
         ``RunNotFoundError``.
         """
         return self.store.get_run(run_id)
+
+    def inputs_of(self, run_ids: Sequence[str]) -> dict[str, RunInputs]:
+        """The dataset inputs of many runs at once (for grouping runs by the data they used);
+        runs without inputs, or unknown, are left out."""
+        return self.store.inputs_of([validate_run_id(r) for r in run_ids])
 
     def get_parent_run(self, run_id: str) -> Run | None:
         """The run ``run_id`` is nested under, or None for a top-level run."""

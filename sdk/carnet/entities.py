@@ -198,6 +198,16 @@ class RunInputs:
     dataset_inputs: list[DatasetInput] = field(default_factory=list)
     model_inputs: list[Any] = field(default_factory=list)
 
+    def to_dictionary(self) -> dict[str, Any]:
+        """Plain dicts in the shape of MLflow's ``RunInputs.to_dictionary()``."""
+        return {
+            "model_inputs": list(self.model_inputs),
+            "dataset_inputs": [
+                {"dataset": asdict(item.dataset), "tags": {t.key: t.value for t in item.tags}}
+                for item in self.dataset_inputs
+            ],
+        }
+
 
 @dataclass(frozen=True)
 class Run:
@@ -225,7 +235,11 @@ class Run:
 
     def to_dictionary(self) -> dict[str, Any]:
         """Plain dicts, as MLflow's ``Run.to_dictionary()`` gives (e.g. for json.dumps)."""
-        return {"info": asdict(self.info), "data": self.data.to_dictionary()}
+        return {
+            "info": asdict(self.info),
+            "data": self.data.to_dictionary(),
+            "inputs": self.inputs.to_dictionary(),
+        }
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Literal
 
-from carnet import settings
+from carnet import settings, sysinfo
 from carnet import uri as uri_config
 from carnet.client import Client
 from carnet.entities import Run, RunStatus
@@ -231,8 +231,8 @@ def terminate(run_id: str, status: str, exc: BaseException | None = None) -> Non
             owner.log_batch(
                 run_id,
                 tags=[
-                    ("carnet.error.type", type(exc).__name__),
-                    ("carnet.error.message", message[:8000]),
+                    (sysinfo.ERROR_TYPE_TAG, type(exc).__name__),
+                    (sysinfo.ERROR_MESSAGE_TAG, message[:8000]),
                 ],
             )
         owner.set_terminated(run_id, status)

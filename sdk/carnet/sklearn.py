@@ -43,6 +43,12 @@ from carnet.models import (
     ModelVersionWarning,
     installed_version,
 )
+from carnet.sysinfo import (
+    AUTOLOG_BEST_CANDIDATE_TAG,
+    AUTOLOG_CANDIDATE_TAG,
+    AUTOLOG_CANDIDATES_TAG,
+    AUTOLOG_TAG,
+)
 
 FLAVOR = "sklearn"
 MODEL_FILE = "model.pkl"
@@ -51,7 +57,6 @@ WRITE_FORMATS = ("pickle", "cloudpickle")
 READ_FORMATS = ("pickle", "cloudpickle", "skops")
 #: label in the descriptor -> distribution name for pip
 DISTRIBUTIONS = {"sklearn": "scikit-learn", "numpy": "numpy"}
-AUTOLOG_TAG = "carnet.autolog"
 
 
 class AutologWarning(UserWarning):
@@ -672,11 +677,11 @@ def log_search_candidates(
     for i in order:
         tags: dict[str, str] = {
             AUTOLOG_TAG: "sklearn",
-            "carnet.autolog.candidate": str(i),
+            AUTOLOG_CANDIDATE_TAG: str(i),
             **seed_tags,
         }
         if i == best_index:
-            tags["carnet.autolog.best_candidate"] = "true"
+            tags[AUTOLOG_BEST_CANDIDATE_TAG] = "true"
         run = client.create_run(
             experiment_id,
             tags=tags,
@@ -704,7 +709,7 @@ def log_search_candidates(
     best_score = getattr(search, "best_score_", None)
     if isinstance(best_score, numbers.Real) and not math.isnan(float(best_score)):
         parent_metrics.append(("best_cv_score", float(best_score), None, 0))
-    parent_tags = [("carnet.autolog.candidates", str(len(params)))]
+    parent_tags = [(AUTOLOG_CANDIDATES_TAG, str(len(params)))]
     if best_child is not None:
         parent_tags.append(("best_run_id", best_child))
     client.log_batch(parent_run_id, metrics=parent_metrics, params=parent_params, tags=parent_tags)

@@ -140,9 +140,26 @@ PYTHON_TAG = "mlflow.system.python"
 PLATFORM_TAG = "mlflow.system.platform"
 HOST_TAG = "mlflow.system.host"
 
+#: Tags Carnet writes about a run's life, under MLflow's system prefix too: MLflow's own
+#: name where it has one (``mlflow.autologging``), else ``mlflow.carnet.*``.
+ERROR_TYPE_TAG = "mlflow.carnet.error.type"
+ERROR_MESSAGE_TAG = "mlflow.carnet.error.message"
+AUTOLOG_TAG = "mlflow.autologging"
+AUTOLOG_CANDIDATE_TAG = "mlflow.carnet.autolog.candidate"
+AUTOLOG_BEST_CANDIDATE_TAG = "mlflow.carnet.autolog.best_candidate"
+AUTOLOG_CANDIDATES_TAG = "mlflow.carnet.autolog.candidates"
+HEARTBEAT_TAG = "mlflow.carnet.heartbeat"
+
 #: The names older Carnet versions used for the same tags (new name -> old name); the
 #: store's migration renames them, and readers of old exports may fall back to them.
 FORMER_TAG_NAMES = {
+    ERROR_TYPE_TAG: "carnet.error.type",
+    ERROR_MESSAGE_TAG: "carnet.error.message",
+    AUTOLOG_TAG: "carnet.autolog",
+    AUTOLOG_CANDIDATE_TAG: "carnet.autolog.candidate",
+    AUTOLOG_BEST_CANDIDATE_TAG: "carnet.autolog.best_candidate",
+    AUTOLOG_CANDIDATES_TAG: "carnet.autolog.candidates",
+    HEARTBEAT_TAG: "carnet.heartbeat",
     SOURCE_COMMAND_TAG: "carnet.source.command",
     SOURCE_CWD_TAG: "carnet.source.cwd",
     GIT_DIRTY_TAG: "carnet.source.git.dirty",

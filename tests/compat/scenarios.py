@@ -61,6 +61,7 @@ SYSTEM_TAG_PREFIXES = (
     "mlflow.git",
     "mlflow.system.",
     "carnet.",
+    "mlflow.carnet.",
     "mlflow.log-model",
 )
 #: Start tags only Carnet records (README: command line, working folder, dirty flag);

@@ -160,8 +160,6 @@ MISSING_NAMES: dict[tuple[str, str], str] = {}
 _NOT_PROVIDED = {
     "mlflow.register_model": "no model registry",
     "mlflow.set_registry_uri": "no model registry",
-    "mlflow.utils.mlflow_tags.MLFLOW_PARENT_RUN_ID": "no mlflow_tags constants module",
-    "mlflow.utils.mlflow_tags.MLFLOW_RUN_NAME": "no mlflow_tags constants module",
     "mlflow.artifacts.download_artifacts": "carnet.artifacts is internal; no "
     "download_artifacts(artifact_uri=...)",
 }

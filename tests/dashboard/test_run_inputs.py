@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
+import pyarrow as pa
 
 import carnet
 from carnet.entities import Metric
@@ -45,3 +48,36 @@ def test_system_metrics_have_their_own_section(app: MakeApp, store: StoreInfo) -
     assert chosen.value == ["loss"] and "system/cpu_utilization_percentage" not in chosen.options
     shown = [m.value for m in at.markdown]
     assert "**system/cpu\\_utilization\\_percentage** · 5 points" in shown
+
+
+def test_compare_page_groups_runs_by_the_dataset_they_used(app: MakeApp, store: StoreInfo) -> None:
+    client = carnet.Client(store.uri)
+    old = carnet.data.from_pandas(pd.DataFrame({"x": [1.0, 2.0]}), name="diabetes")
+    new = carnet.data.from_pandas(pd.DataFrame({"x": [1.0, 2.0, 3.0]}), name="diabetes")
+    training = carnet.entities.InputTag("mlflow.data.context", "training")
+    ids = []
+    for i, dataset in enumerate([old, old, new, new, None]):
+        run = client.create_run(store.experiment_id, run_name=f"d{i}")
+        client.log_batch(run.info.run_id, metrics=[Metric("mse", 10.0 + i, 0, 0)])
+        if dataset is not None:
+            client.log_inputs(
+                run.info.run_id, [carnet.entities.DatasetInput(dataset.to_entity(), [training])]
+            )
+        client.set_terminated(run.info.run_id)
+        ids.append(run.info.run_id)
+    chosen = {"tab": "Box plot", "box_by": "dataset", "box_metric": "metrics.mse"}
+    at = app("compare", selected=",".join(ids), **chosen)
+    no_exceptions(at)
+    assert at.selectbox(key="w.box_by").value == "dataset"
+    spec = next(json.loads(el.proto.spec) for el in at.get("vega_lite_chart"))
+    assert spec["layer"][0]["encoding"]["x"]["title"] == "dataset"
+    (dataset,) = [
+        pa.ipc.open_stream(ds.data.data).read_pandas()
+        for el in at.get("vega_lite_chart")
+        for ds in el.proto.datasets
+    ]
+    grouped = dataset.groupby("c")["m"].apply(sorted).to_dict()
+    assert grouped == {
+        f"diabetes ({old.digest[:8]})": [10.0, 11.0],
+        f"diabetes ({new.digest[:8]})": [12.0, 13.0],
+    }  # the run without inputs has no dataset: not in a box

@@ -140,8 +140,8 @@ def test_grid_search_logs_one_child_per_candidate(tracking: str, iris: tuple) ->
         assert "mean_train_score" in metrics and "mean_fit_time" in metrics
         assert child.info.status == "FINISHED"
     best = by_c[str(search.best_params_["C"])]
-    assert best.data.tags["carnet.autolog.best_candidate"] == "true"
-    assert sum("carnet.autolog.best_candidate" in r.data.tags for r in children) == 1
+    assert best.data.tags["mlflow.carnet.autolog.best_candidate"] == "true"
+    assert sum("mlflow.carnet.autolog.best_candidate" in r.data.tags for r in children) == 1
     assert parent.data.tags["best_run_id"] == best.info.run_id
     assert parent.data.params["best_C"] == str(search.best_params_["C"])
     assert parent.data.metrics["best_cv_score"] == pytest.approx(search.best_score_)
@@ -164,7 +164,7 @@ def test_randomized_search_keeps_the_best_max_tuning_runs(diabetes: tuple) -> No
     assert len(children) == 2
     ranks = sorted(int(r.data.metrics["rank_test_score"]) for r in children)
     assert ranks == [1, 2]
-    assert parent.data.tags["carnet.autolog.candidates"] == "5"
+    assert parent.data.tags["mlflow.carnet.autolog.candidates"] == "5"
     assert carnet.Client().list_artifacts(parent.info.run_id, "model") == []
 
 

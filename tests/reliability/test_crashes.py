@@ -187,8 +187,8 @@ def test_an_exception_ends_the_run_failed_with_the_error_in_tags(
     assert code == 1 and "ValueError: diverged at step 100 xyzzy-42" in err
     run = carnet.Client(any_uri).get_run(marker.read_text())
     assert run.info.status == "FAILED"
-    assert run.data.tags["carnet.error.type"] == "ValueError"
-    assert "diverged at step 100 xyzzy-42" in run.data.tags["carnet.error.message"]
+    assert run.data.tags["mlflow.carnet.error.type"] == "ValueError"
+    assert "diverged at step 100 xyzzy-42" in run.data.tags["mlflow.carnet.error.message"]
     assert len(carnet.Client(any_uri).get_metric_history(run.info.run_id, "buffered")) == 100
 
 

@@ -110,12 +110,12 @@ def fresh_store(uri: str) -> None:
 
 
 def downgrade_to_v1(uri: str) -> None:
-    """Turn a fresh current store into a v1 store (valid while SCHEMA_VERSION is 5)."""
+    """Turn a fresh current store into a v1 store (valid at SCHEMA_VERSION 6: v6 adds no table)."""
     downgrade(uri, DOWNGRADE_TO_V1, 1)
 
 
 def downgrade(uri: str, statements: tuple[str, ...], version: int) -> None:
-    assert SCHEMA_VERSION == 5, "extend the DOWNGRADE_TO_* lists with the newer migrations' undo"
+    assert SCHEMA_VERSION == 6, "extend the DOWNGRADE_TO_* lists with the newer migrations' undo"
     engine = create_engine(uri)
     with engine.begin() as conn:
         for statement in statements:

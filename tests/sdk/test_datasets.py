@@ -119,6 +119,23 @@ def test_log_input_is_stored_and_read_back(tracking: str, client: carnet.Client)
     assert client.get_run(bare.info.run_id).inputs.dataset_inputs == []
 
 
+def test_inputs_of_reads_many_runs_at_once(tracking: str, client: carnet.Client) -> None:
+    people = carnet.data.from_pandas(PEOPLE, source="s3://bucket/people.parquet", name="people")
+    ones = carnet.data.from_numpy(np.ones((2, 2)), name="ones")
+    ids = []
+    for used in ([people], [people, ones], []):
+        with carnet.start_run() as run:
+            for dataset in used:
+                carnet.log_input(dataset, context="training")
+        ids.append(run.info.run_id)
+    found = client.inputs_of([*ids, ids[0], "0" * 32])
+    assert set(found) == set(ids[:2])  # no inputs, or no such run: left out
+    for run_id in ids[:2]:
+        assert found[run_id] == client.get_run(run_id).inputs
+    assert [i.dataset.name for i in found[ids[1]].dataset_inputs] == ["people", "ones"]
+    assert client.inputs_of([]) == {}
+
+
 def test_client_log_inputs_checks_everything_first(tracking: str, client: carnet.Client) -> None:
     good = DatasetInput(Dataset("d", "abcd1234", "local", '{"uri": "x"}'), [InputTag("k", "v")])
     bad = DatasetInput(Dataset("", "abcd1234", "local", '{"uri": "x"}'))

@@ -76,6 +76,7 @@ EXPECTED = {
         "get_metric_history",
         "get_metric_history_page",
         "get_metric_history_sampled",
+        "inputs_of",
         "list_keys",
         "search_run_columns",
         "search_runs",

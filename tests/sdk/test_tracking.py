@@ -117,8 +117,8 @@ def test_context_manager_statuses(tracking: str) -> None:
         1 / 0  # noqa: B018
     got = carnet.get_run(failed.info.run_id)
     assert got.info.status == "FAILED"
-    assert got.data.tags["carnet.error.type"] == "ZeroDivisionError"
-    assert "division by zero" in got.data.tags["carnet.error.message"]
+    assert got.data.tags["mlflow.carnet.error.type"] == "ZeroDivisionError"
+    assert "division by zero" in got.data.tags["mlflow.carnet.error.message"]
     with pytest.raises(KeyboardInterrupt), carnet.start_run() as killed:
         raise KeyboardInterrupt
     assert carnet.get_run(killed.info.run_id).info.status == "KILLED"

@@ -110,7 +110,7 @@ def test_experiment_and_run_housekeeping(sweep: dict[str, Any], store: carnet.Cl
     assert sweep["scratch"] == ["scratch-renamed", "active", {"b": "2"}]
     experiment = store.get_experiment_by_name("scratch-renamed")
     assert experiment is not None and experiment.tags == {"b": "2"}
-    assert sweep["chore"] == ["chore-renamed", "KILLED", True, ["carnet.heartbeat", "keep"]]
+    assert sweep["chore"] == ["chore-renamed", "KILLED", True, ["keep"]]
     (chore,) = store.search_runs([experiment.experiment_id])
     assert (chore.info.run_name, chore.info.status) == ("chore-renamed", "KILLED")
     assert "temp" not in chore.data.tags

@@ -70,7 +70,7 @@ def test_a_run_of_a_client_that_never_beats_stays_running(beating: Server) -> No
         assert status(beating, unbeaten) == "CRASHED"  # the timeout is in force
         assert status(beating, run_id) == "RUNNING"
         stored = carnet.Client(beating.uri).get_run(run_id)
-        assert stored.data.tags["carnet.heartbeat"] == "server"
+        assert stored.data.tags["mlflow.carnet.heartbeat"] == "server"
         ended = http.post(f"{API}/runs/update", json={"run_id": run_id, "status": "FINISHED"})
         assert ended.is_success
     assert status(beating, run_id) == "FINISHED"
@@ -104,7 +104,8 @@ def test_a_carnet_process_over_http_beats_and_its_death_reads_as_crashed(
         alive_id, doomed_id = run_ids
         past_the_timeout()
         assert [status(beating, r) for r in run_ids] == ["RUNNING", "RUNNING"]
-        assert "carnet.heartbeat" not in carnet.Client(beating.uri).get_run(alive_id).data.tags
+        alive_tags = carnet.Client(beating.uri).get_run(alive_id).data.tags
+        assert "mlflow.carnet.heartbeat" not in alive_tags
         doomed.send_signal(signal.SIGKILL)
         doomed.wait(60)
         past_the_timeout()

@@ -72,7 +72,7 @@ def test_the_readme_quick_start_runs_against_the_server(over_http: Server) -> No
     assert stored.data.metrics == {"loss": 1 / 3, "MSE": 2921.8, "R2": 0.47}
     history = direct(over_http).get_metric_history(stored.info.run_id, "loss")
     assert [(m.step, m.value) for m in history] == [(0, 1.0), (1, 0.5), (2, 1 / 3)]
-    assert "carnet.heartbeat" not in stored.data.tags  # its own process beat for it
+    assert "mlflow.carnet.heartbeat" not in stored.data.tags  # its own process beat for it
 
 
 def test_nested_runs_record_their_parent(over_http: Server) -> None:
@@ -131,6 +131,24 @@ def test_search_runs_into_a_dataframe_reads_as_the_direct_store(over_http: Serve
     )
     assert over.count_runs([experiment_id], "params.solver = 'saga'") == 2
     assert over.list_keys([experiment_id]) == local.list_keys([experiment_id])
+
+
+def test_run_inputs_read_over_http_as_the_direct_store(over_http: Server) -> None:
+    """Datasets logged over HTTP come back in ``get_run(...).inputs`` and ``to_dictionary()``."""
+    carnet.set_experiment(unique("inputs"))
+    frame = pd.DataFrame({"age": [0.1, 0.2], "bmi": [1.5, 2.5]})
+    dataset = carnet.data.from_pandas(frame, source="s3://bucket/diabetes.csv", name="diabetes")
+    with carnet.start_run() as run:
+        carnet.log_input(dataset, context="training")
+    over = carnet.Client(over_http.base).get_run(run.info.run_id)
+    local = direct(over_http).get_run(run.info.run_id)
+    assert over.inputs == local.inputs
+    (item,) = over.inputs.dataset_inputs
+    assert item.dataset.name == "diabetes" and item.dataset.digest == dataset.digest
+    assert dict(item.tags) == {"mlflow.data.context": "training"}
+    shape = over.to_dictionary()["inputs"]
+    assert shape["dataset_inputs"][0]["tags"] == {"mlflow.data.context": "training"}
+    assert shape["dataset_inputs"][0]["dataset"]["name"] == "diabetes"
 
 
 def test_search_pages_through_tokens(over_http: Server) -> None:

@@ -86,7 +86,7 @@ def test_concurrent_writers_all_succeed(server: Server, experiment: str) -> None
         tags = store.get_run(run_id).data.tags
         assert set(tags) == {f"t{b}" for b in range(batches)} | {
             "mlflow.runName",
-            "carnet.heartbeat",
+            "mlflow.carnet.heartbeat",
         }
     assert "locked" not in server.log_text().lower()
 

@@ -9,7 +9,7 @@ as CRASHED a minute after they start. The rule on a server:
   (Carnet's REST store sends ``X-Carnet-Heartbeat: client`` and then posts to
   ``/api/2.0/carnet/runs/heartbeat``) is left to that client: when its process
   dies, the run reads as CRASHED, as with a direct store;
-- any other run created through the API gets the tag ``carnet.heartbeat =
+- any other run created through the API gets the tag ``mlflow.carnet.heartbeat =
   server``, and the server beats, every ``CARNET_HEARTBEAT_INTERVAL`` seconds,
   for every such run that is still RUNNING (or read as CRASHED while no server
   was up), until it is ended. Such a run is RUNNING until its client ends it, as
@@ -29,13 +29,14 @@ import logging
 from carnet import settings
 from carnet.entities import ViewType
 from carnet.server.endpoints import ServerState
+from carnet.sysinfo import HEARTBEAT_TAG
 
 logger = logging.getLogger("carnet.server")
 
 #: The request header with which a client says it beats for the run it creates.
 CLIENT_BEATS_HEADER = "x-carnet-heartbeat"
 #: The tag of runs the server beats for, and its value.
-KEEPALIVE_TAG = "carnet.heartbeat"
+KEEPALIVE_TAG = HEARTBEAT_TAG
 KEEPALIVE_VALUE = "server"
 KEPT_RUNS = (
     f"tags.`{KEEPALIVE_TAG}` = '{KEEPALIVE_VALUE}' AND attributes.status IN ('RUNNING', 'CRASHED')"

@@ -171,8 +171,33 @@ def _v4_to_v5(cur: Cursor, dialect: Dialect) -> None:
     A run that already has a tag under the new name keeps both (nothing is
     overwritten or dropped). The tables are unchanged.
     """
+    _rename_tags(cur, dialect, _START_TAGS_V5)
+
+
+#: Tags older versions wrote about a run's life under ``carnet.*`` (old name, new name).
+_LIFE_TAGS_V6 = (
+    ("carnet.error.type", "mlflow.carnet.error.type"),
+    ("carnet.error.message", "mlflow.carnet.error.message"),
+    ("carnet.autolog", "mlflow.autologging"),
+    ("carnet.autolog.candidate", "mlflow.carnet.autolog.candidate"),
+    ("carnet.autolog.best_candidate", "mlflow.carnet.autolog.best_candidate"),
+    ("carnet.autolog.candidates", "mlflow.carnet.autolog.candidates"),
+    ("carnet.heartbeat", "mlflow.carnet.heartbeat"),
+)
+
+
+def _v5_to_v6(cur: Cursor, dialect: Dialect) -> None:
+    """The tags Carnet writes about a run's life move under MLflow's system prefix too:
+    ``carnet.autolog`` -> MLflow's ``mlflow.autologging``, the error, grid-search candidate
+    and server heartbeat tags -> ``mlflow.carnet.*``. As in v5, a run that already has
+    the new name keeps both; the tables are unchanged.
+    """
+    _rename_tags(cur, dialect, _LIFE_TAGS_V6)
+
+
+def _rename_tags(cur: Cursor, dialect: Dialect, names: tuple[tuple[str, str], ...]) -> None:
     sql = statement_style(dialect.name)
-    for old, new in _START_TAGS_V5:
+    for old, new in names:
         cur.execute(
             sql(
                 'UPDATE tags SET "key" = ? WHERE "key" = ? AND NOT EXISTS '
@@ -183,7 +208,7 @@ def _v4_to_v5(cur: Cursor, dialect: Dialect) -> None:
 
 
 #: MIGRATIONS[n] upgrades a store at version n + 1 to version n + 2.
-MIGRATIONS: list[Migration] = [_v1_to_v2, _v2_to_v3, _v3_to_v4, _v4_to_v5]
+MIGRATIONS: list[Migration] = [_v1_to_v2, _v2_to_v3, _v3_to_v4, _v4_to_v5, _v5_to_v6]
 
 
 def upgrade(cur: Cursor, dialect: Dialect, found: int) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from carnet.entities import DatasetInput, Experiment, FileInfo, Metric, Run, ViewType
+from carnet.entities import DatasetInput, Experiment, FileInfo, Metric, Run, RunInputs, ViewType
 
 #: A metric point as the store takes it: key, value, timestamp (ms), step.
 MetricPoint = tuple[str, float, int, int]
@@ -206,6 +206,10 @@ class Store(Protocol):
         the run already has as an input changes nothing. ``get_run`` returns the
         inputs in ``run.inputs.dataset_inputs``.
         """
+        ...
+
+    def inputs_of(self, run_ids: Sequence[str]) -> dict[str, RunInputs]:
+        """The dataset inputs of each of ``run_ids`` that has some (unknown runs are left out)."""
         ...
 
     # -- reads ----------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 #: Bumped with every schema change; each bump ships a migration in migrations.py.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 _BigIntId = BigInteger().with_variant(Integer(), "sqlite")
 

@@ -46,7 +46,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from carnet.entities import DatasetInput, Experiment, FileInfo, Metric, Run, ViewType
+from carnet.entities import DatasetInput, Experiment, FileInfo, Metric, Run, RunInputs, ViewType
 from carnet.errors import (
     CarnetError,
     ConfigurationError,
@@ -338,6 +338,19 @@ class RestStore:
         """A run with its params, tags and last metrics (no summaries: see the module)."""
         data = self._call("GET", "/runs/get", params={"run_id": run_id}, not_found=RunNotFoundError)
         return wire.read_run(data["run"])
+
+    def inputs_of(self, run_ids: Sequence[str]) -> dict[str, RunInputs]:
+        """Each run's dataset inputs, one ``runs/get`` per run (MLflow's API has no bulk read;
+        callers bound the count). Unknown runs are left out."""
+        found: dict[str, RunInputs] = {}
+        for run_id in dict.fromkeys(run_ids):
+            try:
+                inputs = self.get_run(run_id).inputs
+            except RunNotFoundError:
+                continue
+            if inputs.dataset_inputs:
+                found[run_id] = inputs
+        return found
 
     def update_run(
         self,

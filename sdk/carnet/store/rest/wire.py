@@ -13,7 +13,18 @@ import posixpath
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from carnet.entities import Experiment, FileInfo, Metric, Run, RunData, RunInfo
+from carnet.entities import (
+    Dataset,
+    DatasetInput,
+    Experiment,
+    FileInfo,
+    InputTag,
+    Metric,
+    Run,
+    RunData,
+    RunInfo,
+    RunInputs,
+)
 from carnet.errors import StoreError
 
 _SPECIAL = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
@@ -132,7 +143,33 @@ def read_run(data: Mapping[str, Any]) -> Run:
     return Run(
         info=read_run_info(data.get("info") or {}, tags),
         data=RunData(metrics=metrics, params=read_pairs(body.get("params")), tags=tags),
+        inputs=read_run_inputs(data.get("inputs") or {}),
     )
+
+
+def _optional_text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def read_run_inputs(data: Mapping[str, Any]) -> RunInputs:
+    """A ``RunInputs`` message: the datasets a run used, with each input's tags."""
+    inputs = []
+    for item in data.get("dataset_inputs") or ():
+        dataset = item.get("dataset") or {}
+        inputs.append(
+            DatasetInput(
+                dataset=Dataset(
+                    name=str(dataset.get("name", "")),
+                    digest=str(dataset.get("digest", "")),
+                    source_type=str(dataset.get("source_type", "")),
+                    source=str(dataset.get("source", "")),
+                    schema=_optional_text(dataset.get("schema")),
+                    profile=_optional_text(dataset.get("profile")),
+                ),
+                tags=[InputTag(k, v) for k, v in read_pairs(item.get("tags")).items()],
+            )
+        )
+    return RunInputs(dataset_inputs=inputs)
 
 
 def read_file_info(data: Mapping[str, Any], folder: str) -> FileInfo:
