@@ -36,6 +36,7 @@ WORKLOADS = [
     ("i", "concurrent_logging", "concurrent logging from several processes"),
     ("j", "memory", "peak memory of a large buffered run"),
     ("k", "server", "carnet server against mlflow server, one MLflow client"),
+    ("l", "reproduce", "recording environments at run start; carnet reproduce"),
 ]
 
 
@@ -101,7 +102,7 @@ def selected(only: list[str]) -> list[tuple[str, str, str]]:
         return WORKLOADS
     unknown = wanted - {k for k, _, _ in WORKLOADS} - {m for _, m, _ in WORKLOADS}
     if unknown:
-        raise SystemExit(f"unknown workload(s) {sorted(unknown)}; choose from a-k or their names")
+        raise SystemExit(f"unknown workload(s) {sorted(unknown)}; choose from a-l or their names")
     return [w for w in WORKLOADS if w[0] in wanted or w[1] in wanted]
 
 

@@ -8,12 +8,15 @@ has l1_ratio 1.0, alpha ~ 0.0204336 and a test MSE of ~ 2921.77.
     python -m demo.diabetes_sweep --tracking-uri runs.db --fresh
 
 Running it again does nothing when the experiment already has its runs (an interrupted
-sweep resumes where it stopped); ``--fresh`` deletes them and sweeps again.
+sweep resumes where it stopped); ``--fresh`` deletes them and sweeps again. Run by
+``carnet reproduce`` (see ``python -m demo.reproduce``), it sweeps the whole grid again
+beside the runs it reproduces and deletes nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import warnings
@@ -159,11 +162,15 @@ def main(argv: Sequence[str] | None = None) -> Best:
     carnet.set_tracking_uri(resolve_uri(args.tracking_uri))
     grid = [(r, a) for r in (args.l1_ratios or l1_ratios()) for a in alphas(args.n_alphas)]
 
+    if os.environ.get("CARNET_REPRODUCES"):
+        # `carnet reproduce` runs this again beside the runs it reproduces: every point is
+        # fitted again (nothing skipped as done) and nothing is deleted.
+        args.fresh = False
     if args.fresh:
         deleted = delete_runs(args.experiment)
         if deleted:
             print(f"--fresh: deleted {deleted} earlier runs of {args.experiment!r}")
-    done = finished_runs(args.experiment)
+    done = None if os.environ.get("CARNET_REPRODUCES") else finished_runs(args.experiment)
     seen: set[tuple[float, float]] = set()
     if done is not None and len(done):
         seen = {

@@ -32,6 +32,10 @@ from carnet.entities import RunStatus
 from carnet.store.engine import dispose_engines
 
 PG_URL = os.environ.get("CARNET_TEST_POSTGRES_URL")
+# Runs record their environment as artifacts at start (carnet.capture); tests that list a
+# run's artifacts expect only their own, so capture is off unless a test turns it on
+# (tests/sdk/test_capture.py, tests/test_reproduce.py). Subprocesses inherit the choice.
+os.environ.setdefault("CARNET_CAPTURE", "off")
 #: Values of ``CI`` that mean "this is CI: every service is there, no test may skip".
 CI_TRUE = frozenset({"true", "1", "yes"})
 

@@ -32,7 +32,7 @@ from carnet.sysinfo import (
     SOURCE_COMMAND_TAG,
     SOURCE_CWD_TAG,
 )
-from dashboard import charts, data, frames, shared_keys, state, ui
+from dashboard import charts, data, frames, reproduce_section, shared_keys, state, ui
 from dashboard.shared_keys import CURVE_X, FILTER, RUN, SMOOTHING, SORT
 from dashboard.state import UrlKey
 
@@ -170,7 +170,7 @@ def overview(run: carnet.Run, ctx: ui.Context) -> None:
     datasets_table(run)
     family(run, ctx)
     st.subheader("Reproduce")
-    reproduce(tags)
+    reproduce_section.show(run, ctx)
 
 
 def dataset_rows(run: carnet.Run) -> pd.DataFrame:
@@ -295,31 +295,6 @@ def family(run: carnet.Run, ctx: ui.Context) -> None:
             width="stretch",
             column_config=ui.column_config(list(table.columns)),
         )
-
-
-def reproduce(tags: dict[str, str]) -> None:
-    """The command line and commit the run started from."""
-    recorded = frames.system_tag(tags, SOURCE_COMMAND_TAG)
-    command = recorded or tags.get("mlflow.source.name")
-    if not command:
-        st.caption("This run recorded no source command.")
-        return
-    lines = []
-    cwd = frames.system_tag(tags, SOURCE_CWD_TAG)
-    if cwd:
-        lines.append(f"cd {cwd}")
-    commit = tags.get("mlflow.source.git.commit")
-    if commit:
-        lines.append(f"git checkout {commit}")
-    lines.append(command if recorded else f"python {command}")
-    st.code("\n".join(lines), language="bash")
-    if frames.system_tag(tags, GIT_DIRTY_TAG).lower() in ("true", "1", "yes"):
-        st.warning(
-            "The working tree had uncommitted changes when this run started; the "
-            "commit alone does not reproduce it."
-        )
-    elif not commit:
-        st.caption("No git commit was recorded (the script was not in a git repository).")
 
 
 def metrics_tab(run: carnet.Run, ctx: ui.Context) -> None:

@@ -8,7 +8,7 @@ argument before the store sees it, so a bad call raises a clear
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -675,6 +675,27 @@ class Client:
         if not isinstance(text, str):
             raise InvalidValueError(f"log_text takes a str, got {type(text).__name__}.")
         self._write_artifact(run_id, artifact_file, text.encode("utf-8"))
+
+    def log_bytes(self, run_id: str, data: bytes, artifact_file: str) -> None:
+        """Save raw bytes as an artifact file of ``run_id`` (for content that is not
+        UTF-8 text, such as a patch of binary files)."""
+        self.log_files(run_id, {artifact_file: data})
+
+    def log_files(self, run_id: str, files: Mapping[str, bytes]) -> None:
+        """Save several artifact files of ``run_id`` at once (artifact path -> bytes), the
+        run's folder looked up once: what a run start records costs one lookup, not one
+        per file."""
+        for data in files.values():
+            if not isinstance(data, bytes):
+                raise InvalidValueError(f"artifact files are bytes, got {type(data).__name__}.")
+        if self._remote is not None:
+            self.store.check_writable()
+            for path, data in files.items():
+                self._remote.write_artifact(run_id, path, data)
+            return
+        root = self._writable_artifact_root(run_id)
+        for path, data in files.items():
+            artifacts.write_bytes(root, path, data)
 
     def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> None:
         """JSON, or YAML for a .yaml/.yml file, formatted as MLflow writes them."""

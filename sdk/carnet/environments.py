@@ -65,6 +65,7 @@ def build_environment(
     requirements: Sequence[str],
     python_version: str | None = None,
     manager: str = "auto",
+    no_deps: bool = False,
 ) -> Path:
     """Create a virtual environment at ``dest`` with ``requirements`` installed; return
     its Python executable.
@@ -75,6 +76,8 @@ def build_environment(
             none starts with ``-``, so none is taken for an installer option.
         python_version: ``3.11`` or ``3.11.7``; None means this interpreter's.
         manager: ``auto`` (uv when installed, else pip), ``uv`` or ``pip``.
+        no_deps: install exactly ``requirements``, not their dependencies (for a
+            complete list of pins, such as a run's recorded environment: no resolution).
 
     Raises EnvironmentBuildError naming what is missing: the Python version, a
     package the index does not have, or uv when ``manager="uv"`` and it is not
@@ -104,10 +107,17 @@ def build_environment(
             else _create_with_venv(dest, python_version)
         )
         if reqs:
+            flags = ["--no-deps"] if no_deps else []
             if uv:
-                _step([uv, "pip", "install", "--python", str(python), *reqs], "uv pip install")
+                _step(
+                    [uv, "pip", "install", "--python", str(python), *flags, *reqs],
+                    "uv pip install",
+                )
             else:
-                _step([str(python), "-m", "pip", "install", "--no-input", *reqs], "pip install")
+                _step(
+                    [str(python), "-m", "pip", "install", "--no-input", *flags, *reqs],
+                    "pip install",
+                )
     except BaseException:
         if created:
             shutil.rmtree(dest, ignore_errors=True)

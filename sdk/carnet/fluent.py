@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from carnet import process_hooks, run_context, settings, system_metrics
+from carnet import capture_hook, process_hooks, run_context, settings, system_metrics
 from carnet import uri as uri_config
 from carnet.client import Client, RunOperations
 from carnet.clock import now_ms
@@ -403,7 +403,9 @@ def start_run(
                     "start the child under another run."
                 )
         parent = parent_run_id or (stack[-1].info.run_id if stack else None)
+        record = capture_hook.at_start()
         all_tags = dict(system_tags())
+        all_tags.update(record.tags if record else {})
         all_tags.update(clean)
         run = client.create_run(
             _resolve_experiment_id(experiment_id),
@@ -411,6 +413,7 @@ def start_run(
             run_name=run_name,
             parent_run_id=parent,
         )
+        capture_hook.store(client, run.info.run_id, record)
     active = run_context.push(run, client)
     process_hooks.install()
     system_metrics.start_for_run(run.info.run_id, client, log_system_metrics)

@@ -223,6 +223,16 @@ def _choice(allowed: Sequence[str]) -> Callable[[str], str]:
     return parse
 
 
+def _names(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    if len(names) > 50:
+        raise ValueError(f"it lists {len(names)} names")
+    for name in names:
+        if not name.replace("_", "a").isalnum() or not name.isascii() or name[0].isdigit():
+            raise ValueError(f"{name!r} is not a variable name")
+    return names
+
+
 def _absolute_folders(text: str) -> tuple[Path, ...]:
     folders: list[Path] = []
     for entry in text.split(os.pathsep):
@@ -353,6 +363,39 @@ SYSTEM_METRICS_SAMPLING_INTERVAL = _seconds(
     "CARNET_SYSTEM_METRICS_SAMPLING_INTERVAL",
     10.0,
     "How often system metrics are sampled and logged (each sample is one step).",
+    _TRACKING,
+)
+#: Record what it takes to run each run again (packages, uncommitted changes, entry point).
+CAPTURE = Setting(
+    "CARNET_CAPTURE",
+    _bool,
+    True,
+    type_name="boolean",
+    expects="one of 1, true, yes, on or 0, false, no, off (any case)",
+    meaning="Record at each run's start what `carnet reproduce` needs to run it again: the "
+    "installed packages (`carnet/environment.json`, `carnet/requirements.txt`), the git "
+    "working tree's uncommitted changes (`carnet/uncommitted.patch`), the entry point and "
+    "the variables `CARNET_CAPTURE_ENV` names. `off` records none of it.",
+    section=_TRACKING,
+)
+#: The environment variables (names) whose values a run records for its reproduction.
+CAPTURE_ENV = Setting[tuple[str, ...]](
+    "CARNET_CAPTURE_ENV",
+    lambda text: _names(text),
+    (),
+    type_name="names",
+    expects="comma-separated environment variable names (letters, digits, _), at most 50",
+    meaning="Environment variables whose values each run records (at most 1,000 characters "
+    "each) and `carnet reproduce` sets again, e.g. `OMP_NUM_THREADS,PYTHONHASHSEED`. No "
+    "other variable is ever recorded: do not list secrets.",
+    section=_TRACKING,
+)
+#: Set by ``carnet reproduce`` for the command it runs: which run, and which of the
+#: command's runs (by start order), reproduces which.
+REPRODUCES = _optional_text(
+    "CARNET_REPRODUCES",
+    "Set by `carnet reproduce` for the command it runs, as `RUN_ID:N`: the N-th run the "
+    "command starts is tagged `carnet.reproduces=RUN_ID`. Not for setting by hand.",
     _TRACKING,
 )
 #: Fluent calls log their failures instead of raising them (until enable/disable_safe_mode).

@@ -58,6 +58,7 @@ def _register() -> None:
         gc,
         import_mlflow,
         replay,
+        reproduce,
         run,
         runs,
         server,
@@ -73,6 +74,7 @@ def _register() -> None:
         db.db,
         import_mlflow.import_mlflow,
         replay.replay,
+        reproduce.reproduce,
         run.run,
         server.server,
     ):
