@@ -29,6 +29,8 @@ assert MlflowClient is carnet.MlflowClient
 assert mlflow.exceptions.MlflowException is carnet.CarnetError
 import carnet.projects
 assert mlflow.projects.run is carnet.projects.run
+from mlflow.utils.mlflow_tags import MLFLOW_RUN_NAME
+assert MLFLOW_RUN_NAME == "mlflow.runName"
 print(sys.executable)
 """
 LAZY = """

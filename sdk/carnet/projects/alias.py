@@ -15,6 +15,7 @@ An MLflow project's code says ``import mlflow`` and ``import mlflow.sklearn``. U
 ``mlflow.exceptions``    ``carnet.exceptions``
 ``mlflow.data``          ``carnet.data``
 ``mlflow.projects``      ``carnet.projects`` (``run``)
+``mlflow.utils``         ``carnet.utils`` (and ``mlflow.utils.mlflow_tags``)
 ``mlflow.run``           ``carnet.projects.run``
 =======================  ===========================
 
@@ -47,6 +48,11 @@ MODULES = {
     "exceptions": "carnet.exceptions",
     "data": "carnet.data",
     "projects": "carnet.projects",
+}
+#: ``mlflow`` packages whose names are a Carnet module's, and their own modules.
+PACKAGES = {
+    "models": ("carnet.models", {"signature": "carnet.model_signature"}),
+    "utils": ("carnet.utils", {"mlflow_tags": "carnet.utils.mlflow_tags"}),
 }
 #: What Carnet's tracking code needs in a built environment (pyproject's lower bounds).
 RUNTIME_REQUIREMENTS = (
@@ -131,23 +137,24 @@ def write_shim(folder: Path, python: Path, *, mlflow_alias: bool) -> None:
         return
     package = folder / "mlflow"
     package.mkdir()
-    submodules = sorted([*MODULES, "models"])
+    submodules = sorted([*MODULES, *PACKAGES])
     (package / "__init__.py").write_text(_MLFLOW_INIT.format(submodules=submodules))
     for module, target in MODULES.items():
         text = _WRAPPER.format(name=f"mlflow.{module}", target=target)
         (package / f"{module}.py").write_text(text)
-    models = package / "models"
-    models.mkdir()
-    (models / "__init__.py").write_text(
-        _FORWARDER.format(name="mlflow.models", target="carnet.models")
-    )
-    (models / "signature.py").write_text(
-        _WRAPPER.format(name="mlflow.models.signature", target="carnet.model_signature")
-    )
+    for name, (target, modules) in PACKAGES.items():
+        sub = package / name
+        sub.mkdir()
+        text = _FORWARDER.format(name=f"mlflow.{name}", target=target)
+        (sub / "__init__.py").write_text(text)
+        for module, module_target in modules.items():
+            text = _WRAPPER.format(name=f"mlflow.{name}.{module}", target=module_target)
+            (sub / f"{module}.py").write_text(text)
 
 
 __all__ = [
     "MODULES",
+    "PACKAGES",
     "REPLACED",
     "RUNTIME_REQUIREMENTS",
     "replace_mlflow",
