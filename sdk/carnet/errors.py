@@ -31,7 +31,8 @@ and how to fix the call. The tree::
     │   └── DeletedError          using a deleted experiment
     ├── ModelError                a logged model that cannot be stored or loaded
     │   └── SchemaError           a prediction input that does not fit the model's signature
-    └── EnvironmentBuildError     a Python version or package a new environment needs is missing
+    ├── EnvironmentBuildError     a Python version or package a new environment needs is missing
+    └── ProjectError              an MLflow project that cannot be loaded, fetched or run
 
 Each class carries MLflow's ``error_code`` (``RESOURCE_DOES_NOT_EXIST``,
 ``INVALID_PARAMETER_VALUE``...), and ``carnet.exceptions.MlflowException`` is
@@ -186,3 +187,12 @@ class EnvironmentBuildError(CarnetError):
     def __init__(self, message: str, *, missing: str | None = None) -> None:
         super().__init__(message)
         self.missing = missing
+
+
+class ProjectError(CarnetError):
+    """An MLflow project (``carnet run``) cannot be loaded, fetched or run: a bad
+    MLproject file, a parameter of the wrong type, a git URI or version that cannot be
+    had, or an environment Carnet does not build.
+    """
+
+    error_code = "INVALID_PARAMETER_VALUE"

@@ -614,6 +614,14 @@ SERVER_SETTINGS = _optional_text(
     "do not set it yourself.",
     _SERVING,
 )
+#: Where ``carnet run`` keeps the environments it builds for MLflow projects.
+PROJECT_ENV_DIR = _optional_path(
+    "CARNET_PROJECT_ENV_DIR",
+    "The folder where `carnet run --env-manager uv|virtualenv` keeps the environments it "
+    "builds for MLflow projects, one per python_env.yaml content (delete it to rebuild them).",
+    _SERVING,
+    default_text="`carnet/project-envs` in `$XDG_CACHE_HOME`, else in `~/.cache`",
+)
 #: The command line shows the traceback of a database or disk error.
 DEBUG = _flag(
     "CARNET_DEBUG",

@@ -60,6 +60,7 @@ def _register() -> None:
         models,
         replay,
         reproduce,
+        run,
         runs,
         server,
         ui,
@@ -75,6 +76,7 @@ def _register() -> None:
         import_mlflow.import_mlflow,
         replay.replay,
         reproduce.reproduce,
+        run.run,
         server.server,
         models.models,
     ):
