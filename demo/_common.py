@@ -11,7 +11,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import quote, urlencode
 
 if TYPE_CHECKING:
@@ -89,6 +89,17 @@ def diabetes_split() -> Split:
         y_mean=y_mean,
         y_std=y_std,
     )
+
+
+def clinical_split() -> tuple[Any, Any, Any, Any]:
+    """The same train and test rows as :func:`diabetes_split`, in clinical units (age in
+    years, BMI, blood pressure...), as a DataFrame with the dataset's column names."""
+    from sklearn.datasets import load_diabetes
+    from sklearn.model_selection import train_test_split
+
+    x, y = load_diabetes(return_X_y=True, as_frame=True, scaled=False)
+    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.3, random_state=123)
+    return x_train, x_test, y_train, y_test
 
 
 class Progress:

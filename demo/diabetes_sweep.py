@@ -31,6 +31,7 @@ from demo._common import (
     Progress,
     Split,
     add_store_arguments,
+    clinical_split,
     dashboard_link,
     delete_runs,
     diabetes_split,
@@ -40,8 +41,10 @@ from demo._common import (
 
 EXPERIMENT = "diabetes-elasticnet"
 MODEL_PATH = "model"
-NORMALISATION_FILE = "normalisation.json"
 HAS_MODEL_TAG = "has_model"
+#: The registered model the best run's model becomes a version of, and the alias it gets.
+REGISTERED_MODEL = "diabetes"
+CHAMPION = "champion"
 
 
 @dataclass(frozen=True)
@@ -87,21 +90,58 @@ def fit(split: Split, alpha: float, l1_ratio: float) -> tuple[object, float, flo
     )
 
 
-def log_model(model: object, split: Split) -> None:
-    """Log the fitted model into the active run, with the constants that turn raw features
-    into its inputs (the tutorial's model works in normalised units)."""
+def clinical_model(alpha: float, l1_ratio: float) -> object:
+    """The tutorial's Elastic-Net with these hyper-parameters as a model a clinic can call:
+    it takes the patient's measurements in clinical units (named columns) and answers in
+    disease-progression units, standardising inputs and target itself."""
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import ElasticNet
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x_train, _, y_train, _ = clinical_split()
+    model = TransformedTargetRegressor(
+        regressor=make_pipeline(
+            StandardScaler(),
+            ElasticNet(alpha=alpha, l1_ratio=l1_ratio, fit_intercept=False, max_iter=1000),
+        ),
+        transformer=StandardScaler(),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(x_train, y_train)
+    return model
+
+
+def log_model(alpha: float, l1_ratio: float) -> None:
+    """Log the run's model in clinical units into the active run, with its signature and an
+    input example (inferred from three training rows)."""
     import carnet
     import carnet.sklearn
 
-    carnet.sklearn.log_model(model, MODEL_PATH)
-    normalisation = {
-        "x_mean": split.x_mean,
-        "x_std": split.x_std,
-        "y_mean": split.y_mean,
-        "y_std": split.y_std,
-    }
-    carnet.log_dict(normalisation, NORMALISATION_FILE)
+    x_train, _, _, _ = clinical_split()
+    carnet.sklearn.log_model(
+        clinical_model(alpha, l1_ratio), name=MODEL_PATH, input_example=x_train.head(3)
+    )
     carnet.set_tag(HAS_MODEL_TAG, "true")
+
+
+def crown(run_id: str) -> str:
+    """Make the run's model the ``champion`` of the registered model ``diabetes`` (a new
+    version, unless the champion is already that run's); returns the champion's version."""
+    import carnet
+
+    client = carnet.MlflowClient()
+    try:
+        current = client.get_model_version_by_alias(REGISTERED_MODEL, CHAMPION)
+        if current.run_id == run_id:
+            return str(current.version)
+    except carnet.NotFoundError:
+        pass
+    version = carnet.register_model(f"runs:/{run_id}/{MODEL_PATH}", REGISTERED_MODEL)
+    client.set_registered_model_alias(REGISTERED_MODEL, CHAMPION, version.version)
+    return str(version.version)
 
 
 def best_run(experiment: str) -> Best:
@@ -190,11 +230,11 @@ def main(argv: Sequence[str] | None = None) -> Best:
         started = time.perf_counter()
         for l1_ratio, alpha in todo:
             with carnet.start_run(run_name="Elastic_net"):
-                model, mse, r2 = fit(split, alpha, l1_ratio)
+                _, mse, r2 = fit(split, alpha, l1_ratio)
                 carnet.log_params({"alpha": alpha, "l1_ratio": l1_ratio})
                 carnet.log_metrics({"MSE": mse, "R2": r2})
                 if args.log_models == "all":
-                    log_model(model, split)
+                    log_model(alpha, l1_ratio)
             progress.step()
         elapsed = time.perf_counter() - started
         print(
@@ -206,15 +246,20 @@ def main(argv: Sequence[str] | None = None) -> Best:
         run = carnet.get_run(best.run_id)
         if run.data.tags.get(HAS_MODEL_TAG) != "true":
             # Carnet takes no data into a finished run, so resume it (as MLflow users do).
-            model, _, _ = fit(split, best.alpha, best.l1_ratio)
             with carnet.start_run(run_id=best.run_id):
-                log_model(model, split)
+                log_model(best.alpha, best.l1_ratio)
+    champion = None
+    if args.log_models != "none":
+        champion = crown(best.run_id)
 
     query = f"params.l1_ratio = '{best.l1_ratio_text}'"
     print(
         f"best run {best.run_id}: l1_ratio={best.l1_ratio_text} alpha={best.alpha:.7g} "
         f"MSE={best.mse:.2f} R2={best.r2:.4f}"
     )
+    if champion is not None:
+        uri = f"models:/{REGISTERED_MODEL}"
+        print(f"registered: {uri}/{champion}, the champion: {uri}@{CHAMPION}")
     print(
         f"see it: {dashboard_link(args.dashboard_url, args.experiment, query, 'metrics.MSE ASC')}"
     )

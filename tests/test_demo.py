@@ -11,7 +11,6 @@ import io
 import math
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -20,9 +19,10 @@ import pandas as pd
 import pytest
 
 import carnet
+import carnet.pyfunc
 import carnet.sklearn
 from demo import diabetes_sweep, stepwise, the_day_has_come
-from demo._common import Progress, dashboard_link, diabetes_split
+from demo._common import Progress, clinical_split, dashboard_link
 
 ROOT = Path(__file__).resolve().parent.parent
 BEST_ALPHA = 0.0204336
@@ -172,33 +172,51 @@ def test_scripts_run_by_path(tmp_path: Path) -> None:
     assert "trained 1 runs x 2 epochs" in proc.stdout
 
 
-def test_best_model_is_logged_once_and_predicts(uri: str) -> None:
+def test_best_model_is_logged_once_registered_and_predicts(uri: str) -> None:
     args = ["--tracking-uri", uri, "--quiet", "--l1-ratios", "1.0"]
     best = diabetes_sweep.main(args)
     runs = runs_of("diabetes-elasticnet")
     with_model = runs[runs["tags.has_model"] == "true"]
     assert list(with_model["run_id"]) == [best.run_id]
     assert carnet.get_run(best.run_id).info.status == "FINISHED"
-    diabetes_sweep.main(args)  # idempotent: the model is not logged again
-    names = [f.path for f in carnet.Client().list_artifacts(best.run_id)]
-    assert names == ["normalisation.json"]
+    diabetes_sweep.main(args)  # idempotent: the model is not logged or registered again
     experiment = carnet.get_run(best.run_id).info.experiment_id
     models = carnet.search_logged_models([experiment], output_format="list")
     assert [(m.name, m.source_run_id) for m in models] == [("model", best.run_id)]  # once
+    client = carnet.MlflowClient()
+    champion = client.get_model_version_by_alias("diabetes", "champion")
+    assert (champion.version, champion.run_id) == ("1", best.run_id)
+    assert [v.version for v in client.search_model_versions("name = 'diabetes'")] == ["1"]
 
-    # A patient from the data set, in clinical units, gets what the model gives their row.
+    # The champion takes clinical units by name and answers in disease-progression units;
+    # it is the tutorial's best Elastic-Net, refit to scale its inputs and target itself.
     from sklearn.datasets import load_diabetes
 
-    raw, _ = load_diabetes(return_X_y=True, scaled=False)
-    scaled, _ = load_diabetes(return_X_y=True)
-    patient = dict(zip(the_day_has_come.FEATURES, map(float, raw[7]), strict=True))
-    run_id, progression = the_day_has_come.predict(patient)
-    assert run_id == best.run_id
-    split = diabetes_split()
-    model = carnet.sklearn.load_model(f"runs:/{best.run_id}/model")
-    x = (scaled[7:8] - split.x_mean) / split.x_std
-    assert progression == pytest.approx(float(split.destandardise(model.predict(x))[0]))
-    assert model.get_params()["alpha"] == pytest.approx(BEST_ALPHA, rel=1e-5)
+    raw, _ = load_diabetes(return_X_y=True, as_frame=True, scaled=False)
+    model = carnet.sklearn.load_model("models:/diabetes@champion")
+    assert model.regressor_[-1].get_params()["alpha"] == pytest.approx(BEST_ALPHA, rel=1e-5)
+    scorer = carnet.pyfunc.load_model("models:/diabetes@champion")
+    assert [c.name for c in scorer.metadata.get_input_schema().inputs] == list(raw.columns)
+    _, x_test, _, y_test = clinical_split()
+    mse = float(((scorer.predict(x_test) - y_test) ** 2).mean())
+    assert mse == pytest.approx(best.mse, rel=0.02)  # the tutorial's own test MSE, give or take
+    patient = {name: float(raw[name].iloc[7]) for name in the_day_has_come.FEATURES}
+    version, progression = the_day_has_come.predict(patient)
+    assert version == "1"
+    assert progression == pytest.approx(float(model.predict(raw.iloc[7:8])[0]), rel=1e-12)
+
+
+def test_a_better_run_becomes_the_champion(uri: str) -> None:
+    """A fresh sweep over a wider grid registers its better run as version 2 and moves the
+    alias; version 1 stays."""
+    small = ["--tracking-uri", uri, "--quiet", "--l1-ratios", "0.5", "--n-alphas", "4"]
+    first = diabetes_sweep.main(small)
+    second = diabetes_sweep.main([*small[:-4], "--l1-ratios", "0.5", "1.0", "--n-alphas", "30"])
+    assert second.mse < first.mse
+    client = carnet.MlflowClient()
+    champion = client.get_model_version_by_alias("diabetes", "champion")
+    assert (champion.version, champion.run_id) == ("2", second.run_id)
+    assert client.get_model_version("diabetes", "1").run_id == first.run_id
 
 
 def test_the_day_has_come_prints_a_prediction(uri: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -206,23 +224,12 @@ def test_the_day_has_come_prints_a_prediction(uri: str, capsys: pytest.CaptureFi
     capsys.readouterr()
     progression = the_day_has_come.main(["--tracking-uri", uri, "--patient", "bmi=35"])
     out = capsys.readouterr().out
+    assert "model: models:/diabetes@champion (version 1)" in out
     assert f"predicted disease progression one year from now: {progression:.0f}" in out
     assert 25 < progression < 346
     assert "bmi=35" in out
     with pytest.raises(SystemExit, match="name=value"):
         the_day_has_come.main(["--tracking-uri", uri, "--patient", "weight=80"])
-
-
-def test_a_prediction_leaves_no_temporary_files(
-    uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The normalisation file it downloads goes away with the prediction."""
-    diabetes_sweep.main(["--tracking-uri", uri, "--quiet", "--l1-ratios", "1.0", "--n-alphas", "4"])
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
-    the_day_has_come.predict(dict(the_day_has_come.NEW_PATIENT))
-    assert list(scratch.iterdir()) == []
 
 
 def test_the_day_has_come_without_a_model_says_what_to_run(uri: str) -> None:

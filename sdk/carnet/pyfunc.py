@@ -16,11 +16,51 @@ from pathlib import Path
 from typing import Any
 
 from carnet.errors import ModelError
-from carnet.model_signature import ModelSignature, enforce_schema
+from carnet.model_signature import ModelSignature, Schema, enforce_schema
 from carnet.models import load_folder, read_descriptor, read_signature, resolve_model_folder
 
 #: prediction methods a descriptor's ``predict_fn`` may name; anything else is refused
 PREDICT_FUNCTIONS = ("predict", "predict_proba", "predict_log_proba", "decision_function")
+
+
+class ModelMetadata(dict[str, Any]):
+    """The ``MLmodel`` descriptor, read as a dict and with what MLflow's ``Model`` offers
+    code that inspects a loaded model (``model.metadata.get_input_schema()``...)."""
+
+    @property
+    def signature(self) -> ModelSignature | None:
+        """The model's signature, or None when it was saved without one."""
+        return read_signature(self)
+
+    def get_input_schema(self) -> Schema | None:
+        """The inputs the model takes (its signature's), or None without a signature."""
+        signature = self.signature
+        return signature.inputs if signature is not None else None
+
+    def get_output_schema(self) -> Schema | None:
+        """What the model returns (its signature's outputs), or None."""
+        signature = self.signature
+        return signature.outputs if signature is not None else None
+
+    @property
+    def flavors(self) -> dict[str, Any]:
+        """The flavour sections of ``MLmodel`` (``python_function``, ``sklearn``...)."""
+        return dict(self["flavors"])
+
+    @property
+    def run_id(self) -> str | None:
+        """The run the model was logged in, if any."""
+        return self.get("run_id")
+
+    @property
+    def model_uuid(self) -> str | None:
+        """The model's uuid as ``MLmodel`` records it."""
+        return self.get("model_uuid")
+
+    @property
+    def model_id(self) -> str | None:
+        """The logged model's id (``m-<hex>``), for models logged as MLflow 3 does."""
+        return self.get("model_id")
 
 
 class PyFuncModel:
@@ -28,7 +68,7 @@ class PyFuncModel:
 
     def __init__(self, model: Any, descriptor: dict[str, Any]) -> None:
         self._model = model
-        self.metadata = descriptor
+        self.metadata = ModelMetadata(descriptor)
         self.signature: ModelSignature | None = read_signature(descriptor)
         name = (descriptor["flavors"].get("python_function") or {}).get("predict_fn", "predict")
         if name not in PREDICT_FUNCTIONS or not hasattr(model, name):

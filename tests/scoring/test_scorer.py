@@ -86,3 +86,30 @@ def test_a_pipeline_selecting_columns_by_name_gets_a_frame(
     body = {"dataframe_split": {"columns": list(rows.columns), "data": rows.to_numpy().tolist()}}
     got = json.loads(scorer.answer(json.dumps(body).encode(), JSON))["predictions"]
     np.testing.assert_allclose(got, model.predict(rows), rtol=1e-12)
+
+
+def test_a_meta_estimator_gets_a_frame_for_its_inner_estimator(
+    logged: LoggedModel, tmp_path: Path
+) -> None:
+    """The demo's champion: a TransformedTargetRegressor over a pipeline fitted on names.
+    Its inner scaler wants the names, so it gets a DataFrame (no warning, same answers)."""
+    import warnings
+
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x = logged.frame
+    model = TransformedTargetRegressor(
+        regressor=make_pipeline(StandardScaler(), LinearRegression()),
+        transformer=StandardScaler(),
+    ).fit(x, x["bmi"] * 3 + x["s5"])
+    carnet.sklearn.save_model(model, tmp_path / "t", input_example=x.head(3))
+    scorer = Scorer.of(load_model(tmp_path / "t"), 100)
+    assert scorer.numeric is not None and scorer.on_block is None
+    rows = x.sample(20, random_state=9)
+    body = {"dataframe_records": rows.to_dict(orient="records")}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # sklearn's "X does not have valid feature names"
+        got = json.loads(scorer.answer(json.dumps(body).encode(), JSON))["predictions"]
+    np.testing.assert_allclose(got, model.predict(rows), rtol=1e-12)

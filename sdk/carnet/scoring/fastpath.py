@@ -74,6 +74,10 @@ def array_predictor(
     own = hasattr(model, "__dict__") and "feature_names_in_" in vars(model)
     if not own or [str(n) for n in fitted] != plan.names:
         return None  # e.g. a pipeline, whose steps may select columns by name
+    if any(hasattr(v, "fit") for k, v in vars(model).items() if k.endswith("_")):
+        # A meta-estimator (TransformedTargetRegressor, a search) hands its input on to a
+        # fitted inner estimator that wants the names too: it gets the DataFrame.
+        return None
     twin = copy.copy(model)
     del twin.feature_names_in_
     return getattr(twin, predict_fn, None)
