@@ -61,7 +61,8 @@ def recorded_best(experiment: str) -> str | None:
         return None
     runs = carnet.search_runs(
         experiment_names=[experiment],
-        filter_string="attributes.status = 'FINISHED' and tags.`carnet.entry_point` IS NOT NULL"
+        filter_string="attributes.status = 'FINISHED'"
+        " and tags.`mlflow.carnet.entry_point` IS NOT NULL"
         " and tags.`carnet.reproduces` IS NULL and metrics.MSE IS NOT NULL",
         order_by=["metrics.MSE ASC"],
         max_results=1,

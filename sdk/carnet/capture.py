@@ -10,16 +10,15 @@ At each new run's start :func:`at_run_start` gathers, and ``start_run`` stores:
   working directory, the git commit, the values of the variables named in
   ``$CARNET_CAPTURE_ENV`` (nothing else of the environment is ever read), and
   the run's place among the runs its process started;
-- ``carnet/requirements.txt``: the pins of the distributions an index serves;
 - ``carnet/uncommitted.patch``: ``git diff HEAD --binary`` when the tracked
   files differ from the commit, up to :data:`MAX_PATCH_BYTES`. A larger diff is
-  not stored at all (a cut patch would not apply): the tag ``carnet.patch``
+  not stored at all (a cut patch would not apply): the tag ``mlflow.carnet.patch``
   says ``omitted`` and ``carnet reproduce`` refuses the run. Untracked files are
   never recorded (they may be data, secrets, build output): their names, up to
   :data:`MAX_UNTRACKED_NAMES`, are listed so the reproduction can warn.
 
-Tags: ``carnet.entry_point`` (the command, as ``carnet reproduce`` will run it)
-and ``carnet.patch`` (``none``, ``included``, ``omitted`` or ``no-git``); a run
+Tags: ``mlflow.carnet.entry_point`` (the command, as ``carnet reproduce`` will run it)
+and ``mlflow.carnet.patch`` (``none``, ``included``, ``omitted`` or ``no-git``); a run
 started by ``carnet reproduce`` gets ``carnet.reproduces=<RUN_ID>``.
 
 Cost: everything that cannot change while a process runs (distributions, git
@@ -60,7 +59,6 @@ __all__ = [
     "PATCH_FILE",
     "PATCH_TAG",
     "REPRODUCES_TAG",
-    "REQUIREMENTS_FILE",
     "StartRecord",
     "at_run_start",
     "distributions",
@@ -69,11 +67,10 @@ __all__ = [
 
 #: The artifact files, below the run's artifact root.
 ENVIRONMENT_FILE = "carnet/environment.json"
-REQUIREMENTS_FILE = "carnet/requirements.txt"
 PATCH_FILE = "carnet/uncommitted.patch"
 #: Tags a run gets at start.
-ENTRY_POINT_TAG = "carnet.entry_point"
-PATCH_TAG = "carnet.patch"
+ENTRY_POINT_TAG = "mlflow.carnet.entry_point"
+PATCH_TAG = "mlflow.carnet.patch"
 REPRODUCES_TAG = "carnet.reproduces"
 #: The version of environment.json's layout.
 FORMAT = 1
@@ -116,10 +113,9 @@ def at_run_start() -> StartRecord | None:
     tags = {ENTRY_POINT_TAG: static.command, PATCH_TAG: static.record["git"]["patch"]}
     if reproduces is not None:
         tags[REPRODUCES_TAG] = reproduces
-    files = {
-        ENVIRONMENT_FILE: head[:-1].encode() + b", " + static.encoded[1:],
-        REQUIREMENTS_FILE: static.requirements,
-    }
+    # One file a run (a second one cost as much again at every start): the pins of what an
+    # index serves are the environment's ``distributions`` with ``source`` "index".
+    files = {ENVIRONMENT_FILE: head[:-1].encode() + b", " + static.encoded[1:]}
     if static.patch:
         files[PATCH_FILE] = static.patch
     return StartRecord(tags=tags, files=files)
@@ -145,7 +141,6 @@ class _Static:
     record: dict[str, Any]
     encoded: bytes  # the record as JSON
     command: str
-    requirements: bytes
     patch: bytes | None
 
 
@@ -188,10 +183,9 @@ def _process_record() -> _Static:
         "git": git,
         "distributions": dists,
     }
-    pins = sorted(f"{d['name']}=={d['version']}" for d in dists if d["source"] == "index")
     command = _command_text(entry)
     encoded = json.dumps(record, separators=(",", ":")).encode()
-    return _Static(record, encoded, command, ("\n".join(pins) + "\n").encode(), patch)
+    return _Static(record, encoded, command, patch)
 
 
 def entry_point() -> dict[str, Any]:

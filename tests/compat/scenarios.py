@@ -55,6 +55,8 @@ def error_base() -> type[BaseException] | None:
 
 
 T0 = 1_700_000_000_000
+#: The folder where Carnet records, at each run's start, what reproducing it takes.
+RECORD_FOLDER = "carnet"
 SYSTEM_TAG_PREFIXES = (
     "mlflow.source.",
     "mlflow.user",
@@ -1309,7 +1311,12 @@ def entity_shapes(step: Callable[..., Any]) -> None:
         ],
     )
     step("run_status_all", lambda: sorted(status.to_string(s) for s in status.all_status()))
-    files = step("list_artifacts", lambda: client.list_artifacts(run.info.run_id))
+    # Carnet's record of what reproducing the run takes (docs/reproduce.md) is a folder
+    # MLflow does not write; the listings compared are the script's own artifacts.
+    files = step(
+        "list_artifacts",
+        lambda: [f for f in client.list_artifacts(run.info.run_id) if f.path != RECORD_FOLDER],
+    )
     step("list_artifacts_paths", lambda: sorted(f.path for f in files) if files else None)
     step("file_info_attrs", lambda: public_attrs(files[0]) if files else None)
     step(
@@ -1322,6 +1329,7 @@ def entity_shapes(step: Callable[..., Any]) -> None:
             [f.path, f.is_dir, None if f.is_dir else f.file_size]
             for folder in (None, "out", "out/deep", "docs")
             for f in client.list_artifacts(run.info.run_id, folder)
+            if f.path != RECORD_FOLDER
         ),
     )
     step(

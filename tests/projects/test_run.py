@@ -54,7 +54,7 @@ def test_a_project_run_is_recorded_as_mlflow_records_it(project: Path, any_uri: 
     assert tags["mlflow.project.entryPoint"] == "main"
     assert tags["mlflow.project.env"] == "local"
     assert tags["mlflow.project.backend"] == "local"
-    assert tags["carnet.project.command"] == "python echo.py 0.5 3 plain"
+    assert tags["mlflow.carnet.project.command"] == "python echo.py 0.5 3 plain"
     # The script's start_run() resumed the project's run instead of starting its own.
     assert tags["child.run_id"] == outcome.run_id
     assert run.data.metrics == {"argc": 3.0}

@@ -9,7 +9,7 @@ The run is recorded as MLflow records a project run (``mlflow/projects/utils.py`
 ``mlflow.source.name`` (the repository URL, or the folder), ``mlflow.source.git.commit``,
 ``.repoURL`` and ``.branch`` (when ``--version`` is a branch), ``mlflow.project.entryPoint``,
 ``mlflow.project.env`` (the env manager) and ``mlflow.project.backend=local``, the
-parameters as params, and ``carnet.project.command``, the exact shell command.
+parameters as params, and ``mlflow.carnet.project.command``, the exact shell command.
 
 The command runs in ``bash -c`` in the project's folder, in a child process whose
 environment names the run (``CARNET_RUN_ID`` and ``MLFLOW_RUN_ID``), the store
@@ -199,7 +199,7 @@ def _tags(prepared: Prepared, version: str | None) -> dict[str, str]:
             "mlflow.project.entryPoint": prepared.entry_point,
             "mlflow.project.env": prepared.manager,
             "mlflow.project.backend": "local",
-            "carnet.project.command": prepared.command[:8000],
+            "mlflow.carnet.project.command": prepared.command[:8000],
         }
     )
     facts = git_facts(fetched.directory, version)
