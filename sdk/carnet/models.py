@@ -714,6 +714,19 @@ def get_model_info(model_uri: str | Path, *, tracking_uri: str | None = None) ->
     return read_descriptor(resolve_model_folder(model_uri, tracking_uri))
 
 
+def local_model_folder(
+    model_uri: str | Path, tracking_uri: str | None = None, dst_path: str | Path | None = None
+) -> Path:
+    """The folder a loader reads: the model's own, or with ``dst_path`` (MLflow's loaders'
+    argument) a copy made in that folder first, which the model is then loaded from."""
+    folder = resolve_model_folder(model_uri, tracking_uri)
+    if dst_path is None:
+        return folder
+    target = Path(dst_path) / folder.name
+    shutil.copytree(folder, target, dirs_exist_ok=True)
+    return target
+
+
 def copy_model(model_uri: str | Path, dst: str | Path, *, tracking_uri: str | None = None) -> Path:
     """Copy a logged model's folder to ``dst`` (e.g. to ship it beside a service)."""
     folder = resolve_model_folder(model_uri, tracking_uri)
@@ -735,4 +748,5 @@ __all__ = [
     "infer_signature",
     "load_input_example",
     "load_model",
+    "local_model_folder",
 ]

@@ -12,12 +12,19 @@ from stores you trust.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
 from carnet.errors import ModelError
 from carnet.model_signature import ModelSignature, Schema, enforce_schema
-from carnet.models import load_folder, read_descriptor, read_signature, resolve_model_folder
+from carnet.models import (
+    ModelVersionWarning,
+    load_folder,
+    local_model_folder,
+    read_descriptor,
+    read_signature,
+)
 
 #: prediction methods a descriptor's ``predict_fn`` may name; anything else is refused
 PREDICT_FUNCTIONS = ("predict", "predict_proba", "predict_log_proba", "decision_function")
@@ -105,14 +112,26 @@ class PyFuncModel:
         return f"PyFuncModel(flavors={flavors}, model={type(self._model).__name__})"
 
 
-def load_model(model_uri: str | Path, *, tracking_uri: str | None = None) -> PyFuncModel:
+def load_model(
+    model_uri: str | Path,
+    suppress_warnings: bool = False,
+    dst_path: str | Path | None = None,
+    *,
+    tracking_uri: str | None = None,
+) -> PyFuncModel:
     """Load a model (Carnet's or MLflow's) as a :class:`PyFuncModel`.
 
-    Unpickling runs code: load only models from stores you trust.
+    MLflow's arguments: ``suppress_warnings`` silences the warning about library
+    versions that differ from the saved ones; ``dst_path`` copies the model's folder
+    there and loads the copy. Unpickling runs code: load only models from stores you trust.
     """
-    folder = resolve_model_folder(model_uri, tracking_uri)
+    folder = local_model_folder(model_uri, tracking_uri, dst_path)
     descriptor = read_descriptor(folder)
-    return PyFuncModel(load_folder(folder, descriptor, str(model_uri)), descriptor)
+    with warnings.catch_warnings():
+        if suppress_warnings:
+            warnings.simplefilter("ignore", ModelVersionWarning)
+        model = load_folder(folder, descriptor, str(model_uri))
+    return PyFuncModel(model, descriptor)
 
 
 __all__ = ["PyFuncModel", "load_model"]

@@ -188,16 +188,22 @@ def save_model(
     )
 
 
-def load_model(model_uri: str | Path, *, tracking_uri: str | None = None) -> Any:
+def load_model(
+    model_uri: str | Path,
+    dst_path: str | Path | None = None,
+    *,
+    tracking_uri: str | None = None,
+) -> Any:
     """Load an estimator logged by Carnet or MLflow (``runs:/<run_id>/<name>`` or a folder).
 
-    Warns with :class:`~carnet.models.ModelVersionWarning` when the installed
-    versions differ from the saved ones. Load only from stores you trust: see
-    this module's docstring.
+    With ``dst_path`` (MLflow's argument) the model's folder is copied there first and
+    loaded from the copy. Warns with :class:`~carnet.models.ModelVersionWarning` when
+    the installed versions differ from the saved ones. Load only from stores you trust:
+    see this module's docstring.
     """
-    from carnet.models import read_descriptor, resolve_model_folder
+    from carnet.models import local_model_folder, read_descriptor
 
-    folder = resolve_model_folder(model_uri, tracking_uri)
+    folder = local_model_folder(model_uri, tracking_uri, dst_path)
     descriptor = read_descriptor(folder)
     if FLAVOR not in descriptor["flavors"]:
         raise ModelError(

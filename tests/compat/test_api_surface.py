@@ -41,7 +41,6 @@ SIGNATURE_GAPS: dict[str, set[str]] = {
     "fluent.register_model": {"missing: env_pack"},
     "client.create_registered_model": {"missing: deployment_job_id"},
     "client.update_registered_model": {"missing: deployment_job_id"},
-    "sklearn.load_model": {"missing: dst_path"},
     "sklearn.log_model": {
         "missing: await_registration_for",
         "missing: code_paths",
@@ -93,7 +92,6 @@ SIGNATURE_GAP_REASONS = {
     "fluent.register_model": "register_model(env_pack=) (Databricks serving) is refused",
     "client.create_registered_model": "deployment jobs (Databricks) are not supported",
     "client.update_registered_model": "deployment jobs (Databricks) are not supported",
-    "sklearn.load_model": "sklearn.load_model(dst_path=) is refused",
 }
 
 

@@ -178,3 +178,22 @@ def test_a_newer_model_format_is_refused(uri: str, fitted: Ridge) -> None:
     path.write_text(json.dumps(descriptor))
     with pytest.raises(ModelError, match="upgrade Carnet"):
         carnet.models.load_model(info.model_uri)
+
+
+def test_load_model_copies_to_dst_path_as_mlflow_does(tmp_path: Path) -> None:
+    """MLflow's loaders take ``dst_path``: the model's folder is copied there and loaded."""
+    import carnet.pyfunc
+
+    x = np.array([[0.0], [1.0], [2.0]])
+    model = Ridge(alpha=1e-9).fit(x, 2 * x[:, 0])
+    carnet.set_tracking_uri(f"sqlite:///{tmp_path / 'c.db'}")
+    with carnet.start_run():
+        info = carnet.sklearn.log_model(model, name="m")
+    loaded = carnet.sklearn.load_model(info.model_uri, dst_path=tmp_path / "copy")
+    assert loaded.predict([[3.0]])[0] == pytest.approx(6.0)
+    copies = list((tmp_path / "copy").iterdir())
+    assert len(copies) == 1 and (copies[0] / "MLmodel").is_file()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ModelVersionWarning)
+        scorer = carnet.pyfunc.load_model(info.model_uri, suppress_warnings=True)
+    assert scorer.predict(np.array([[1.0]]))[0] == pytest.approx(2.0)
