@@ -250,6 +250,10 @@ class FlavorWriter:
     write_model: Callable[[Path], str]
     distributions: Mapping[str, str]
     predict: Callable[[Any], Any] | None = None
+    #: What ``pyfunc``'s predict calls on the model (MLflow's ``pyfunc_predict_fn``).
+    predict_fn: str = "predict"
+    #: Requirements added to the inferred ones (MLflow's ``extra_pip_requirements``).
+    extra_pins: tuple[str, ...] = ()
 
 
 def _environment_files(folder: Path, pins: list[str]) -> None:
@@ -353,7 +357,7 @@ def _write_folder(
     if pip_requirements is None:
         pip_requirements = [f"{dist}=={versions[label]}" for label, dist in
                             writer.distributions.items() if label in versions]  # fmt: skip
-    _environment_files(folder, [str(p) for p in pip_requirements])
+    _environment_files(folder, [str(p) for p in [*pip_requirements, *writer.extra_pins]])
     descriptor: dict[str, Any] = {}
     model_uuid = model_id or uuid.uuid4().hex  # MLflow 3 uses the model id as the uuid
     if model_id is not None:
@@ -364,7 +368,7 @@ def _write_folder(
                 "env": {"conda": CONDA_ENV, "virtualenv": PYTHON_ENV},
                 "loader_module": writer.loader_module,
                 "model_path": model_file,
-                "predict_fn": "predict",
+                "predict_fn": writer.predict_fn,
                 "python_version": platform.python_version(),
             },
             writer.flavor: conf,

@@ -18,6 +18,7 @@ catches a damaged or swapped model file, not a forged folder.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import math
@@ -127,6 +128,9 @@ def log_model(
     tags: dict[str, Any] | None = None,
     model_type: str | None = None,
     step: int = 0,
+    extra_pip_requirements: list[str] | None = None,
+    pyfunc_predict_fn: str = "predict",
+    await_registration_for: int = 300,
 ) -> ModelInfo:
     """Save ``sk_model`` in MLflow's model format as a logged model of the active run
     (or ``run_id``), so Carnet and MLflow can both load it.
@@ -140,13 +144,20 @@ def log_model(
     MLflow 2's spelling of ``name``. Without ``signature``, one is inferred from
     ``input_example`` and the model's prediction on it, as MLflow does.
     ``registered_model_name=`` also registers the model as that registered model's
-    next version (created if new); ``ModelInfo.registered_model_version`` says which.
+    next version (created if new); ``ModelInfo.registered_model_version`` says which
+    (registration is immediate, so ``await_registration_for`` is accepted and unused).
+    ``extra_pip_requirements`` are added to the inferred requirements;
+    ``pyfunc_predict_fn`` names the method ``pyfunc``'s predict calls (``predict``,
+    ``predict_proba``, ``predict_log_proba`` or ``decision_function``).
     """
     from carnet.models import log_model_folder
 
     if artifact_path is not None:
         name = artifact_path
-    writer = _writer(sk_model, serialization_format)
+    writer = _with_options(
+        _writer(sk_model, serialization_format), sk_model, pyfunc_predict_fn,
+        extra_pip_requirements,
+    )  # fmt: skip
     return log_model_folder(
         writer,
         name=name,
@@ -161,6 +172,27 @@ def log_model(
         model_type=model_type,
         step=step,
     )
+
+
+#: The methods ``pyfunc_predict_fn`` may name (what ``carnet.pyfunc`` will call).
+PYFUNC_PREDICT_FUNCTIONS = ("predict", "predict_proba", "predict_log_proba", "decision_function")
+
+
+def _with_options(
+    writer: FlavorWriter, sk_model: Any, predict_fn: str, extra: list[str] | None
+) -> FlavorWriter:
+    """The writer with MLflow's ``pyfunc_predict_fn`` and ``extra_pip_requirements``."""
+    if predict_fn not in PYFUNC_PREDICT_FUNCTIONS or not hasattr(sk_model, predict_fn):
+        raise ModelError(
+            f"pyfunc_predict_fn {predict_fn!r} must be one of {list(PYFUNC_PREDICT_FUNCTIONS)} "
+            f"that {type(sk_model).__name__} has."
+        )
+    pins = tuple(extra or ())
+    if not all(isinstance(p, str) and p.strip() and "\n" not in p for p in pins) or len(pins) > 100:
+        raise ModelError(
+            "extra_pip_requirements takes up to 100 requirement strings, e.g. ['xgboost>=2']."
+        )
+    return dataclasses.replace(writer, predict_fn=predict_fn, extra_pins=pins)
 
 
 def save_model(

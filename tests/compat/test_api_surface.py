@@ -42,13 +42,10 @@ SIGNATURE_GAPS: dict[str, set[str]] = {
     "client.create_registered_model": {"missing: deployment_job_id"},
     "client.update_registered_model": {"missing: deployment_job_id"},
     "sklearn.log_model": {
-        "missing: await_registration_for",
         "missing: code_paths",
         "missing: conda_env",
         "missing: extra_files",
-        "missing: extra_pip_requirements",
         "missing: model_id",
-        "missing: pyfunc_predict_fn",
         "missing: skops_trusted_types",
         # MLflow's 2nd positional is the deprecated alias artifact_path (same meaning as
         # Carnet's name, which also takes artifact_path= and registered_model_name= by
@@ -56,12 +53,15 @@ SIGNATURE_GAPS: dict[str, set[str]] = {
         # serialization_format, pip_requirements, metadata, params, tags, model_type and step
         # are keyword-only in Carnet.
         "position: artifact_path",
+        "position: await_registration_for",
+        "position: extra_pip_requirements",
         "position: input_example",
         "position: metadata",
         "position: model_type",
         "position: name",
         "position: params",
         "position: pip_requirements",
+        "position: pyfunc_predict_fn",
         "position: registered_model_name",
         "position: serialization_format",
         "position: signature",
@@ -86,7 +86,7 @@ SIGNATURE_GAPS: dict[str, set[str]] = {
 }
 
 SIGNATURE_GAP_REASONS = {
-    "sklearn.log_model": "sklearn.log_model lacks signature=, pip_requirements=, conda_env= ...",
+    "sklearn.log_model": "sklearn.log_model lacks conda_env=, code_paths=, model_id= ...",
     "sklearn.autolog": "sklearn.autolog lacks most of MLflow's options",
     "client.__init__": "MlflowClient(workspace_store_uri=) is refused",
     "fluent.register_model": "register_model(env_pack=) (Databricks serving) is refused",

@@ -197,3 +197,32 @@ def test_load_model_copies_to_dst_path_as_mlflow_does(tmp_path: Path) -> None:
         warnings.simplefilter("error", ModelVersionWarning)
         scorer = carnet.pyfunc.load_model(info.model_uri, suppress_warnings=True)
     assert scorer.predict(np.array([[1.0]]))[0] == pytest.approx(2.0)
+
+
+def test_pyfunc_predict_fn_and_extra_requirements(tmp_path: Path) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    import carnet.pyfunc
+
+    x = np.array([[0.0], [1.0], [2.0], [3.0]])
+    model = LogisticRegression().fit(x, [0, 0, 1, 1])
+    carnet.set_tracking_uri(f"sqlite:///{tmp_path / 'c.db'}")
+    with carnet.start_run():
+        info = carnet.sklearn.log_model(
+            model,
+            name="m",
+            pyfunc_predict_fn="predict_proba",
+            extra_pip_requirements=["xgboost>=2"],
+            await_registration_for=0,
+        )
+        with pytest.raises(ModelError, match="pyfunc_predict_fn 'transform'"):
+            carnet.sklearn.log_model(model, name="n", pyfunc_predict_fn="transform")
+        with pytest.raises(ModelError, match="extra_pip_requirements"):
+            carnet.sklearn.log_model(model, name="n", extra_pip_requirements=["a\nb"])
+    scores = carnet.pyfunc.load_model(info.model_uri).predict(np.array([[3.0]]))
+    np.testing.assert_allclose(scores, model.predict_proba([[3.0]]))
+    folder = carnet.models.local_model_folder(info.model_uri)
+    requirements = (folder / "requirements.txt").read_text().split()
+    assert requirements[-1] == "xgboost>=2" and any(
+        r.startswith("scikit-learn==") for r in requirements
+    )
