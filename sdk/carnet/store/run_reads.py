@@ -253,18 +253,17 @@ class RunReads(StoreBase):
                 out[name] = [r[0] for r in cur.fetchall()]
         return out
 
-    def _search_rows(
+    def _prepared_search(
         self,
-        cur: Cursor,
         experiment_ids: Sequence[str],
         filter_string: str | None,
         view_type: ViewType,
         max_results: int | None,
         order_by: Sequence[str] | None,
         offset: int,
-    ) -> tuple[Sequence[Any], int]:
-        """The ``_RUN_COLUMNS`` rows of matching runs in search order, and the crash cutoff
-        the search used (status_of must use the same one)."""
+    ) -> tuple[Any, int]:
+        """The compiled search and the heartbeat timeout it uses. Built before any read
+        transaction opens, so a filter that does not parse sends no SQL at all."""
         timeout_ms = int(settings.HEARTBEAT_TIMEOUT.get() * 1000)
         search = sql_search.prepared_run_search(
             self.engine.dialect,
@@ -276,6 +275,12 @@ class RunReads(StoreBase):
             None if max_results is None else int(max_results),
             int(offset),
         )
+        return search, timeout_ms
+
+    @staticmethod
+    def _search_rows(cur: Cursor, search: Any, timeout_ms: int) -> tuple[Sequence[Any], int]:
+        """The ``_RUN_COLUMNS`` rows of matching runs in search order, and the crash cutoff
+        the search used (status_of must use the same one)."""
         cutoff = now_ms() - timeout_ms
         search.execute(cur, cutoff)
         return cur.fetchall(), cutoff
@@ -310,10 +315,11 @@ class RunReads(StoreBase):
         """One page of matching runs and the next page's token (None: the last)."""
         offset = decode_page_token(page_token)
         limit = None if max_results is None else max_results + 1
+        search, timeout_ms = self._prepared_search(
+            experiment_ids, filter_string, view_type, limit, order_by, offset
+        )
         with read_cursor(self.engine) as cur, _gc_paused():
-            rows, cutoff = self._search_rows(
-                cur, experiment_ids, filter_string, view_type, limit, order_by, offset
-            )
+            rows, cutoff = self._search_rows(cur, search, timeout_ms)
             token = None
             if max_results is not None and len(rows) > max_results:
                 rows = rows[:max_results]
@@ -335,10 +341,11 @@ class RunReads(StoreBase):
         summaries: bool = False,
     ) -> dict[str, list[Any]]:
         """Matching runs as columns in search order, read in one snapshot."""
+        search, timeout_ms = self._prepared_search(
+            experiment_ids, filter_string, view_type, max_results, order_by, offset
+        )
         with read_cursor(self.engine) as cur, _gc_paused():
-            rows, cutoff = self._search_rows(
-                cur, experiment_ids, filter_string, view_type, max_results, order_by, offset
-            )
+            rows, cutoff = self._search_rows(cur, search, timeout_ms)
 
             def status_of(status: str, heartbeat: int | None, start: int) -> str:
                 return self.status_of(status, heartbeat, start, cutoff)
