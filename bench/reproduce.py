@@ -123,7 +123,7 @@ def _capture(args: dict[str, Any]) -> dict[str, Any]:
             with carnet.start_run():
                 pass
             (on if i % 2 else off).append(clock() - t)
-        runs = carnet.search_runs(filter_string="tags.`carnet.entry_point` IS NOT NULL")
+        runs = carnet.search_runs(filter_string="tags.`mlflow.carnet.entry_point` IS NOT NULL")
         if len(runs) != args["runs"]:
             raise RuntimeError(f"{len(runs)} runs recorded their environment, not {args['runs']}")
     on_ms, off_ms = statistics.median(on) * 1e3, statistics.median(off) * 1e3

@@ -182,7 +182,10 @@ def _with_options(
     writer: FlavorWriter, sk_model: Any, predict_fn: str, extra: list[str] | None
 ) -> FlavorWriter:
     """The writer with MLflow's ``pyfunc_predict_fn`` and ``extra_pip_requirements``."""
-    if predict_fn not in PYFUNC_PREDICT_FUNCTIONS or not hasattr(sk_model, predict_fn):
+    # "predict" stays the default even for a model without it (a search without refit),
+    # as before: only a method asked for by name must exist.
+    chosen = predict_fn != "predict"
+    if predict_fn not in PYFUNC_PREDICT_FUNCTIONS or (chosen and not hasattr(sk_model, predict_fn)):
         raise ModelError(
             f"pyfunc_predict_fn {predict_fn!r} must be one of {list(PYFUNC_PREDICT_FUNCTIONS)} "
             f"that {type(sk_model).__name__} has."
