@@ -67,6 +67,11 @@ def test_a_dirty_tree_is_rebuilt_in_a_new_environment_and_matches(
     # the reproduction finds carnet in its own environment (copied there), not on a path
     monkeypatch.delenv("PYTHONPATH")
     monkeypatch.setenv("CARNET_CAPTURE", "on")  # the reproduction records its own environment
+    # A private temporary folder: another reproduction on the machine (a bench, a second
+    # test run) must not look like this one's leftovers.
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     (repo / "helper.py").write_text("SCALE = 100.0\n")  # changed again since: must not matter
     client = carnet.Client(uri)
     plan = make_plan(client, run_id)
