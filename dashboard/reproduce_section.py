@@ -10,19 +10,16 @@ URI is never shown: it may hold a password.
 
 from __future__ import annotations
 
-import json
 import re
 
 import pandas as pd
 import streamlit as st
 
 import carnet
-from carnet import capture
+from carnet import capture, reproduce_plan
 from carnet.sysinfo import GIT_DIRTY_TAG, SOURCE_COMMAND_TAG, SOURCE_CWD_TAG
 from dashboard import data, frames, ui
 
-#: The largest environment record read for the package comparison.
-MAX_RECORD_BYTES = 5_000_000
 #: At most this many reproductions are listed.
 MAX_REPRODUCTIONS = 50
 _SAFE_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
@@ -68,16 +65,12 @@ def _patch_note(status: str) -> None:
 @st.cache_data(show_spinner=False, max_entries=64)
 def _recorded_versions(uri: str, run_id: str) -> dict[str, str] | None:
     """The run's recorded distributions (name -> version), None when unreadable."""
+    client = data.client(uri)
     try:
-        raw = data.client(uri).read_artifact(run_id, capture.ENVIRONMENT_FILE)
-    except carnet.CarnetError:
-        return None
-    if len(raw) > MAX_RECORD_BYTES:
-        return None
-    try:
-        dists = json.loads(raw)["distributions"]
+        record, _ = reproduce_plan.recorded_environment(client, client.get_run(run_id))
+        dists = record["distributions"]
         return {str(d["name"]): str(d["version"]) for d in dists[:10_000]}
-    except (ValueError, KeyError, TypeError):
+    except (carnet.CarnetError, ValueError, KeyError, TypeError):
         return None
 
 

@@ -1,31 +1,39 @@
 """What a run needs to be run again, recorded as it starts (``carnet reproduce`` reads it).
 
-At each new run's start :func:`at_run_start` gathers, and ``start_run`` stores:
+At each new run's start :func:`at_run_start` gathers an **environment record**:
 
-- ``carnet/environment.json``: the installed distributions and versions (read
-  with ``importlib.metadata``, no ``pip freeze``), where each came from (the
-  index, a local folder such as an editable install, a VCS URL), the Python
-  version and platform, the entry point (a script path relative to the git
-  repository's root, or ``-m module``, or ``-c``, with its arguments), the
-  working directory, the git commit, the values of the variables named in
-  ``$CARNET_CAPTURE_ENV`` (nothing else of the environment is ever read), and
-  the run's place among the runs its process started;
-- ``carnet/uncommitted.patch``: ``git diff HEAD --binary`` when the tracked
-  files differ from the commit, up to :data:`MAX_PATCH_BYTES`. A larger diff is
-  not stored at all (a cut patch would not apply): the tag ``mlflow.carnet.patch``
-  says ``omitted`` and ``carnet reproduce`` refuses the run. Untracked files are
-  never recorded (they may be data, secrets, build output): their names, up to
-  :data:`MAX_UNTRACKED_NAMES`, are listed so the reproduction can warn.
+- the installed distributions and versions (read with ``importlib.metadata``,
+  no ``pip freeze``), where each came from (the index, a local folder such as
+  an editable install, a VCS URL), the Python version and platform, the entry
+  point (a script path relative to the git repository's root, or ``-m module``,
+  or ``-c``, with its arguments), the working directory, the git commit, and
+  the values of the variables named in ``$CARNET_CAPTURE_ENV`` (nothing else of
+  the environment is ever read);
+- the working tree's uncommitted changes: ``git diff HEAD --binary`` when the
+  tracked files differ from the commit, up to :data:`MAX_PATCH_BYTES`. A larger
+  diff is not stored at all (a cut patch would not apply): the tag
+  ``mlflow.carnet.patch`` says ``omitted`` and ``carnet reproduce`` refuses the
+  run. Untracked files are never recorded (they may be data, secrets, build
+  output): their names, up to :data:`MAX_UNTRACKED_NAMES`, are listed so the
+  reproduction can warn.
 
-Tags: ``mlflow.carnet.entry_point`` (the command, as ``carnet reproduce`` will run it)
-and ``mlflow.carnet.patch`` (``none``, ``included``, ``omitted`` or ``no-git``); a run
-started by ``carnet reproduce`` gets ``carnet.reproduces=<RUN_ID>``.
+The record and the patch are kept in the store once per distinct content,
+under their sha256 (:mod:`carnet.store.environment_records`): a process that
+starts a thousand runs stores one record, and each run carries tags:
+``mlflow.carnet.environment`` (the digest), ``mlflow.carnet.run_index`` (the
+run's place among the runs its process started), ``mlflow.carnet.entry_point``
+(the command, as ``carnet reproduce`` will run it) and ``mlflow.carnet.patch``
+(``none``, ``included``, ``omitted`` or ``no-git``); a run started by
+``carnet reproduce`` gets ``carnet.reproduces=<RUN_ID>``. Runs recorded before
+records were kept this way have the record as their artifact
+``carnet/environment.json`` (and ``carnet/uncommitted.patch``);
+:func:`carnet.reproduce_plan.recorded_environment` reads either.
 
 Cost: everything that cannot change while a process runs (distributions, git
 diff, untracked names) is computed once per process: the diff is one ``git``
 command, run only when the tracked files differ from the commit (the dirty flag
 :mod:`carnet.sysinfo` computed already), the untracked names another, run in any
-git working tree. Later run starts pay a JSON dump and the artifact writes.
+git working tree. A later run start adds four tags to the run's creation.
 ``CARNET_CAPTURE=off`` turns it all off.
 """
 
@@ -47,11 +55,14 @@ from pathlib import Path
 from typing import Any
 
 from carnet import settings
+from carnet.entities import EnvironmentRecord
+from carnet.record_digest import MAX_PATCH_BYTES, record_digest
 from carnet.sysinfo import GIT_DIRTY_TAG, system_tags
 
 __all__ = [
     "ENTRY_POINT_TAG",
     "ENVIRONMENT_FILE",
+    "ENVIRONMENT_TAG",
     "FORMAT",
     "MAX_ENV_VALUE",
     "MAX_PATCH_BYTES",
@@ -59,23 +70,24 @@ __all__ = [
     "PATCH_FILE",
     "PATCH_TAG",
     "REPRODUCES_TAG",
+    "RUN_INDEX_TAG",
     "StartRecord",
     "at_run_start",
     "distributions",
     "entry_point",
 ]
 
-#: The artifact files, below the run's artifact root.
+#: Where runs recorded before environment records had theirs (artifact files).
 ENVIRONMENT_FILE = "carnet/environment.json"
 PATCH_FILE = "carnet/uncommitted.patch"
 #: Tags a run gets at start.
+ENVIRONMENT_TAG = "mlflow.carnet.environment"
+RUN_INDEX_TAG = "mlflow.carnet.run_index"
 ENTRY_POINT_TAG = "mlflow.carnet.entry_point"
 PATCH_TAG = "mlflow.carnet.patch"
 REPRODUCES_TAG = "carnet.reproduces"
-#: The version of environment.json's layout.
+#: The version of the record's layout.
 FORMAT = 1
-#: The largest uncommitted diff stored; a larger one is omitted, never cut.
-MAX_PATCH_BYTES = 1 << 20
 #: At most this many untracked file names are listed.
 MAX_UNTRACKED_NAMES = 100
 #: A recorded variable's value is cut to this many characters.
@@ -91,11 +103,11 @@ _counter_lock = threading.Lock()
 
 @dataclass(frozen=True)
 class StartRecord:
-    """What one run's start records: tags for the new run, and artifact files (path ->
-    bytes) written once the run exists."""
+    """What one run's start records: tags for the new run, and the environment record
+    they point at (None when capture is off), to be kept in the store first."""
 
     tags: dict[str, str]
-    files: dict[str, bytes]
+    environment: EnvironmentRecord | None
 
 
 def at_run_start() -> StartRecord | None:
@@ -106,19 +118,27 @@ def at_run_start() -> StartRecord | None:
         index = next(_counter)
     reproduces = _reproduces(index)
     if not settings.CAPTURE.get():
-        return StartRecord({REPRODUCES_TAG: reproduces}, {}) if reproduces else None
+        return StartRecord({REPRODUCES_TAG: reproduces}, None) if reproduces else None
     static = _process_record()
-    # the per-run fields first, then the process's, encoded once: one small dump per run
-    head = json.dumps({"run_index": index, "env": _allowed_env()})
-    tags = {ENTRY_POINT_TAG: static.command, PATCH_TAG: static.record["git"]["patch"]}
+    environment = _environment(tuple(sorted(_allowed_env().items())))
+    tags = {
+        ENVIRONMENT_TAG: environment.digest,
+        RUN_INDEX_TAG: str(index),
+        ENTRY_POINT_TAG: static.command,
+        PATCH_TAG: static.record["git"]["patch"],
+    }
     if reproduces is not None:
         tags[REPRODUCES_TAG] = reproduces
-    # One file a run (a second one cost as much again at every start): the pins of what an
-    # index serves are the environment's ``distributions`` with ``source`` "index".
-    files = {ENVIRONMENT_FILE: head[:-1].encode() + b", " + static.encoded[1:]}
-    if static.patch:
-        files[PATCH_FILE] = static.patch
-    return StartRecord(tags=tags, files=files)
+    return StartRecord(tags=tags, environment=environment)
+
+
+@functools.lru_cache(maxsize=16)
+def _environment(env: tuple[tuple[str, str], ...]) -> EnvironmentRecord:
+    """The process's record with these recorded variables, encoded and digested once."""
+    static = _process_record()
+    head = json.dumps({"env": dict(env)}, separators=(",", ":")).encode()
+    encoded = head[:-1] + b"," + static.encoded[1:]
+    return EnvironmentRecord(record_digest(encoded, static.patch), encoded, static.patch)
 
 
 def _reproduces(index: int) -> str | None:

@@ -168,6 +168,16 @@ class InputTag(NamedTuple):
 
 
 @dataclass(frozen=True)
+class EnvironmentRecord:
+    """What a run needs to be run again, as :mod:`carnet.capture` recorded it: the record
+    (JSON bytes) and the working tree's uncommitted patch, if any, under their digest."""
+
+    digest: str
+    record: bytes
+    patch: bytes | None = None
+
+
+@dataclass(frozen=True)
 class Dataset:
     """A dataset as the store keeps it (MLflow's ``Dataset`` entity).
 

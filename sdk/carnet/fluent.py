@@ -403,9 +403,8 @@ def start_run(
                     "start the child under another run."
                 )
         parent = parent_run_id or (stack[-1].info.run_id if stack else None)
-        record = capture_hook.at_start()
         all_tags = dict(system_tags())
-        all_tags.update(record.tags if record else {})
+        all_tags.update(capture_hook.at_start(client))
         all_tags.update(clean)
         run = client.create_run(
             _resolve_experiment_id(experiment_id),
@@ -413,7 +412,6 @@ def start_run(
             run_name=run_name,
             parent_run_id=parent,
         )
-        capture_hook.store(client, run.info.run_id, record)
     active = run_context.push(run, client)
     process_hooks.install()
     system_metrics.start_for_run(run.info.run_id, client, log_system_metrics)

@@ -24,6 +24,7 @@ from typing import Any
 
 from carnet import capture
 from carnet.client import Client
+from carnet.entities import Run
 from carnet.errors import (
     ArtifactNotFoundError,
     CarnetError,
@@ -31,9 +32,10 @@ from carnet.errors import (
     NotFoundError,
     StateError,
 )
+from carnet.record_digest import MAX_RECORD_BYTES
 from carnet.validation import validate_run_id
 
-__all__ = ["Copy", "Plan", "make_plan", "repo_root_of"]
+__all__ = ["Copy", "Plan", "make_plan", "recorded_environment", "repo_root_of"]
 
 
 @dataclass(frozen=True)
@@ -95,22 +97,54 @@ def make_plan(client: Client, run_id: str) -> Plan:
         if isinstance(exc, CarnetError):
             raise
         raise InvalidInputError(
-            f"run {run_id}'s {capture.ENVIRONMENT_FILE} is not a record Carnet wrote "
+            f"run {run_id}'s environment record is not a record Carnet wrote "
             f"({type(exc).__name__}: {str(exc)[:200]}); it cannot be reproduced."
         ) from None
+
+
+def recorded_environment(client: Client, run: Run) -> tuple[dict[str, Any], bytes | None]:
+    """The environment record of ``run`` (see :mod:`carnet.capture`) and its uncommitted
+    patch: the store's record the run's tag names, or for a run recorded before records
+    were kept that way, its ``carnet/environment.json`` artifact. NotFoundError naming
+    why when the run has neither."""
+    run_id = run.info.run_id
+    tags = run.data.tags
+    digest = tags.get(capture.ENVIRONMENT_TAG)
+    if digest is not None:
+        try:
+            kept = client.store.get_environment_record(digest)
+        except NotFoundError:
+            raise NotFoundError(
+                f"run {run_id} names environment record {digest[:12]}, which this store does "
+                "not have (the store it was kept in was copied without it), so it cannot be "
+                "reproduced."
+            ) from None
+        record: dict[str, Any] = json.loads(kept.record)
+        record["run_index"] = int(tags.get(capture.RUN_INDEX_TAG, "1"))
+        return record, kept.patch
+    try:
+        raw = client.read_artifact(run_id, capture.ENVIRONMENT_FILE)
+    except ArtifactNotFoundError:
+        raise NotFoundError(
+            f"run {run_id} has no environment record: it started with CARNET_CAPTURE=off or "
+            "before Carnet recorded environments, so it cannot be reproduced."
+        ) from None
+    if len(raw) > MAX_RECORD_BYTES:
+        raise InvalidInputError(
+            f"run {run_id}'s {capture.ENVIRONMENT_FILE} is larger than an environment record "
+            f"can be ({MAX_RECORD_BYTES:,} bytes); it cannot be reproduced."
+        )
+    record = json.loads(raw)
+    patch = None
+    if isinstance(record, dict) and record.get("git", {}).get("patch") == "included":
+        patch = client.read_artifact(run_id, capture.PATCH_FILE)
+    return record, patch
 
 
 def _plan(client: Client, run_id: str) -> Plan:
     validate_run_id(run_id)
     run = client.get_run(run_id)
-    try:
-        record: dict[str, Any] = json.loads(client.read_artifact(run_id, capture.ENVIRONMENT_FILE))
-    except ArtifactNotFoundError:
-        raise NotFoundError(
-            f"run {run_id} has no {capture.ENVIRONMENT_FILE}: it started with "
-            "CARNET_CAPTURE=off or before Carnet recorded environments, so it cannot be "
-            "reproduced."
-        ) from None
+    record, recorded_patch = recorded_environment(client, run)
     entry = record["entry_point"]
     if entry["kind"] == "interactive":
         raise StateError(
@@ -129,9 +163,9 @@ def _plan(client: Client, run_id: str) -> Plan:
     warnings: list[str] = []
     commit = git.get("commit")
     repository = _find_commit(commit, git.get("root")) if commit else None
-    patch = None
-    if git["patch"] == "included":
-        patch = client.read_artifact(run_id, capture.PATCH_FILE)
+    patch = recorded_patch if git["patch"] == "included" else None
+    if git["patch"] == "included" and patch is None:
+        raise InvalidInputError(f"run {run_id}'s record says it has a patch, and has none.")
     if commit is None:
         warnings.append(
             "the run was not in a git working tree: its code is run as it is now"

@@ -373,9 +373,9 @@ CAPTURE = Setting(
     type_name="boolean",
     expects="one of 1, true, yes, on or 0, false, no, off (any case)",
     meaning="Record at each run's start what `carnet reproduce` needs to run it again: the "
-    "installed packages (`carnet/environment.json`, `carnet/requirements.txt`), the git "
-    "working tree's uncommitted changes (`carnet/uncommitted.patch`), the entry point and "
-    "the variables `CARNET_CAPTURE_ENV` names. `off` records none of it.",
+    "installed packages, the git working tree's uncommitted changes, the entry point and "
+    "the variables `CARNET_CAPTURE_ENV` names, kept once per process in the store (tag "
+    "`mlflow.carnet.environment`). `off` records none of it.",
     section=_TRACKING,
 )
 #: The environment variables (names) whose values a run records for its reproduction.

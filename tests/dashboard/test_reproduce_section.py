@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import importlib.metadata
-import json
+from typing import Any
 
 import pytest
 
 import carnet
 from carnet import capture
 from dashboard.reproduce_section import differing_packages
+from tests.reproduce.helpers import rewrite_environment
 
 from .conftest import MakeApp, no_exceptions
 from .store_data import StoreInfo
@@ -35,12 +36,14 @@ def test_run_page_shows_the_command_packages_and_reproductions(
         carnet.log_metric("loss", 0.5)
     original = run.info.run_id
     client = carnet.Client(store.uri)
-    record = json.loads(client.read_artifact(original, capture.ENVIRONMENT_FILE))
-    for dist in record["distributions"]:
-        if dist["name"] == "numpy":
-            dist["version"] = "0.0.1"
-    record["distributions"].append({"name": "made-up-lib", "version": "9", "source": "index"})
-    client.log_bytes(original, json.dumps(record).encode(), capture.ENVIRONMENT_FILE)
+
+    def change(record: dict[str, Any]) -> None:
+        for dist in record["distributions"]:
+            if dist["name"] == "numpy":
+                dist["version"] = "0.0.1"
+        record["distributions"].append({"name": "made-up-lib", "version": "9", "source": "index"})
+
+    rewrite_environment(store.uri, original, change)
     again = client.create_run(
         store.experiment_id, run_name="again", tags={capture.REPRODUCES_TAG: original}
     )

@@ -34,8 +34,11 @@ from .conftest import dump_store, finish, nan_safe, release, start_worker
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "schema_v1.db"
 
+#: The v8 -> v9 migration undone (environment records).
+DOWNGRADE_TO_V8 = ("DROP TABLE environment_records",)
 #: The v7 -> v8 migration undone (logged models).
 DOWNGRADE_TO_V7 = (
+    *DOWNGRADE_TO_V8,
     "DROP TABLE run_outputs",
     "DROP TABLE logged_model_metrics",
     "DROP TABLE logged_model_params",
@@ -127,12 +130,12 @@ def fresh_store(uri: str) -> None:
 
 
 def downgrade_to_v1(uri: str) -> None:
-    """Turn a fresh current store into a v1 store (valid while SCHEMA_VERSION is 8)."""
+    """Turn a fresh current store into a v1 store (valid while SCHEMA_VERSION is 9)."""
     downgrade(uri, DOWNGRADE_TO_V1, 1)
 
 
 def downgrade(uri: str, statements: tuple[str, ...], version: int) -> None:
-    assert SCHEMA_VERSION == 8, "extend the DOWNGRADE_TO_* lists with the newer migrations' undo"
+    assert SCHEMA_VERSION == 9, "extend the DOWNGRADE_TO_* lists with the newer migrations' undo"
     engine = create_engine(uri)
     with engine.begin() as conn:
         for statement in statements:

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import carnet
+from carnet import capture
+from carnet.entities import EnvironmentRecord
+from carnet.record_digest import record_digest
+from carnet.reproduce_plan import recorded_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -89,8 +95,37 @@ def last_runs(uri: str, count: int = 1) -> list[carnet.entities.Run]:
 
 
 def environment(uri: str, run_id: str) -> dict[str, Any]:
-    """A run's recorded environment.json."""
-    data: dict[str, Any] = json.loads(
-        carnet.Client(uri).read_artifact(run_id, "carnet/environment.json")
-    )
-    return data
+    """A run's recorded environment, as ``carnet reproduce`` reads it."""
+    client = carnet.Client(uri)
+    return recorded_environment(client, client.get_run(run_id))[0]
+
+
+def recorded_patch(uri: str, run_id: str) -> bytes | None:
+    """A run's recorded uncommitted patch."""
+    client = carnet.Client(uri)
+    return recorded_environment(client, client.get_run(run_id))[1]
+
+
+def rewrite_environment(
+    uri: str, run_id: str, change: Callable[[dict[str, Any]], object], patch: bytes | None = None
+) -> None:
+    """Give a run another environment record: its own, changed by ``change`` (and with
+    ``patch`` when given), kept under its new digest, the run's tag pointing at it."""
+    client = carnet.Client(uri)
+    run = client.get_run(run_id)
+    record, old_patch = recorded_environment(client, run)
+    record.pop("run_index")
+    change(record)
+    data = json.dumps(record).encode()
+    new_patch = old_patch if patch is None else patch
+    digest = record_digest(data, new_patch)
+    client.store.put_environment_record(EnvironmentRecord(digest, data, new_patch))
+    # an ended run takes no tags through the API: the test edits its store, as a user could
+    assert uri.startswith("sqlite:///")
+    with sqlite3.connect(uri.removeprefix("sqlite:///")) as db:
+        db.execute(
+            'UPDATE tags SET value = ? WHERE "key" = ? AND run_id = '
+            "(SELECT id FROM runs WHERE run_uuid = ?)",
+            (digest, capture.ENVIRONMENT_TAG, run_id),
+        )
+    db.close()

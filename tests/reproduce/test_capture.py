@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,15 @@ import pytest
 import carnet
 from carnet import capture, settings
 from carnet.errors import ConfigurationError
-from tests.reproduce.helpers import TRAIN, environment, git, last_runs, make_repo, run_python
+from tests.reproduce.helpers import (
+    TRAIN,
+    environment,
+    git,
+    last_runs,
+    make_repo,
+    recorded_patch,
+    run_python,
+)
 
 
 def test_a_clean_repository_records_script_packages_and_commit(tmp_path: Path) -> None:
@@ -41,8 +50,10 @@ def test_a_clean_repository_records_script_packages_and_commit(tmp_path: Path) -
     client = carnet.Client(uri)
     pins = [d["name"].lower() for d in env["distributions"] if d["source"] == "index"]
     assert "numpy" in pins and "carnet" not in pins  # carnet is a local install here
-    names = {f.path for f in client.list_artifacts(run.info.run_id, "carnet")}
-    assert names == {capture.ENVIRONMENT_FILE}
+    assert client.list_artifacts(run.info.run_id) == []  # the record is the store's
+    assert tags[capture.RUN_INDEX_TAG] == "1"
+    kept = client.store.get_environment_record(tags[capture.ENVIRONMENT_TAG])
+    assert kept.patch is None and json.loads(kept.record)["git"]["commit"] == commit
 
 
 def test_uncommitted_changes_are_a_patch_and_untracked_files_are_named(tmp_path: Path) -> None:
@@ -54,7 +65,8 @@ def test_uncommitted_changes_are_a_patch_and_untracked_files_are_named(tmp_path:
     run_python(repo, ["train.py"], uri)
     (run,) = last_runs(uri)
     assert run.data.tags[capture.PATCH_TAG] == "included"
-    patch = carnet.Client(uri).read_artifact(run.info.run_id, capture.PATCH_FILE)
+    patch = recorded_patch(uri, run.info.run_id)
+    assert patch is not None
     assert patch.decode() == git(repo, "diff", "HEAD", "--binary") + "\n"
     assert "+SCALE = 3.0" in patch.decode()
     env = environment(uri, run.info.run_id)
@@ -71,8 +83,7 @@ def test_a_patch_past_the_bound_is_omitted_not_cut(tmp_path: Path) -> None:
     (run,) = last_runs(uri)
     assert run.data.tags[capture.PATCH_TAG] == "omitted"
     assert environment(uri, run.info.run_id)["git"]["patch_bytes"] > capture.MAX_PATCH_BYTES
-    paths = {f.path for f in carnet.Client(uri).list_artifacts(run.info.run_id, "carnet")}
-    assert capture.PATCH_FILE not in paths
+    assert recorded_patch(uri, run.info.run_id) is None
 
 
 def test_a_module_outside_git_with_allowed_variables_and_a_reproduction_index(
@@ -106,6 +117,13 @@ def test_a_module_outside_git_with_allowed_variables_and_a_reproduction_index(
     assert env["env"] == {"SEED_A": "42", "LONG_B": "v" * capture.MAX_ENV_VALUE}
     assert "hunter2" not in json.dumps(env)
     assert env["run_index"] == 2
+    # one record for both runs of the process, each run its own index
+    assert environment(uri, first.info.run_id)["run_index"] == 1
+    digest = second.data.tags[capture.ENVIRONMENT_TAG]
+    assert first.data.tags[capture.ENVIRONMENT_TAG] == digest
+    with sqlite3.connect(tmp_path / "runs.db") as db:
+        assert db.execute("SELECT digest FROM environment_records").fetchall() == [(digest,)]
+    db.close()
 
 
 def test_capture_off_records_nothing(tmp_path: Path) -> None:

@@ -25,6 +25,8 @@ from tests.reproduce.helpers import (
     git,
     last_runs,
     make_repo,
+    recorded_patch,
+    rewrite_environment,
     run_python,
 )
 
@@ -45,10 +47,7 @@ def _recorded(
 
 
 def _rewrite_record(uri: str, run_id: str, **changes: Any) -> None:
-    client = carnet.Client(uri)
-    record = json.loads(client.read_artifact(run_id, capture.ENVIRONMENT_FILE))
-    record.update(changes)
-    client.log_bytes(run_id, json.dumps(record).encode(), capture.ENVIRONMENT_FILE)
+    rewrite_environment(uri, run_id, lambda record: record.update(changes))
 
 
 @pytest.fixture(autouse=True)
@@ -133,7 +132,7 @@ def test_a_script_changed_outside_git_is_pointed_out(tmp_path: Path) -> None:
 def test_a_package_the_index_lacks_is_named(tmp_path: Path) -> None:
     uri, run_id, _ = _recorded(tmp_path, dirty=False)
     client = carnet.Client(uri)
-    record = json.loads(client.read_artifact(run_id, capture.ENVIRONMENT_FILE))
+    record = environment(uri, run_id)
     record["distributions"].append(
         {"name": "carnet-made-up-package-5e1f", "version": "1.0", "source": "index"}
     )
@@ -191,9 +190,33 @@ def test_runs_that_cannot_be_rebuilt_say_why(
 
 def test_a_record_not_in_carnets_layout_is_refused(tmp_path: Path) -> None:
     uri, run_id, _ = _recorded(tmp_path, dirty=False)
-    carnet.Client(uri).log_bytes(run_id, b'{"format": 1}', capture.ENVIRONMENT_FILE)
+    rewrite_environment(uri, run_id, lambda record: [record.clear(), record.update(format=1)])
     with pytest.raises(InvalidInputError, match="not a record Carnet wrote"):
         make_plan(carnet.Client(uri), run_id)
+
+
+def test_a_run_recorded_before_records_were_kept_in_the_store_is_read(tmp_path: Path) -> None:
+    """Runs from before schema 9 have their record as artifact files, and no tag."""
+    uri, run_id, _ = _recorded(tmp_path)
+    client = carnet.Client(uri)
+    record, patch = environment(uri, run_id), recorded_patch(uri, run_id)
+    assert patch is not None
+    older = client.create_run(client.get_run(run_id).info.experiment_id)
+    client.log_bytes(older.info.run_id, json.dumps(record).encode(), capture.ENVIRONMENT_FILE)
+    client.log_bytes(older.info.run_id, patch, capture.PATCH_FILE)
+    plan = make_plan(client, older.info.run_id)
+    assert plan.patch == patch and plan.command == make_plan(client, run_id).command
+    client.log_bytes(older.info.run_id, b'{"format": 1}', capture.ENVIRONMENT_FILE)
+    with pytest.raises(InvalidInputError, match="not a record Carnet wrote"):
+        make_plan(client, older.info.run_id)
+
+
+def test_a_tag_naming_a_record_the_store_lacks_is_refused(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'runs.db'}"
+    client = carnet.Client(uri)
+    run = client.create_run("0", tags={capture.ENVIRONMENT_TAG: "ab" * 32})
+    with pytest.raises(NotFoundError, match="does not have"):
+        make_plan(client, run.info.run_id)
 
 
 def test_a_run_without_a_record_is_refused(tmp_path: Path) -> None:
@@ -216,7 +239,7 @@ def test_dry_run_prints_the_plan_and_runs_nothing(tmp_path: Path) -> None:
     ).stdout
     commit = git(repo, "rev-parse", "HEAD")
     assert f"commit {commit} of {repo}" in out
-    size = len(carnet.Client(uri).read_artifact(run_id, capture.PATCH_FILE))
+    size = len(recorded_patch(uri, run_id) or b"")
     assert f"patch:    {size:,} bytes of uncommitted changes" in out
     assert "command:  python train.py 0.3" in out
     assert "carnet: copied, not built: carnet from " in out

@@ -31,7 +31,7 @@ from starlette.routing import BaseRoute, Route
 
 from carnet.client import Client
 from carnet.errors import DeletedError
-from carnet.server import artifacts, logged_models, registry, tracking
+from carnet.server import artifacts, environments, logged_models, registry, tracking
 from carnet.server.auth import Authenticator, load
 from carnet.server.endpoints import (
     ALL_METHODS,
@@ -110,6 +110,7 @@ def api_routes(state: ServerState) -> list[BaseRoute]:
         *logged_models.ENDPOINTS,
         *artifacts.ENDPOINTS,
         *registry.ENDPOINTS,
+        *environments.ENDPOINTS,
     ]:
         by_path.setdefault(endpoint.path, []).append(endpoint)
     routes: list[BaseRoute] = []

@@ -500,6 +500,24 @@ def _v7_to_v8(cur: Cursor, dialect: Dialect) -> None:
             )
 
 
+def _v8_to_v9(cur: Cursor, dialect: Dialect) -> None:
+    """Environment records: what runs need to be run again, once per distinct content.
+
+    Runs recorded before v9 keep their ``carnet/environment.json`` artifact, which
+    ``carnet reproduce`` still reads; nothing is moved.
+    """
+    blob = "BYTEA" if dialect.name == "postgresql" else "BLOB"
+    cur.execute(
+        "CREATE TABLE IF NOT EXISTS environment_records (\n"
+        "\tdigest TEXT NOT NULL, \n"
+        f"\trecord {blob} NOT NULL, \n"
+        f"\tpatch {blob}, \n"
+        "\tcreated BIGINT NOT NULL, \n"
+        "\tPRIMARY KEY (digest)\n"
+        ")"
+    )
+
+
 #: MIGRATIONS[n] upgrades a store at version n + 1 to version n + 2.
 MIGRATIONS: list[Migration] = [
     _v1_to_v2,
@@ -509,6 +527,7 @@ MIGRATIONS: list[Migration] = [
     _v5_to_v6,
     _v6_to_v7,
     _v7_to_v8,
+    _v8_to_v9,
 ]
 
 

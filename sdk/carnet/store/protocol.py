@@ -18,7 +18,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from carnet.entities import DatasetInput, Experiment, FileInfo, Metric, Run, RunInputs, ViewType
+from carnet.entities import (
+    DatasetInput,
+    EnvironmentRecord,
+    Experiment,
+    FileInfo,
+    Metric,
+    Run,
+    RunInputs,
+    ViewType,
+)
 from carnet.store.logged_model_protocol import LoggedModelStoreProtocol
 
 #: A metric point as the store takes it: key, value, timestamp (ms), step.
@@ -212,6 +221,15 @@ class Store(LoggedModelStoreProtocol, Protocol):
 
     def inputs_of(self, run_ids: Sequence[str]) -> dict[str, RunInputs]:
         """The dataset inputs of each of ``run_ids`` that has some (unknown runs are left out)."""
+        ...
+
+    def put_environment_record(self, record: EnvironmentRecord) -> None:
+        """Keep what runs need to be run again under its digest (checked against the
+        content); the same record put again writes nothing."""
+        ...
+
+    def get_environment_record(self, digest: str) -> EnvironmentRecord:
+        """The environment record kept under ``digest``; NotFoundError when there is none."""
         ...
 
     # -- reads ----------------------------------------------------------------------------

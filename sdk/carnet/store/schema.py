@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 #: Bumped with every schema change; each bump ships a migration in migrations.py.
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 _BigIntId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -358,6 +358,21 @@ class RunOutputTable(SQLModel, table=True):
     step: int = Field(default=0, sa_type=BigInteger)
 
 
+class EnvironmentRecordTable(SQLModel, table=True):
+    """What runs need to be run again (packages, entry point, commit, uncommitted patch),
+    kept once per distinct content: runs point at a record by its digest (a tag), so a
+    process starting a thousand runs stores it once."""
+
+    __tablename__ = "environment_records"
+    #: sha256 of the record and patch (see ``environment_records.record_digest``).
+    digest: str = Field(sa_type=Text, primary_key=True)
+    #: The record, JSON.
+    record: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    #: ``git diff HEAD --binary`` of the working tree, when there was one to keep.
+    patch: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    created: int = Field(sa_type=BigInteger)
+
+
 experiments = ExperimentTable.__table__  # type: ignore[attr-defined]
 experiment_tags = ExperimentTagTable.__table__  # type: ignore[attr-defined]
 runs = RunTable.__table__  # type: ignore[attr-defined]
@@ -378,6 +393,7 @@ logged_model_tags = LoggedModelTagTable.__table__  # type: ignore[attr-defined]
 logged_model_params = LoggedModelParamTable.__table__  # type: ignore[attr-defined]
 logged_model_metrics = LoggedModelMetricTable.__table__  # type: ignore[attr-defined]
 run_outputs = RunOutputTable.__table__  # type: ignore[attr-defined]
+environment_records = EnvironmentRecordTable.__table__  # type: ignore[attr-defined]
 schema_info = SchemaVersionTable.__table__  # type: ignore[attr-defined]
 metadata = SQLModel.metadata
 

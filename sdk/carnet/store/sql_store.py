@@ -2,7 +2,8 @@
 
 Each part is one concern over the shared base (base.py): experiments
 (experiments.py), reads of runs (run_reads.py), writes of runs (run_writes.py),
-logged models (logged_models.py) and the model registry (model_registry.py).
+logged models (logged_models.py), the model registry (model_registry.py) and
+environment records (environment_records.py).
 ``SqlStore`` only joins them; it is what ``open_store`` returns for a ``sqlite:///``
 or ``postgresql+psycopg://`` URI.
 """
@@ -10,6 +11,7 @@ or ``postgresql+psycopg://`` URI.
 from __future__ import annotations
 
 from carnet.store.bulk_import import RunImports
+from carnet.store.environment_records import EnvironmentRecordStore
 from carnet.store.experiments import ExperimentStore
 from carnet.store.inputs import RunInputStore
 from carnet.store.logged_models import LoggedModelStore
@@ -24,6 +26,7 @@ class SqlStore(
     ModelRegistryStore,
     LoggedModelStore,
     RunInputStore,
+    EnvironmentRecordStore,
     ExperimentStore,
     RunReads,
     RunWrites,

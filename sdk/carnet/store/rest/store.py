@@ -41,6 +41,7 @@ CRASHED runs.
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
 import math
@@ -50,7 +51,16 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from carnet.entities import DatasetInput, Experiment, FileInfo, Metric, Run, RunInputs, ViewType
+from carnet.entities import (
+    DatasetInput,
+    EnvironmentRecord,
+    Experiment,
+    FileInfo,
+    Metric,
+    Run,
+    RunInputs,
+    ViewType,
+)
 from carnet.errors import (
     CarnetError,
     ConfigurationError,
@@ -61,6 +71,7 @@ from carnet.errors import (
     ReadOnlyError,
     RunNotFoundError,
 )
+from carnet.record_digest import check_record
 from carnet.store.protocol import RUN_ATTRIBUTE_COLUMNS, MetricPoint
 from carnet.store.rest import batches, wire
 from carnet.store.rest.artifacts import ServerArtifacts
@@ -72,6 +83,8 @@ from carnet.store.rest.session import HttpSession, Retry, read_json
 API = "/api/2.0/mlflow"
 #: ``carnet server``'s heartbeat endpoint (not part of MLflow's API).
 HEARTBEAT_PATH = "/api/2.0/carnet/runs/heartbeat"
+#: ``carnet server``'s environment-record endpoints (see :mod:`carnet.capture`).
+ENVIRONMENTS_PATH = "/api/2.0/carnet/environments"
 #: Sent when creating a run: this process beats for it (the server need not keep it alive).
 HEARTBEAT_HEADER = "X-Carnet-Heartbeat"
 #: Runs asked for in one search request when a call wants more (or all of them).
@@ -431,6 +444,39 @@ class RestStore(RestRegistry, RestLoggedModels):
             ],
         }
         self._call("POST", "/runs/log-inputs", body, not_found=RunNotFoundError)
+
+    def put_environment_record(self, record: EnvironmentRecord) -> None:
+        """Keep an environment record on the server (checked here first, so a record the
+        server would refuse is not sent); putting it again writes nothing, so it is
+        retried like any idempotent request."""
+        self.check_writable()
+        check_record(record.digest, record.record, record.patch)
+        body: dict[str, Any] = {
+            "digest": record.digest,
+            "record": base64.b64encode(record.record).decode(),
+        }
+        if record.patch is not None:
+            body["patch"] = base64.b64encode(record.patch).decode()
+        self._session.send(
+            "POST",
+            f"{ENVIRONMENTS_PATH}/put",
+            read_json,
+            content=_body(body),
+            headers=_JSON,
+            retry=Retry.SAFE,
+        )
+
+    def get_environment_record(self, digest: str) -> EnvironmentRecord:
+        """The environment record kept under ``digest`` on the server."""
+        data = self._session.send(
+            "GET", f"{ENVIRONMENTS_PATH}/get", read_json, params={"digest": digest}
+        )
+        patch = data.get("patch")
+        return EnvironmentRecord(
+            digest,
+            base64.b64decode(data["record"]),
+            None if patch is None else base64.b64decode(patch),
+        )
 
     def heartbeat(self, run_ids: Sequence[str]) -> None:
         """Mark these RUNNING runs alive on the server.
