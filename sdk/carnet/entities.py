@@ -287,6 +287,10 @@ class RunOutputs:
 
     model_outputs: list[LoggedModelOutput] = field(default_factory=list)
 
+    def to_dictionary(self) -> dict[str, Any]:
+        """Plain dicts in the shape of MLflow's ``RunOutputs.to_dictionary()``."""
+        return {"model_outputs": [{"model_id": m, "step": s} for m, s in self.model_outputs]}
+
 
 @dataclass(frozen=True)
 class Run:
@@ -320,6 +324,7 @@ class Run:
             "info": asdict(self.info),
             "data": self.data.to_dictionary(),
             "inputs": self.inputs.to_dictionary(),
+            "outputs": self.outputs.to_dictionary(),
         }
 
 

@@ -801,7 +801,6 @@ def test_log_dict_yaml(step: str, mlflow_obs: dict[str, Any], carnet_obs: dict[s
     same(mlflow_obs, carnet_obs, "entity_shapes", step)
 
 
-@gap("Run.to_dictionary() has no outputs: Carnet has no Run.outputs (logged models as outputs)")
 def test_run_to_dictionary(mlflow_obs: dict[str, Any], carnet_obs: dict[str, Any]) -> None:
     same(mlflow_obs, carnet_obs, "entity_shapes", "run_to_dictionary")
 

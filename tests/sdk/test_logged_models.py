@@ -55,6 +55,8 @@ def test_a_model_lives_pending_then_ready(client: carnet.Client) -> None:
     assert client.get_run(run.info.run_id).outputs.model_outputs == [
         LoggedModelOutput(model.model_id, 2)
     ]
+    as_dict = client.get_run(run.info.run_id).to_dictionary()  # MLflow's shape
+    assert as_dict["outputs"] == {"model_outputs": [{"model_id": model.model_id, "step": 2}]}
     client.delete_logged_model(model.model_id)
     with pytest.raises(LoggedModelNotFoundError):
         client.get_logged_model(model.model_id)

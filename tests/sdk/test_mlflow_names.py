@@ -147,4 +147,5 @@ def test_run_status_helpers_and_to_dictionary(tracking: str) -> None:
     as_dict = carnet.get_run(run.info.run_id).to_dictionary()
     assert as_dict["data"]["params"] == {"p": "1"}
     assert as_dict["info"]["run_id"] == run.info.run_id
+    assert as_dict["outputs"] == {"model_outputs": []}
     json.dumps(as_dict)
