@@ -16,7 +16,6 @@ freshly opened store (:func:`store_problem`).
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -33,6 +32,7 @@ import carnet
 from carnet.artifacts import resolve as resolve_artifact
 from carnet.entities import FileInfo, LoggedModel, ModelVersion, RegisteredModel, RunInputs
 from carnet.errors import ArtifactLocationError, ArtifactNotFoundError
+from carnet.model_ids import logged_model_id
 from carnet.model_signature import ModelSignature
 from carnet.models import DESCRIPTOR, read_descriptor, read_signature
 from carnet.query import quote_string
@@ -508,7 +508,7 @@ def model_files(uri: str, v: Version, source: str) -> ModelFiles:
     """
     run_id = source_run_id(source)
     path = source.split(run_id, 1)[1].strip("/") if run_id else ""
-    logged = _LOGGED_MODEL_SOURCE.fullmatch(source)
+    logged = logged_model_id(source)
     if logged is None and (not run_id or not path):
         return ModelFiles(
             problem="The dashboard reads signatures of versions registered from a run "
@@ -517,7 +517,7 @@ def model_files(uri: str, v: Version, source: str) -> ModelFiles:
     # What a viewer reads of a failure is a plain sentence: never a server path.
     try:
         if logged is not None:
-            folder = client(uri).logged_model_folder(logged.group(1))
+            folder = client(uri).logged_model_folder(logged)
         else:
             folder = _run_model_folder(uri, run_id or "", path)
         if (folder / DESCRIPTOR).stat().st_size > DESCRIPTOR_BYTES:
@@ -535,10 +535,6 @@ def model_files(uri: str, v: Version, source: str) -> ModelFiles:
     example, size = _input_example(folder, descriptor)
     flavors = tuple(str(f) for f in descriptor.get("flavors", {}))
     return ModelFiles(None, flavors, signature, example, size)
-
-
-#: A version registered from a logged model, as MLflow 3 records its source.
-_LOGGED_MODEL_SOURCE = re.compile(r"models:/+(m-[0-9a-f]{32})/?")
 
 
 def _run_model_folder(uri: str, run_id: str, path: str) -> Path:

@@ -50,6 +50,7 @@ from carnet.errors import (
     ModelError,
     RunNotActiveError,
 )
+from carnet.model_ids import logged_model_id
 from carnet.model_signature import ColSpec, ModelSignature, Schema, TensorSpec, infer_signature
 
 DESCRIPTOR = "MLmodel"
@@ -62,7 +63,6 @@ CONDA_ENV = "conda.yaml"
 FORMAT_VERSION = 2
 MODEL_HISTORY_TAG = "mlflow.log-model.history"
 #: a logged model's id (``ModelInfo.model_id``), as in ``models:/m-0a1b...``
-MODEL_ID = re.compile(r"m-[0-9a-f]{32}")
 
 #: Flavour name -> module with ``_load_flavor(folder, descriptor)``; never read from a file.
 FLAVOR_LOADERS: dict[str, str] = {"sklearn": "carnet.sklearn"}
@@ -504,7 +504,7 @@ def resolve_model_folder(
                 "e.g. 'runs:/0a1b2c.../model'."
             )
         folder = _run_model_folder(text, run_id, path.strip("/"), tracking_uri)
-    elif text.startswith("models:") and MODEL_ID.fullmatch(text[len("models:") :].strip("/")):
+    elif logged_model_id(text) is not None:
         folder = _logged_model_folder(text, tracking_uri)
     elif text.startswith("models:"):
         if _depth >= _MAX_REGISTRY_HOPS:

@@ -15,6 +15,7 @@ from typing import Any
 
 from carnet.entities import ModelVersion, PagedList, RegisteredModel
 from carnet.errors import InvalidValueError, NotFoundError, StoreError
+from carnet.model_ids import logged_model_id
 from carnet.registry_checks import (
     MAX_DESCRIPTION_LENGTH,
     MAX_SOURCE_LENGTH,
@@ -33,7 +34,6 @@ MODELS_PAGE_DEFAULT, MODELS_PAGE_MAX = 100, 1000
 VERSIONS_PAGE_DEFAULT, VERSIONS_PAGE_MAX = 10_000, 200_000
 
 _RUNS_SOURCE = re.compile(r"runs:/+([^/]+)/")
-_MODEL_SOURCE = re.compile(r"models:/+(m-[0-9a-f]{32})/?")
 
 
 def _page_size(value: object, largest: int) -> int:
@@ -190,9 +190,9 @@ class RegistryClient:
                 "source must name the model's files, e.g. 'runs:/<run_id>/model'."
             )
         run = run_id if run_id is not None else source_run_id(checked)
-        logged = _MODEL_SOURCE.fullmatch(checked)
+        logged = logged_model_id(checked)
         if model_id is None and logged is not None:
-            model_id = logged.group(1)
+            model_id = logged
         if run is None and model_id is not None:
             # A logged model's version belongs to the run that logged it, as on MLflow 3.
             try:

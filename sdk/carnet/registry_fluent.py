@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,11 +10,9 @@ from carnet import run_context
 from carnet.client import Client
 from carnet.entities import ModelVersion, RegisteredModel
 from carnet.errors import InvalidValueError, RegisteredModelExistsError
+from carnet.model_ids import logged_model_id
 
 __all__ = ["register_model", "search_model_versions", "search_registered_models"]
-
-#: A logged model's URI, ``models:/m-<32 hex>``: it names no registered model.
-_LOGGED_MODEL_URI = re.compile(r"models:/(m-[0-9a-f]{32})")
 
 
 def register_model(
@@ -35,10 +32,8 @@ def register_model(
         raise InvalidValueError(
             f"model_uri must be a model URI such as 'runs:/<run_id>/model', got {model_uri!r}."
         )
-    logged = _LOGGED_MODEL_URI.fullmatch(model_uri)
-    return register_version(
-        run_context.client(), model_uri, name, tags, logged.group(1) if logged else None
-    )
+    logged = logged_model_id(model_uri)
+    return register_version(run_context.client(), model_uri, name, tags, logged)
 
 
 def register_version(

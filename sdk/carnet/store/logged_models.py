@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,6 +34,7 @@ from carnet.errors import (
     InvalidInputError,
     LoggedModelNotFoundError,
 )
+from carnet.model_ids import MODEL_ID
 from carnet.query import parse_filter, parse_order_by
 from carnet.store.engine import read_cursor, write_transaction
 from carnet.store.logged_model_protocol import ModelMetricPoint
@@ -45,9 +45,6 @@ from carnet.store.sql_search.logged_model_filter import (
     build_logged_model_search,
     compile_logged_model_filter,
 )
-
-#: A logged model's id, as MLflow 3 makes them.
-MODEL_ID = re.compile(r"m-[0-9a-f]{32}")
 
 _COLUMNS = (
     "id, model_id, experiment_id, name, artifact_location, creation_timestamp, "
