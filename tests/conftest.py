@@ -139,6 +139,7 @@ def reset_tracking_state() -> None:
 def _clean_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     for var in (
         "CARNET_TRACKING_URI",
+        "MLFLOW_TRACKING_URI",
         "CARNET_ASYNC_LOGGING",
         "MLFLOW_EXPERIMENT_NAME",
         "CARNET_EXPERIMENT_NAME",

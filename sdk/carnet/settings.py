@@ -736,6 +736,17 @@ MLFLOW_RUN_ID = _optional_text(
     _MLFLOW,
 )
 
+#: MLflow's tracking URI, read when CARNET_TRACKING_URI is unset.
+MLFLOW_TRACKING_URI = _optional_text(
+    "MLFLOW_TRACKING_URI",
+    "MLflow's name for `CARNET_TRACKING_URI`, honoured when that is unset, so a team's "
+    "`export MLFLOW_TRACKING_URI=http://host:5000` points Carnet's SDK at the same server. "
+    "It must name a store Carnet opens (`http(s)://`, `sqlite:///`, `postgresql://`); "
+    "MLflow's other stores (a `file:` or bare-path folder of `mlruns`, `databricks`) are "
+    "refused with a message rather than replaced by a local SQLite file.",
+    _MLFLOW,
+)
+
 #: MLflow's tracking-server token, read when CARNET_TRACKING_TOKEN is unset.
 MLFLOW_TRACKING_TOKEN = _optional_text(
     "MLFLOW_TRACKING_TOKEN",

@@ -60,7 +60,31 @@ def explicit_uri() -> str | None:
     return _tracking_uri
 
 
+#: The schemes of MLFLOW_TRACKING_URI that name a store Carnet opens.
+_MLFLOW_SCHEMES = ("http", "https", "sqlite", "postgresql", "postgres", "postgresql+psycopg")
+
+
 def resolve_uri(uri: str | Path | None = None) -> str:
     """The store in use: the argument, else set_tracking_uri's, else $CARNET_TRACKING_URI,
-    else ./carnet.db."""
-    return normalize_uri(str(uri or _tracking_uri or settings.TRACKING_URI.get() or DEFAULT_URI))
+    else $MLFLOW_TRACKING_URI (so MLflow code run with a team's settings logs where they
+    say), else ./carnet.db."""
+    chosen = uri or _tracking_uri or settings.TRACKING_URI.get() or _mlflow_uri() or DEFAULT_URI
+    return normalize_uri(str(chosen))
+
+
+def _mlflow_uri() -> str | None:
+    """$MLFLOW_TRACKING_URI when it names a store Carnet opens; a ConfigurationError when
+    it names one of MLflow's others (a folder of mlruns, Databricks): silently logging to
+    ./carnet.db instead would lose the runs where the user looks for them."""
+    value = (settings.MLFLOW_TRACKING_URI.get() or "").strip()
+    if not value:
+        return None
+    scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+    if scheme not in _MLFLOW_SCHEMES:
+        raise ConfigurationError(
+            f"MLFLOW_TRACKING_URI is {value[:200]!r}, an MLflow store Carnet cannot open. "
+            "Point it at a carnet server (http://host:5000), a SQLite file "
+            "(sqlite:///path/to/carnet.db) or PostgreSQL, or set CARNET_TRACKING_URI, "
+            "which Carnet reads first."
+        )
+    return value

@@ -35,9 +35,6 @@ DOCS = ROOT / "docs" / "settings.md"
 SOURCES = ["sdk/carnet", "dashboard"]
 #: A variable name as code spells it: in quotes, after ``$`` or ``${``, or in backticks.
 NAMED = re.compile(r"""["'`$]\{?((?:CARNET|MLFLOW)_[A-Z][A-Z0-9_]*)""")
-#: MLflow's variables that Carnet's messages mention but Carnet never reads: they configure
-#: MLflow's own client, pointed at ``carnet server``.
-MLFLOW_CLIENT_ONLY = {"MLFLOW_TRACKING_URI"}
 #: Files that touch a variable only to save and restore it around a change of their own.
 SAVE_AND_RESTORE = {"dashboard/bench_hooks.py"}
 #: MLflow's tag-name constants (``MLFLOW_RUN_NAME = "mlflow.runName"``): names, not variables.
@@ -72,7 +69,7 @@ def test_every_variable_the_code_names_is_declared() -> None:
             if str(path.relative_to(ROOT)) in TAG_NAMES:
                 continue
             for name in NAMED.findall(path.read_text(encoding="utf-8")):
-                if name not in declared and name not in MLFLOW_CLIENT_ONLY:
+                if name not in declared:
                     missing.setdefault(name, str(path.relative_to(ROOT)))
     assert not missing, (
         f"declare these variables in sdk/carnet/settings.py (and regenerate docs/settings.md "

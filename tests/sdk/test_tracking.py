@@ -307,3 +307,26 @@ def test_tracking_uri_resolution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert carnet.get_tracking_uri() == "postgresql+psycopg://u@h/db"
     with pytest.raises(carnet.CarnetError, match="unsupported"):
         carnet.set_tracking_uri("mysql://x")
+
+
+def test_mlflow_tracking_uri_is_honoured_after_carnets_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MLflow code run with a team's ``MLFLOW_TRACKING_URI`` logs where it says; a store
+    Carnet cannot open is refused with a message, never replaced by ./carnet.db."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'team.db'}")
+    with carnet.start_run() as run:
+        carnet.log_metric("m", 1.0)
+    assert (tmp_path / "team.db").exists() and not (tmp_path / "carnet.db").exists()
+    assert carnet.Client(f"sqlite:///{tmp_path / 'team.db'}").get_run(run.info.run_id)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://tracking.example:5000")
+    assert carnet.get_tracking_uri() == "http://tracking.example:5000"
+    monkeypatch.setenv("CARNET_TRACKING_URI", str(tmp_path / "own.db"))
+    assert carnet.get_tracking_uri() == f"sqlite:///{tmp_path / 'own.db'}"  # Carnet's first
+    monkeypatch.delenv("CARNET_TRACKING_URI")
+    for other in ("databricks", "file:./mlruns", "./mlruns", "databricks-uc://profile"):
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", other)
+        with pytest.raises(carnet.CarnetError, match="MLFLOW_TRACKING_URI is"):
+            carnet.get_tracking_uri()
+    assert not (tmp_path / "mlruns").exists()
