@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import json
 import logging
@@ -342,6 +343,17 @@ def test_the_cli_refuses_before_serving(uri: str, args: list[str], fragment: str
     result = CliRunner().invoke(cli, ["server", "--db", uri, *args])
     assert result.exit_code == 1
     assert fragment in result.output
+
+
+def test_the_servers_store_is_never_the_clients_mlflow_tracking_uri(tmp_path: Path) -> None:
+    """An operator's shell often exports MLFLOW_TRACKING_URI=http://this-server: the server's
+    store is --db, else CARNET_TRACKING_URI, else ./carnet.db, and never another server."""
+    env = {"MLFLOW_TRACKING_URI": "http://127.0.0.1:9", "CARNET_TRACKING_URI": None}
+    with contextlib.chdir(tmp_path):
+        result = CliRunner().invoke(cli, ["server", "--workers", "2"], env=env)
+    assert result.exit_code == 1 and "needs PostgreSQL" in result.output  # ./carnet.db
+    result = CliRunner().invoke(cli, ["server", "--db", "http://127.0.0.1:9"], env=env)
+    assert result.exit_code == 1 and "is another server" in result.output
 
 
 def test_the_cli_refuses_an_unusable_tokens_file(uri: str, tmp_path: Path) -> None:

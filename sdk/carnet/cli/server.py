@@ -17,8 +17,8 @@ from carnet.cli._common import DB_HELP
 from carnet.cli.ui import dashboard_app, redact
 from carnet.errors import ConfigurationError
 from carnet.server.settings import ENV_TOKENS_FILE
-from carnet.settings import ARTIFACT_ROOT
-from carnet.uri import resolve_uri
+from carnet.settings import ARTIFACT_ROOT, TRACKING_URI
+from carnet.uri import DEFAULT_URI, resolve_uri
 
 ENV_ARTIFACT_ROOT = ARTIFACT_ROOT.name
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -116,7 +116,13 @@ def server(
     """
     from carnet.server import ServerSettings, serve
 
-    uri = resolve_uri(db)
+    # MLFLOW_TRACKING_URI is where clients log (often this very server), never its store.
+    uri = resolve_uri(db or TRACKING_URI.get() or DEFAULT_URI)
+    if uri.startswith(("http://", "https://")):
+        raise ConfigurationError(
+            f"carnet server serves a SQLite or PostgreSQL store, and {uri} is another server; "
+            "give --db sqlite:///path/to/carnet.db or a postgresql+psycopg:// URL."
+        )
     if workers > 1 and uri.startswith("sqlite:"):
         raise ConfigurationError(
             "--workers above 1 needs PostgreSQL: on SQLite one server process is the single "
