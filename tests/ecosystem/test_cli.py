@@ -406,23 +406,26 @@ def test_gc_purges_deleted_runs_and_their_artifacts(store: str) -> None:
     ok("runs", "delete", doomed, "--db", store)
     out = ok("gc", "--db", store, "--dry-run")
     assert out.splitlines()[:2] == [
-        "would purge 1 run and 0 experiments",
+        "would purge 1 run, 0 experiments and 0 logged models",
         "would free 1 artifact folder (7 B)",
     ]
     assert folder.is_dir()
     out = ok("gc", "--db", store)
-    assert out.splitlines()[0] == "purged 1 run and 0 experiments"
+    assert out.splitlines()[0] == "purged 1 run, 0 experiments and 0 logged models"
     assert f"  run {doomed}" in out.splitlines()
     assert not folder.exists()
     assert "no run with id" in fails("runs", "show", doomed, "--db", store)
     assert set(run_ids(store)) == {"run-1", "run-2"}
-    assert ok("gc", "--db", store).splitlines()[0] == "purged 0 runs and 0 experiments"
+    assert (
+        ok("gc", "--db", store).splitlines()[0]
+        == "purged 0 runs, 0 experiments and 0 logged models"
+    )
 
 
 def test_gc_purges_deleted_experiments(store: str) -> None:
     ok("experiments", "delete", "sweep", "--db", store)
     out = ok("gc", "--db", store)
-    assert out.splitlines()[0] == "purged 3 runs and 1 experiment"
+    assert out.splitlines()[0] == "purged 3 runs, 1 experiment and 0 logged models"
     assert "sweep" not in ok("experiments", "list", "--db", store, "--all")
     assert "created experiment 'sweep'" in ok("experiments", "create", "sweep", "--db", store)
 

@@ -22,14 +22,28 @@ def _ids(text: str | None) -> list[str] | None:
     metavar="ID,ID",
     help="Only deleted runs of these experiments, and these experiments if deleted.",
 )
+@click.option(
+    "--logged-model-ids",
+    default=None,
+    metavar="ID,ID",
+    help="Only these deleted logged models (comma-separated); by default every deleted one.",
+)
 @click.option("--dry-run", is_flag=True, help="Show what would go, remove nothing.")  # fmt: skip
-def gc(db: str | None, run_ids: str | None, experiment_ids: str | None, dry_run: bool) -> None:
-    """Purge deleted runs and experiments for good.
+def gc(
+    db: str | None,
+    run_ids: str | None,
+    experiment_ids: str | None,
+    logged_model_ids: str | None,
+    dry_run: bool,
+) -> None:
+    """Purge deleted runs, experiments and logged models for good.
 
     Removes deleted runs (and every run of a deleted experiment) with their
     metrics, params, tags and artifact folders, then the deleted experiments,
-    which frees their names. Active runs are never touched. This cannot be
-    undone; try --dry-run first.
+    which frees their names, and deleted logged models with their files (not
+    one a registered model version was made from). With --run-ids only those
+    runs go (and the logged models --logged-model-ids names). Active runs and
+    models are never touched. This cannot be undone; try --dry-run first.
     """
     from carnet.store.purge import collect_garbage
 
@@ -50,6 +64,7 @@ def gc(db: str | None, run_ids: str | None, experiment_ids: str | None, dry_run:
             db,
             run_ids=_ids(run_ids),
             experiment_ids=_ids(experiment_ids),
+            model_ids=_ids(logged_model_ids),
             dry_run=dry_run,
             on_start=start,
             on_batch=step,
@@ -59,13 +74,17 @@ def gc(db: str | None, run_ids: str | None, experiment_ids: str | None, dry_run:
             bar[0].__exit__(None, None, None)  # type: ignore[attr-defined]
     verb = "would purge" if dry_run else "purged"
     runs = plural(len(report.run_ids), "run")
-    click.echo(f"{verb} {runs} and {plural(len(report.experiment_ids), 'experiment')}")
+    experiments = plural(len(report.experiment_ids), "experiment")
+    models = plural(len(report.model_ids), "logged model")
+    click.echo(f"{verb} {runs}, {experiments} and {models}")
     folders = plural(report.artifact_folders, "artifact folder")
     click.echo(f"{'would free' if dry_run else 'freed'} {folders} ({_size(report.bytes_freed)})")
     for run_id in report.run_ids:
         click.echo(f"  run {run_id}")
     for experiment_id in report.experiment_ids:
         click.echo(f"  experiment {experiment_id}")
+    for model_id in report.model_ids:
+        click.echo(f"  logged model {model_id}")
     for note in report.kept:
         click.echo(f"kept: {note}", err=True)
 

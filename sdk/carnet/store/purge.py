@@ -2,7 +2,10 @@
 
 ``delete_run`` only marks a run deleted (it can be restored); ``collect_garbage``
 removes such runs, and every run of a deleted experiment, permanently, and then
-the deleted experiments themselves (which frees their names). Rows go first,
+the deleted experiments themselves (which frees their names), and deleted
+logged models (``delete_logged_model``) with their files, except one a
+registered model version was made from (purging it would break the version;
+delete the version first). Rows go first,
 in short transactions of a few hundred runs, re-checking inside each one that
 the runs are still deleted (a concurrent ``restore_run`` wins). Artifact
 folders are removed after their rows are gone, and only when the folder is
@@ -37,6 +40,7 @@ class GcReport:
 
     run_ids: list[str] = field(default_factory=list)
     experiment_ids: list[str] = field(default_factory=list)
+    model_ids: list[str] = field(default_factory=list)
     artifact_folders: int = 0
     bytes_freed: int = 0
     #: Artifact folders left in place, with the reason.
@@ -97,11 +101,14 @@ def collect_garbage(
     *,
     run_ids: Sequence[str] | None = None,
     experiment_ids: Sequence[str] | None = None,
+    model_ids: Sequence[str] | None = None,
     dry_run: bool = False,
     on_start: Callable[[int], None] | None = None,
     on_batch: Callable[[int], None] | None = None,
 ) -> GcReport:
-    """Permanently remove deleted runs (optionally only ``run_ids`` / in ``experiment_ids``).
+    """Permanently remove deleted runs (optionally only ``run_ids`` / in ``experiment_ids``)
+    and deleted logged models (only ``model_ids`` when given; none when only ``run_ids``
+    are). A named model that is not deleted raises InvalidInputError before anything goes.
 
     ``on_start(n)`` gets the number of runs to purge, ``on_batch(k)`` the number
     just purged (for a progress bar).
@@ -109,6 +116,8 @@ def collect_garbage(
     from carnet.uri import resolve_uri
 
     engine = get_engine(resolve_uri(uri))
+    if model_ids is not None:
+        _check_models_deleted(engine, model_ids)
     runs = schema.runs
     condition = _doomed(run_ids, experiment_ids)
     report = GcReport(dry_run=dry_run)
@@ -132,9 +141,70 @@ def collect_garbage(
     report.run_ids = [rid for rid, _ in purged]
     for rid, artifact_uri in purged:
         _remove_artifacts(rid, artifact_uri, report)
+    if run_ids is None or model_ids is not None:
+        _purge_deleted_models(engine, experiment_ids, model_ids, report)
     if run_ids is None:
         report.experiment_ids = _purge_experiments(engine, experiment_ids, dry_run)
     return report
+
+
+def _check_models_deleted(engine: Any, model_ids: Sequence[str]) -> None:
+    models = schema.logged_models
+    with engine.connect() as conn:
+        query = select(models.c.model_id, models.c.lifecycle_stage)
+        found = dict(conn.execute(query.where(models.c.model_id.in_(list(model_ids)))).all())
+    for model_id in model_ids:
+        if model_id not in found:
+            raise InvalidInputError(f"no logged model {model_id!r} to purge.")
+        if found[model_id] != LifecycleStage.DELETED:
+            raise InvalidInputError(
+                f"logged model {model_id} is not deleted: gc purges only deleted models "
+                "(delete it with delete_logged_model first)."
+            )
+
+
+def _purge_deleted_models(
+    engine: Any,
+    experiment_ids: Sequence[str] | None,
+    model_ids: Sequence[str] | None,
+    report: GcReport,
+) -> None:
+    """Deleted logged models (of the given experiments, or the given ids): rows, then files.
+    A model a registered version was made from is kept, and said so."""
+    models, versions, experiments = schema.logged_models, schema.model_versions, schema.experiments
+    deleted_experiments = select(experiments.c.experiment_id).where(
+        experiments.c.lifecycle_stage == LifecycleStage.DELETED
+    )  # their models go with them (_purge_experiments), registered or not
+    condition = (models.c.lifecycle_stage == LifecycleStage.DELETED) & models.c.experiment_id.not_in(
+        deleted_experiments
+    )
+    if experiment_ids is not None:
+        condition = condition & models.c.experiment_id.in_(_experiment_pks(experiment_ids))
+    if model_ids is not None:
+        condition = condition & models.c.model_id.in_(list(model_ids))
+    registered = select(versions.c.model_id).where(versions.c.model_id.is_not(None))
+    with engine.connect() as conn:
+        held = conn.execute(
+            select(models.c.model_id).where(condition & models.c.model_id.in_(registered))
+        ).all()
+    for (model_id,) in held:
+        report.kept.append(f"logged model {model_id}: a registered model version uses it; kept")
+    condition = condition & models.c.model_id.not_in(registered)
+    dialect = engine.dialect
+    if report.dry_run:
+        with engine.connect() as conn:
+            found = conn.execute(select(models.c.model_id).where(condition)).all()
+        report.model_ids = [str(r[0]) for r in found]
+        return
+    with write_transaction(engine) as cur:
+        query = select(models.c.id, models.c.model_id, models.c.artifact_location)
+        found = _execute(cur, dialect, query.where(condition)).fetchall()
+        pks = [int(r[0]) for r in found]
+        if pks:
+            _delete_model_rows(cur, dialect, pks)
+    for _, model_id, location in found:
+        _remove_model_folder(str(model_id), str(location))
+    report.model_ids = [str(r[1]) for r in found]
 
 
 def _purge_rows(engine: Any, condition: ColumnElement[bool]) -> list[tuple[str, str]]:
@@ -194,12 +264,18 @@ def _purge_models(cur: Cursor, dialect: Any, experiment_pks: list[int]) -> list[
     found = rows.fetchall()
     pks = [int(r[0]) for r in found]
     if pks:
-        children = (schema.logged_model_tags, schema.logged_model_params,
-                    schema.logged_model_metrics, schema.run_outputs)  # fmt: skip
-        for table in children:
-            _execute(cur, dialect, delete(table).where(table.c.model_id.in_(pks)))
-        _execute(cur, dialect, delete(models).where(models.c.id.in_(pks)))
+        _delete_model_rows(cur, dialect, pks)
     return [(str(r[1]), str(r[2])) for r in found]
+
+
+def _delete_model_rows(cur: Cursor, dialect: Any, pks: list[int]) -> None:
+    """Logged models' rows: their tags, params, metrics and run links, then the models."""
+    models = schema.logged_models
+    children = (schema.logged_model_tags, schema.logged_model_params,
+                schema.logged_model_metrics, schema.run_outputs)  # fmt: skip
+    for table in children:
+        _execute(cur, dialect, delete(table).where(table.c.model_id.in_(pks)))
+    _execute(cur, dialect, delete(models).where(models.c.id.in_(pks)))
 
 
 def _remove_model_folder(model_id: str, location: str) -> None:
