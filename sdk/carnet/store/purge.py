@@ -175,9 +175,9 @@ def _purge_deleted_models(
     deleted_experiments = select(experiments.c.experiment_id).where(
         experiments.c.lifecycle_stage == LifecycleStage.DELETED
     )  # their models go with them (_purge_experiments), registered or not
-    condition = (models.c.lifecycle_stage == LifecycleStage.DELETED) & models.c.experiment_id.not_in(
-        deleted_experiments
-    )
+    condition = (
+        models.c.lifecycle_stage == LifecycleStage.DELETED
+    ) & models.c.experiment_id.not_in(deleted_experiments)
     if experiment_ids is not None:
         condition = condition & models.c.experiment_id.in_(_experiment_pks(experiment_ids))
     if model_ids is not None:
