@@ -8,7 +8,8 @@ as MLflow lays it out, so MLflow loads Carnet's models and Carnet loads MLflow's
                                   signature, input example info, uuid, creation time
       model.pkl                   the serialised model (per flavour)
       requirements.txt            pins of the libraries it was saved with
-      python_env.yaml, conda.yaml environments built from those pins
+      python_env.yaml, conda.yaml environments built from those pins (or ``conda_env``)
+      code/                       the modules of ``code_paths``, put on ``sys.path`` to load
       input_example.json          the example input, if one was given
       serving_input_example.json  the same example as a body for ``/invocations``
 

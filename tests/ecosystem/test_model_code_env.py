@@ -327,3 +327,14 @@ def test_a_forged_code_entry_is_refused(tmp_path: Path) -> None:
     descriptor_path.write_text(yaml.safe_dump(descriptor))
     with pytest.raises(ModelError, match=r"contains '\.\.'"):
         carnet.pyfunc.load_model(tmp_path / "m")
+
+
+def test_a_failed_write_into_a_model_id_marks_it_failed(tracking: str) -> None:
+    """As MLflow 3: the model whose files could not be written is FAILED, and has none."""
+    pending = carnet.initialize_logged_model(name="broken")
+    bad = LinearRegression().fit(X, Y)
+    bad.hook = lambda: None  # type: ignore[attr-defined]
+    with pytest.raises(ModelError, match="cannot be pickled"):
+        carnet.sklearn.log_model(bad, model_id=pending.model_id)
+    assert carnet.get_logged_model(pending.model_id).status.name == "FAILED"
+    assert carnet.Client(tracking).list_logged_model_artifacts(pending.model_id) == []
