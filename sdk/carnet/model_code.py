@@ -69,17 +69,28 @@ def check_code_paths(code_paths: Sequence[str | os.PathLike[str]] | None) -> tup
                 f"'{CODE_FOLDER}/{path.name}'. Rename one or list their common folder."
             )
         names.add(path.name)
-        if path.is_file():
-            _count(path, item, totals)
-        elif path.is_dir():
-            _check_tree(path, item, totals)
-        else:
+        try:
+            found = _check_one(path, item, totals)
+        except OSError as exc:  # an unreadable folder or file
+            raise ModelError(f"code path {str(item)!r} cannot be read ({exc}).") from None
+        if not found:
             raise ModelError(
                 f"code path {str(item)!r} is not an existing file or folder (from "
                 f"{os.getcwd()!r}); pass the path of the module or package the model imports."
             )
         checked.append(path)
     return tuple(checked)
+
+
+def _check_one(path: Path, item: object, totals: list[int]) -> bool:
+    """Check one code path (a file or a whole folder); False if it is neither."""
+    if path.is_file():
+        _count(path, item, totals)
+        return True
+    if path.is_dir():
+        _check_tree(path, item, totals)
+        return True
+    return False
 
 
 def _count(file: Path, item: object, totals: list[int]) -> None:
@@ -99,7 +110,7 @@ def _count(file: Path, item: object, totals: list[int]) -> None:
 def _check_tree(root: Path, item: object, totals: list[int]) -> None:
     """Walk a code folder: its files count, links must stay inside it and point at files."""
     real_root = root.resolve()
-    for base, dirs, files in os.walk(root, followlinks=False):
+    for base, dirs, files in os.walk(root, onerror=_raise, followlinks=False):
         dirs[:] = [d for d in dirs if d not in SKIPPED_NAMES]
         for name in [*dirs, *files]:
             entry = Path(base) / name
@@ -113,6 +124,11 @@ def _check_tree(root: Path, item: object, totals: list[int]) -> None:
                     )
             if name in files:
                 _count(entry, item, totals)
+
+
+def _raise(error: OSError) -> None:
+    """``os.walk`` skips what it cannot read; a code path must be read whole."""
+    raise error
 
 
 def copy_code(sources: Sequence[Path], folder: Path) -> str | None:
@@ -131,11 +147,17 @@ def copy_code(sources: Sequence[Path], folder: Path) -> str | None:
     target = folder / CODE_FOLDER
     target.mkdir()
     for source in sources:
-        if source.is_dir():
-            shutil.copytree(source, target / source.name,
-                            ignore=shutil.ignore_patterns(*SKIPPED_NAMES))  # fmt: skip
-        else:
-            shutil.copy(source, target / source.name)
+        try:
+            if source.is_dir():
+                shutil.copytree(source, target / source.name,
+                                ignore=shutil.ignore_patterns(*SKIPPED_NAMES))  # fmt: skip
+            else:
+                shutil.copy(source, target / source.name)
+        except (OSError, shutil.Error) as exc:
+            raise ModelError(
+                f"code path {str(source)!r} cannot be copied into the model ({exc}); check "
+                "that it is readable and was not changed while the model was saved."
+            ) from None
     return CODE_FOLDER
 
 
