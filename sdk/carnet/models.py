@@ -8,7 +8,8 @@ as MLflow lays it out, so MLflow loads Carnet's models and Carnet loads MLflow's
                                   signature, input example info, uuid, creation time
       model.pkl                   the serialised model (per flavour)
       requirements.txt            pins of the libraries it was saved with
-      python_env.yaml, conda.yaml environments built from those pins
+      python_env.yaml, conda.yaml environments built from those pins (or ``conda_env``)
+      code/                       the modules of ``code_paths``, put on ``sys.path`` to load
       input_example.json          the example input, if one was given
       serving_input_example.json  the same example as a body for ``/invocations``
 
@@ -44,13 +45,15 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from carnet import fluent, logged_model_fluent, registry_fluent, run_context
+from carnet.client import Client
+from carnet.entities import LoggedModel
 from carnet.errors import (
     ArtifactNotFoundError,
     LoggedModelNotFoundError,
     ModelError,
     RunNotActiveError,
 )
-from carnet.model_ids import logged_model_id
+from carnet.model_ids import MODEL_ID, logged_model_id
 from carnet.model_signature import ColSpec, ModelSignature, Schema, TensorSpec, infer_signature
 
 DESCRIPTOR = "MLmodel"
@@ -254,26 +257,39 @@ class FlavorWriter:
     predict_fn: str = "predict"
     #: Requirements added to the inferred ones (MLflow's ``extra_pip_requirements``).
     extra_pins: tuple[str, ...] = ()
+    #: A checked conda environment (MLflow's ``conda_env``, see :mod:`carnet.model_env`):
+    #: written as ``conda.yaml``, its pip list as ``requirements.txt``.
+    conda_env: Mapping[str, Any] | None = None
+    #: Checked files and folders copied into ``code/`` (MLflow's ``code_paths``).
+    code_paths: tuple[Path, ...] = ()
 
 
-def _environment_files(folder: Path, pins: list[str]) -> None:
-    """``requirements.txt``, ``python_env.yaml`` and ``conda.yaml`` as MLflow writes them."""
+def _environment_files(
+    folder: Path, pins: list[str], conda_env: Mapping[str, Any] | None = None
+) -> None:
+    """``requirements.txt``, ``python_env.yaml`` and ``conda.yaml`` as MLflow writes them
+    (with ``conda_env``, that environment and its pip list).
+    """
     import yaml
 
+    from carnet.model_env import pip_requirements
+
     python = platform.python_version()
-    (folder / REQUIREMENTS).write_text("\n".join(pins) + "\n")
+    conda: Mapping[str, Any] = {
+        "channels": ["conda-forge"],
+        "dependencies": [f"python={python}", "pip", {"pip": pins}],
+        "name": "mlflow-env",
+    }
+    if conda_env is not None:
+        conda, pins = conda_env, pip_requirements(conda_env)
+    (folder / REQUIREMENTS).write_text("".join(f"{pin}\n" for pin in pins))
     python_env = {
         "python": python,
         "build_dependencies": ["pip", "setuptools", "wheel"],
         "dependencies": [f"-r {REQUIREMENTS}"],
     }
     (folder / PYTHON_ENV).write_text(yaml.safe_dump(python_env, sort_keys=False))
-    conda = {
-        "channels": ["conda-forge"],
-        "dependencies": [f"python={python}", "pip", {"pip": pins}],
-        "name": "mlflow-env",
-    }
-    (folder / CONDA_ENV).write_text(yaml.safe_dump(conda, sort_keys=False))
+    (folder / CONDA_ENV).write_text(yaml.safe_dump(dict(conda), sort_keys=False))
 
 
 def _signature_for(
@@ -341,9 +357,14 @@ def _write_folder(
     """The files of :func:`save_model_folder`, written into the empty ``folder``."""
     import yaml
 
+    from carnet.model_code import copy_code
+
     versions = current_versions(writer.distributions)
+    code = copy_code(writer.code_paths, folder)
     model_file = writer.write_model(folder)
     conf = {**writer.conf, "pickled_model": model_file, "sha256": sha256_file(folder / model_file)}
+    if code is not None:
+        conf["code"] = code
     example_info = None
     if input_example is not None:
         kind, document, serving = example_to_json(input_example)
@@ -357,25 +378,26 @@ def _write_folder(
     if pip_requirements is None:
         pip_requirements = [f"{dist}=={versions[label]}" for label, dist in
                             writer.distributions.items() if label in versions]  # fmt: skip
-    _environment_files(folder, [str(p) for p in [*pip_requirements, *writer.extra_pins]])
+    pins = [str(p) for p in [*pip_requirements, *writer.extra_pins]]
+    _environment_files(folder, pins, writer.conda_env)
+    python_function: dict[str, Any] = {
+        "env": {"conda": CONDA_ENV, "virtualenv": PYTHON_ENV},
+        "loader_module": writer.loader_module,
+        "model_path": model_file,
+        "predict_fn": writer.predict_fn,
+        "python_version": platform.python_version(),
+    }
+    if code is not None:
+        python_function["code"] = code
     descriptor: dict[str, Any] = {}
     model_uuid = model_id or uuid.uuid4().hex  # MLflow 3 uses the model id as the uuid
     if model_id is not None:
         descriptor.update(artifact_path=artifact_path, run_id=run_id, model_id=model_id)
     descriptor.update(
-        flavors={
-            "python_function": {
-                "env": {"conda": CONDA_ENV, "virtualenv": PYTHON_ENV},
-                "loader_module": writer.loader_module,
-                "model_path": model_file,
-                "predict_fn": writer.predict_fn,
-                "python_version": platform.python_version(),
-            },
-            writer.flavor: conf,
-        },
+        flavors={"python_function": python_function, writer.flavor: conf},
         format_version=FORMAT_VERSION,
         carnet_version=installed_version("carnet") or "unknown",
-        model_size_bytes=sum(p.stat().st_size for p in folder.iterdir() if p.is_file()),
+        model_size_bytes=sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()),
         model_uuid=model_uuid,
         saved_input_example_info=example_info,
         signature=signature.to_dict() if signature is not None else None,
@@ -402,41 +424,51 @@ def log_model_folder(
     tags: dict[str, Any] | None = None,
     model_type: str | None = None,
     step: int = 0,
+    model_id: str | None = None,
 ) -> ModelInfo:
     """Record a logged model of the run, write its folder, then mark it READY (FAILED if
     writing fails), as MLflow 3 does: the model gets an id, the run's params, the run's
     metrics at ``step``, and an entry in the run's outputs.
 
     The run is ``run_id``, else the active run (started if there is none, as MLflow does).
+    With ``model_id`` the files go into that existing model (made by
+    ``initialize_logged_model`` or ``create_external_model``, still without files)
+    instead of a new one, linked to ``run_id`` or the active run if there is one; its
+    name stays, ``tags`` and ``params`` are added to it, and an external model loses
+    its ``mlflow.model.isExternal`` tag, as in MLflow 3.
     With ``registered_model_name`` the logged model is then registered as that model's
     next version (the registered model is created if it is new).
     """
     from carnet.artifacts import safe_relative
-    from carnet.entities import LoggedModelOutput, LoggedModelStatus
+    from carnet.entities import LoggedModelStatus
 
     rel = safe_relative(name)
     if not rel.parts:
         raise ModelError("a model needs a name, e.g. log_model(model, 'model').")
     artifact_path = str(rel)
     client = run_context.client()
-    rid = run_id if run_id is not None else _active_or_new_run_id()
-    run = client.get_run(rid)
-    model = client.create_logged_model(
-        run.info.experiment_id,
-        artifact_path,
-        rid,
-        tags=tags,
-        params={**(params or {}), **run.data.params},
-        model_type=model_type,
-    )
+    if model_id is not None:
+        model = _model_without_files(client, model_id)
+        rid = run_id if run_id is not None else run_context.active_run_id()
+        if tags:
+            client.set_logged_model_tags(model.model_id, tags)
+        if params:
+            client.log_model_params(model.model_id, params)
+        artifact_path = model.name
+    else:
+        rid = run_id if run_id is not None else _active_or_new_run_id()
+        run = client.get_run(rid)
+        model = client.create_logged_model(
+            run.info.experiment_id,
+            artifact_path,
+            rid,
+            tags=tags,
+            params={**(params or {}), **run.data.params},
+            model_type=model_type,
+        )
     try:
-        client.log_outputs(rid, [LoggedModelOutput(model.model_id, step)])
-        points = [m for key in run.data.metrics for m in client.get_metric_history(rid, key)
-                  if m.step == step]  # fmt: skip
-        try:
-            client.log_model_metrics(model.model_id, points, rid)
-        except RunNotActiveError:
-            pass  # a tracking server links a finished run's points only while it runs
+        if rid is not None:
+            _link_to_run(client, model.model_id, rid, step)
         with tempfile.TemporaryDirectory(prefix="carnet-model-") as tmp:
             folder = Path(tmp) / "model"
             descriptor = save_model_folder(
@@ -451,6 +483,8 @@ def log_model_folder(
                 model_id=model.model_id,
             )
             client.log_model_artifacts(model.model_id, folder)
+        if model.tags.get(logged_model_fluent.EXTERNAL_TAG, "false").lower() == "true":
+            client.delete_logged_model_tag(model.model_id, logged_model_fluent.EXTERNAL_TAG)
     except BaseException:
         client.finalize_logged_model(model.model_id, LoggedModelStatus.FAILED)
         raise
@@ -463,6 +497,43 @@ def log_model_folder(
         client, info.model_uri, registered_model_name, model_id=info.model_id
     )
     return dataclasses.replace(info, registered_model_version=version.version)
+
+
+def _model_without_files(client: Client, model_id: str) -> LoggedModel:
+    """The existing logged model ``log_model(model_id=)`` names, refused when it already
+    holds files (a model's files are immutable once logged) or does not exist."""
+    if not isinstance(model_id, str) or not MODEL_ID.fullmatch(model_id):
+        raise ModelError(
+            f"model_id must be a logged model's id such as 'm-0a1b...' (from "
+            f"initialize_logged_model or create_external_model), got {model_id!r}."
+        )
+    try:
+        model = client.get_logged_model(model_id)
+    except LoggedModelNotFoundError as exc:
+        raise ModelError(
+            f"{exc} Create it first with carnet.initialize_logged_model(), or leave out "
+            "model_id to log a new model."
+        ) from None
+    if client.list_logged_model_artifacts(model_id):
+        raise ModelError(
+            f"the logged model {model_id} already holds files; a model's files cannot be "
+            "replaced, so log a new model (leave out model_id)."
+        )
+    return model
+
+
+def _link_to_run(client: Client, model_id: str, run_id: str, step: int) -> None:
+    """Record the model as an output of the run and link the run's metrics at ``step``."""
+    from carnet.entities import LoggedModelOutput
+
+    run = client.get_run(run_id)
+    client.log_outputs(run_id, [LoggedModelOutput(model_id, step)])
+    points = [m for key in run.data.metrics for m in client.get_metric_history(run_id, key)
+              if m.step == step]  # fmt: skip
+    try:
+        client.log_model_metrics(model_id, points, run_id)
+    except RunNotActiveError:
+        pass  # a tracking server links a finished run's points only while it runs
 
 
 def model_info(descriptor: Mapping[str, Any], model_uri: str) -> ModelInfo:

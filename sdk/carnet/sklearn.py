@@ -23,6 +23,7 @@ import functools
 import inspect
 import math
 import numbers
+import os
 import pickle
 import threading
 import warnings
@@ -131,6 +132,9 @@ def log_model(
     extra_pip_requirements: list[str] | None = None,
     pyfunc_predict_fn: str = "predict",
     await_registration_for: int = 300,
+    conda_env: Mapping[str, Any] | str | os.PathLike[str] | None = None,
+    code_paths: list[str | os.PathLike[str]] | None = None,
+    model_id: str | None = None,
 ) -> ModelInfo:
     """Save ``sk_model`` in MLflow's model format as a logged model of the active run
     (or ``run_id``), so Carnet and MLflow can both load it.
@@ -149,14 +153,25 @@ def log_model(
     ``extra_pip_requirements`` are added to the inferred requirements;
     ``pyfunc_predict_fn`` names the method ``pyfunc``'s predict calls (``predict``,
     ``predict_proba``, ``predict_log_proba`` or ``decision_function``).
+    ``conda_env`` (a dict or the path of a YAML file) is written as the model's
+    ``conda.yaml`` and its pip list as ``requirements.txt``, instead of the inferred
+    ones; ``code_paths`` are files and folders copied into the model's ``code/``
+    folder, which loading (Carnet's and MLflow's) puts first on ``sys.path``: the
+    modules the model's pickle imports. As in MLflow, only one of ``conda_env``,
+    ``pip_requirements`` and ``extra_pip_requirements`` may be given.
+    ``model_id`` (MLflow 3) writes the files into that existing logged model, made by
+    ``carnet.initialize_logged_model`` or ``carnet.create_external_model`` and still
+    without files, instead of a new one (see :func:`carnet.models.log_model_folder`).
     """
     from carnet.models import log_model_folder
 
     if artifact_path is not None:
         name = artifact_path
     writer = _with_options(
-        _writer(sk_model, serialization_format), sk_model, pyfunc_predict_fn,
-        extra_pip_requirements,
+        _writer(sk_model, serialization_format),
+        sk_model,
+        _Options(pyfunc_predict_fn, extra_pip_requirements, pip_requirements, conda_env,
+                 code_paths),
     )  # fmt: skip
     return log_model_folder(
         writer,
@@ -171,6 +186,7 @@ def log_model(
         tags=tags,
         model_type=model_type,
         step=step,
+        model_id=model_id,
     )
 
 
@@ -178,10 +194,30 @@ def log_model(
 PYFUNC_PREDICT_FUNCTIONS = ("predict", "predict_proba", "predict_log_proba", "decision_function")
 
 
-def _with_options(
-    writer: FlavorWriter, sk_model: Any, predict_fn: str, extra: list[str] | None
-) -> FlavorWriter:
-    """The writer with MLflow's ``pyfunc_predict_fn`` and ``extra_pip_requirements``."""
+@dataclass(frozen=True)
+class _Options:
+    """MLflow's ``log_model``/``save_model`` arguments that shape the saved folder."""
+
+    predict_fn: str = "predict"
+    extra: list[str] | None = None
+    pip_requirements: list[str] | None = None
+    conda_env: Mapping[str, Any] | str | os.PathLike[str] | None = None
+    code_paths: list[str | os.PathLike[str]] | None = None
+
+
+def _with_options(writer: FlavorWriter, sk_model: Any, options: _Options) -> FlavorWriter:
+    """The writer with MLflow's ``pyfunc_predict_fn``, ``extra_pip_requirements``,
+    ``conda_env`` and ``code_paths``, all checked before anything is written."""
+    from carnet.model_code import check_code_paths
+    from carnet.model_env import read_conda_env
+
+    given = [options.conda_env, options.pip_requirements, options.extra]
+    if sum(g is not None for g in given) > 1:
+        raise ModelError(
+            "only one of conda_env, pip_requirements and extra_pip_requirements can be "
+            "given (as in MLflow); put the extra pins into the one you pass."
+        )
+    predict_fn, extra = options.predict_fn, options.extra
     # "predict" stays the default even for a model without it (a search without refit),
     # as before: only a method asked for by name must exist.
     chosen = predict_fn != "predict"
@@ -195,27 +231,44 @@ def _with_options(
         raise ModelError(
             "extra_pip_requirements takes up to 100 requirement strings, e.g. ['xgboost>=2']."
         )
-    return dataclasses.replace(writer, predict_fn=predict_fn, extra_pins=pins)
+    conda = None if options.conda_env is None else read_conda_env(options.conda_env)
+    code = check_code_paths(options.code_paths)
+    return dataclasses.replace(
+        writer, predict_fn=predict_fn, extra_pins=pins, conda_env=conda, code_paths=code
+    )
 
 
 def save_model(
     sk_model: Any,
     path: str | Path,
+    conda_env: Mapping[str, Any] | str | os.PathLike[str] | None = None,
+    code_paths: list[str | os.PathLike[str]] | None = None,
     *,
     signature: ModelSignature | None = None,
     input_example: Any = None,
     pip_requirements: list[str] | None = None,
+    extra_pip_requirements: list[str] | None = None,
+    pyfunc_predict_fn: str = "predict",
     serialization_format: str = "pickle",
     metadata: dict[str, Any] | None = None,
 ) -> None:
     """Save ``sk_model`` in MLflow's model format into the new local folder ``path``
     (outside any run), e.g. to ship it beside a service.
+
+    The arguments are :func:`log_model`'s, in MLflow's order: ``conda_env`` and
+    ``code_paths`` as there; a bad one is refused before ``path`` is created.
     """
     from carnet.models import save_model_folder
 
+    writer = _with_options(
+        _writer(sk_model, serialization_format),
+        sk_model,
+        _Options(pyfunc_predict_fn, extra_pip_requirements, pip_requirements, conda_env,
+                 code_paths),
+    )  # fmt: skip
     save_model_folder(
         Path(path),
-        _writer(sk_model, serialization_format),
+        writer,
         signature=signature,
         input_example=input_example,
         pip_requirements=pip_requirements,
@@ -263,6 +316,7 @@ def _saved_versions(descriptor: Mapping[str, Any]) -> dict[str, str]:
 
 def _load_flavor(folder: Path, descriptor: Mapping[str, Any]) -> Any:
     """The flavour loader that :func:`carnet.models.load_model` dispatches to."""
+    from carnet.model_code import add_code_to_path
     from carnet.models import verified_model_file, warn_on_mismatch
 
     conf = descriptor["flavors"][FLAVOR]
@@ -274,6 +328,7 @@ def _load_flavor(folder: Path, descriptor: Mapping[str, Any]) -> Any:
         )
     path = verified_model_file(folder, conf)
     warn_on_mismatch({"versions": _saved_versions(descriptor)}, DISTRIBUTIONS)
+    add_code_to_path(folder, descriptor, FLAVOR)
     if fmt == "skops":
         return _load_skops(path, conf)
     try:

@@ -42,21 +42,21 @@ SIGNATURE_GAPS: dict[str, set[str]] = {
     "client.create_registered_model": {"missing: deployment_job_id"},
     "client.update_registered_model": {"missing: deployment_job_id"},
     "sklearn.log_model": {
-        "missing: code_paths",
-        "missing: conda_env",
         "missing: extra_files",
-        "missing: model_id",
         "missing: skops_trusted_types",
         # MLflow's 2nd positional is the deprecated alias artifact_path (same meaning as
         # Carnet's name, which also takes artifact_path= and registered_model_name= by
         # keyword); input_example is MLflow's 8th positional, Carnet's 3rd. signature,
-        # serialization_format, pip_requirements, metadata, params, tags, model_type and step
-        # are keyword-only in Carnet.
+        # serialization_format, pip_requirements, metadata, params, tags, model_type, step,
+        # conda_env, code_paths and model_id are keyword-only in Carnet.
         "position: artifact_path",
         "position: await_registration_for",
+        "position: code_paths",
+        "position: conda_env",
         "position: extra_pip_requirements",
         "position: input_example",
         "position: metadata",
+        "position: model_id",
         "position: model_type",
         "position: name",
         "position: params",
@@ -86,7 +86,7 @@ SIGNATURE_GAPS: dict[str, set[str]] = {
 }
 
 SIGNATURE_GAP_REASONS = {
-    "sklearn.log_model": "sklearn.log_model lacks conda_env=, code_paths=, model_id= ...",
+    "sklearn.log_model": "sklearn.log_model lacks extra_files= and skops_trusted_types=",
     "sklearn.autolog": "sklearn.autolog lacks most of MLflow's options",
     "client.__init__": "MlflowClient(workspace_store_uri=) is refused",
     "fluent.register_model": "register_model(env_pack=) (Databricks serving) is refused",
