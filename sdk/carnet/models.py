@@ -683,7 +683,11 @@ def _logged_model_folder(text: str, tracking_uri: str | None) -> Path:
     try:
         client.get_logged_model(model_id)
         return client.logged_model_folder(model_id)
-    except (ArtifactNotFoundError, LoggedModelNotFoundError) as exc:
+    except LoggedModelNotFoundError as exc:  # its message says how to check the id
+        raise ModelError(
+            f"{text}: {exc} A model logged in a run also loads as 'runs:/<run_id>/<name>'."
+        ) from None
+    except ArtifactNotFoundError as exc:
         raise ModelError(
             f"{text}: {exc} Check the id (ModelInfo.model_id) and the tracking URI, or load "
             "it with 'runs:/<run_id>/<name>'."
