@@ -90,6 +90,7 @@ EXPECTED = {
         "search_runs",
     ],
     "artifacts": ["run_artifact_root"],
+    "environment records": ["get_environment_record", "put_environment_record"],
     "logged models": [
         "create_logged_model",
         "delete_logged_model",
