@@ -242,9 +242,9 @@ def run_folder(artifact_uri: str, run_id: str, roots: Sequence[Path]) -> Path:
 
 __all__ = [
     "DEFAULT_FOLDER",
-    "ArtifactsInBucket",
     "ENV_ROOT",
     "ENV_ROOTS",
+    "ArtifactsInBucket",
     "allowed_roots",
     "bucket_root",
     "default_root",
