@@ -42,7 +42,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from carnet.errors import ArtifactLocationError, InvalidValueError
+from carnet.errors import ArtifactLocationError, ConfigurationError, InvalidValueError
 from carnet.settings import ARTIFACT_ROOT, ARTIFACT_ROOTS
 from carnet.utils.s3_uri import S3Uri, is_s3_uri, parse_s3_uri
 
@@ -69,10 +69,27 @@ class ArtifactsInBucket(ArtifactLocationError):
         self.location = location
 
 
+def configured_root() -> Path | S3Uri | None:
+    """``CARNET_ARTIFACT_ROOT`` now: a folder, a checked ``s3://`` root, or None when unset.
+
+    A malformed S3 URI raises ConfigurationError naming the variable.
+    """
+    root = ARTIFACT_ROOT.get()
+    if not isinstance(root, str):
+        return root
+    try:
+        return parse_s3_uri(root)
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"environment variable {ENV_ROOT}={root!r} is not valid ({exc}): expected a "
+            "folder path, or an s3://bucket/prefix URI."
+        ) from None
+
+
 def bucket_root() -> S3Uri | None:
     """The S3 root artifacts may live under (``CARNET_ARTIFACT_ROOT`` when it is
     ``s3://...``), read from the environment now; None when the root is a folder."""
-    root = ARTIFACT_ROOT.get()
+    root = configured_root()
     return root if isinstance(root, S3Uri) else None
 
 
@@ -86,8 +103,8 @@ def _in_bucket(text: str, what: str, *, strictly: bool) -> S3Uri:
     if root is None or not location.is_below(root, strictly=strictly):
         allowed = f"the S3 root {str(root)!r}" if root else "no S3 root (it is unset)"
         raise ArtifactLocationError(
-            f"{what} {text!r} is outside the allowed artifact roots: {ENV_ROOT} names "
-            f"{allowed}; an s3:// location must lie under {ENV_ROOT}."
+            f"{what} {text!r} is outside the allowed artifact roots, so it is not used: "
+            f"{ENV_ROOT} names {allowed}; an s3:// location must lie under {ENV_ROOT}."
         )
     return location
 
@@ -247,6 +264,7 @@ __all__ = [
     "ArtifactsInBucket",
     "allowed_roots",
     "bucket_root",
+    "configured_root",
     "default_root",
     "experiment_location",
     "new_experiment_location",

@@ -26,8 +26,8 @@ that ``docs/settings.md`` lists every variable in one place. That page is
 generated from this module: after a change here, run :data:`REGENERATE_DOCS`
 from the repository root (a test fails while the page is out of date).
 
-This module imports only the standard library, :mod:`carnet.errors` and the pure
-parser of :mod:`carnet.utils.s3_uri`, so any layer may use it.
+This module imports only the standard library and :mod:`carnet.errors`, so any
+layer may use it.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from carnet.errors import ConfigurationError
-from carnet.utils.s3_uri import S3Uri, is_s3_uri, parse_s3_uri
 
 T = TypeVar("T")
 
@@ -174,9 +173,11 @@ def _path(text: str) -> Path:
     return Path(text).expanduser()
 
 
-def _artifact_root(text: str) -> Path | S3Uri:
-    """A local folder, or an ``s3://bucket/prefix`` location (checked, never a Path)."""
-    return parse_s3_uri(text.strip()) if is_s3_uri(text.strip()) else _path(text)
+def _artifact_root(text: str) -> Path | str:
+    """A local folder, or the text of an ``s3://bucket/prefix`` URI (never a Path, which
+    would fold its ``//``); :func:`carnet.artifact_location.configured_root` checks it."""
+    stripped = text.strip()
+    return stripped if stripped[:5].lower() == "s3://" else _path(text)
 
 
 _TRUE = ("1", "true", "yes", "on")
@@ -533,7 +534,7 @@ SPOOL_DIR = _optional_path(
 # -- Store and artifacts -------------------------------------------------------------------
 
 #: The folder (or ``s3://`` bucket and prefix) new runs keep their artifacts in.
-ARTIFACT_ROOT = Setting[Path | S3Uri | None](
+ARTIFACT_ROOT = Setting[Path | str | None](
     "CARNET_ARTIFACT_ROOT",
     _artifact_root,
     None,

@@ -13,6 +13,7 @@ from urllib.parse import unquote, urlparse
 
 import click
 
+from carnet.artifact_location import configured_root
 from carnet.cli._common import DB_HELP
 from carnet.cli.ui import dashboard_app, redact
 from carnet.errors import ConfigurationError
@@ -50,7 +51,7 @@ def artifact_folder(given: str | None, uri: str) -> Path | S3Uri:
                 )
             given = unquote(parsed.path)
         return Path(given).expanduser().resolve()
-    env = ARTIFACT_ROOT.get()
+    env = configured_root()
     if env is not None:
         return env if isinstance(env, S3Uri) else env.resolve()
     if uri.startswith("sqlite:///"):

@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from carnet import settings
+from carnet.artifact_location import configured_root
 from carnet.entities import LifecycleStage, RunStatus
 from carnet.errors import (
     ExperimentNotFoundError,
@@ -42,7 +43,7 @@ class StoreBase:
         default_root = (
             path.parent / "carnet-artifacts" if path is not None else Path("carnet-artifacts")
         )
-        configured = settings.ARTIFACT_ROOT.get()
+        configured = configured_root()
         self.artifact_root = (
             configured if isinstance(configured, Path) else default_root
         ).resolve()
