@@ -140,22 +140,24 @@ def s3_server() -> Iterator[S3Server]:
     }
     config = folder / "s3.json"
     config.write_text(json.dumps(identities))
-    master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc = _free_ports(8)
+    ports = _free_ports(8)
+    master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc = ports
     command = [
         weed, "server", f"-dir={folder / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
         f"-master.port={master}", f"-master.port.grpc={master_grpc}",
         "-master.volumeSizeLimitMB=64", f"-volume.port={volume}",
         f"-volume.port.grpc={volume_grpc}", "-volume.max=8", "-volume.preStopSeconds=0",
         "-filer", f"-filer.port={filer}", f"-filer.port.grpc={filer_grpc}",
-        f"-filer.localSocket={folder / 'filer.sock'}",
+        f"-filer.localSocket={folder / 'filer.sock'}", f"-s3.localSocket={folder / 's3.sock'}",
         "-s3", f"-s3.port={s3}", f"-s3.port.grpc={s3_grpc}", "-s3.port.iceberg=0",
         "-s3.port.lance=0", f"-s3.config={config}", "-s3.autoCreateBucket=false",
     ]  # fmt: skip
     log = folder / "weed.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(  # a fixed argv, no shell
-            command, stdout=out, stderr=subprocess.STDOUT, cwd=folder, start_new_session=True
-        )
+            command, stdout=out, stderr=subprocess.STDOUT, cwd=folder, start_new_session=True,
+            env={**os.environ, "TMPDIR": str(folder)},  # its other sockets land there too
+        )  # fmt: skip
     server = S3Server(f"http://127.0.0.1:{s3}", ACCESS_KEY, SECRET_KEY, BUCKET, log)
     try:
         _ready(server, proc)
@@ -169,6 +171,9 @@ def s3_server() -> Iterator[S3Server]:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
         shutil.rmtree(folder, ignore_errors=True)
+        for port in ports:  # the sockets weed puts in /tmp whatever TMPDIR says
+            for socket_file in Path("/tmp").glob(f"seaweedfs-*-{port}.sock"):
+                socket_file.unlink(missing_ok=True)
 
 
 @pytest.fixture
