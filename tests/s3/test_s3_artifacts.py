@@ -242,3 +242,18 @@ def test_logged_model_files_live_in_the_bucket(
     assert (local / "MLmodel").read_text() == "flavors: {}\n"
     prefix = _key_prefix(model.artifact_location, s3_server.bucket)
     assert s3_server.keys(prefix) == [f"{prefix}/MLmodel"]
+
+
+def test_gc_purges_the_records_and_keeps_the_objects(
+    client: Client, s3_server: S3Server, tmp_path: Path
+) -> None:
+    from carnet.store.purge import collect_garbage
+
+    run = client.create_run(client.create_experiment("collected"))
+    client.log_text(run.info.run_id, "kept", "kept.txt")
+    client.delete_run(run.info.run_id)
+    report = collect_garbage(client.tracking_uri)
+    assert report.run_ids == [run.info.run_id]
+    assert [run.info.run_id in line and "kept" in line for line in report.kept] == [True]
+    prefix = _key_prefix(run.info.artifact_uri, s3_server.bucket)
+    assert s3_server.keys(prefix) == [f"{prefix}/kept.txt"]
