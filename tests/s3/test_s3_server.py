@@ -60,3 +60,21 @@ def test_mlflow_client_through_the_server_proxy(
         # Carnet's own SDK over HTTP reads the same files, also without credentials.
         remote = Client(server.base)
         assert remote.read_artifact(run_id, "model.txt") == b"weights: 1 2 3\n"
+
+
+@pytest.mark.slow
+def test_mlflow_logged_models_keep_their_files_in_the_bucket(
+    s3_server: S3Server, tmp_path: Path
+) -> None:
+    prefix = f"models-{uuid.uuid4().hex[:12]}"
+    root = f"s3://{s3_server.bucket}/{prefix}"
+    with carnet_server(tmp_path / "server", args=("--artifacts", root), env=s3_server.env()) as srv:
+        seen = run_mlflow(srv, "logged_models.py", tmp_path / "mlflow")
+    assert seen["sklearn_ok"] and seen["pyfunc_ok"] and seen["runs_uri_ok"]
+    assert seen["autolog_predict_ok"]
+    model_id = seen["model_id"]
+    keys = s3_server.keys(prefix)
+    model_files = [k for k in keys if f"/models/{model_id}/artifacts/" in k]
+    assert any(k.endswith(f"/models/{model_id}/artifacts/MLmodel") for k in model_files), keys
+    assert all(k.startswith(f"{prefix}/") for k in keys)
+    assert not (tmp_path / "server" / "artifacts").exists()
