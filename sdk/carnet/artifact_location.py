@@ -25,6 +25,14 @@ New locations are normalised when an experiment is created: a local folder
 given as an absolute path or a ``file://`` URI without query or fragment
 (``?`` or ``#`` would turn the run's ``/<run_id>/artifacts`` suffix into URL
 decoration, so that every run shared one folder), stored as a ``file://`` URI.
+
+A root may also be an S3-compatible bucket: ``CARNET_ARTIFACT_ROOT=s3://bucket/prefix``
+makes new experiments' locations ``s3://bucket/prefix/<experiment_id>``. The only
+S3 location allowed is that root (read from the environment now): a run's
+``s3://`` location is used only when it lies strictly below it, compared name by
+name (:class:`carnet.utils.s3_uri.S3Uri`). Such a run has no local folder:
+:func:`run_folder` raises :class:`ArtifactsInBucket`, carrying the checked
+location, and ``Client`` hands the run's files to :mod:`carnet.s3_artifacts`.
 """
 
 from __future__ import annotations
@@ -34,8 +42,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from carnet.errors import ArtifactLocationError, InvalidValueError
+from carnet.errors import ArtifactLocationError, ConfigurationError, InvalidValueError
 from carnet.settings import ARTIFACT_ROOT, ARTIFACT_ROOTS
+from carnet.utils.s3_uri import S3Uri, is_s3_uri, parse_s3_uri
 
 ENV_ROOT = ARTIFACT_ROOT.name
 ENV_ROOTS = ARTIFACT_ROOTS.name
@@ -46,6 +55,65 @@ _HOW_TO_ALLOW = (
     f"and the folders listed in {ENV_ROOTS} (absolute paths separated by {os.pathsep!r}); "
     f"add the folder to {ENV_ROOTS} if it is really meant to hold artifacts."
 )
+
+
+class ArtifactsInBucket(ArtifactLocationError):
+    """The run's (or model's) artifacts are in an allowed S3 bucket, not a local folder.
+
+    Raised where a local folder is asked for; ``location`` is the checked bucket
+    and prefix, which ``Client`` reads and writes through :mod:`carnet.s3_artifacts`.
+    """
+
+    def __init__(self, message: str, *, location: S3Uri) -> None:
+        super().__init__(message)
+        self.location = location
+
+
+def configured_root() -> Path | S3Uri | None:
+    """``CARNET_ARTIFACT_ROOT`` now: a folder, a checked ``s3://`` root, or None when unset.
+
+    A malformed S3 URI raises ConfigurationError naming the variable.
+    """
+    root = ARTIFACT_ROOT.get()
+    if not isinstance(root, str):
+        return root
+    try:
+        return parse_s3_uri(root)
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"environment variable {ENV_ROOT}={root!r} is not valid ({exc}): expected a "
+            "folder path, or an s3://bucket/prefix URI."
+        ) from None
+
+
+def bucket_root() -> S3Uri | None:
+    """The S3 root artifacts may live under (``CARNET_ARTIFACT_ROOT`` when it is
+    ``s3://...``), read from the environment now; None when the root is a folder."""
+    root = configured_root()
+    return root if isinstance(root, S3Uri) else None
+
+
+def _in_bucket(text: str, what: str, *, strictly: bool) -> S3Uri:
+    """An ``s3://`` location, parsed and checked to lie under the S3 root."""
+    try:
+        location = parse_s3_uri(text)
+    except ValueError as exc:
+        raise ArtifactLocationError(f"{what} {text!r} is not usable: {exc}.") from None
+    root = bucket_root()
+    if root is None or not location.is_below(root, strictly=strictly):
+        allowed = f"the S3 root {str(root)!r}" if root else "no S3 root (it is unset)"
+        raise ArtifactLocationError(
+            f"{what} {text!r} is outside the allowed artifact roots, so it is not used: "
+            f"{ENV_ROOT} names {allowed}; an s3:// location must lie under {ENV_ROOT}."
+        )
+    return location
+
+
+def experiment_location(root: Path | S3Uri, experiment_id: str) -> str:
+    """A new experiment's default location: ``<root>/<experiment_id>``, as a URI."""
+    if isinstance(root, S3Uri):
+        return str(root.child(experiment_id))
+    return (root / experiment_id).as_uri()
 
 
 def default_root(sqlite_file: Path | None) -> Path:
@@ -97,6 +165,8 @@ def new_experiment_location(location: object, roots: Sequence[Path]) -> str:
         raise ArtifactLocationError(
             "artifact_location contains a NUL character; give a plain folder path."
         )
+    if is_s3_uri(text):
+        return str(_in_bucket(text, "artifact_location", strictly=False))
     if "?" in text or "#" in text:
         raise ArtifactLocationError(
             f"artifact_location {text!r} contains '?' or '#'; a location is a plain folder "
@@ -149,10 +219,18 @@ def run_artifact_uri(experiment_location: str, run_id: str) -> str:
 def run_folder(artifact_uri: str, run_id: str, roots: Sequence[Path]) -> Path:
     """The real path of a run's artifact folder, once it is known to be inside a root.
 
-    Raises ArtifactLocationError for a location that is not a plain local folder
+    A run whose location is in the allowed S3 root raises :class:`ArtifactsInBucket`
+    with that location. Raises ArtifactLocationError for a location that is not a plain local folder
     or that resolves outside every allowed root (links followed, then compared
     as paths).
     """
+    if is_s3_uri(artifact_uri):
+        location = _in_bucket(artifact_uri, f"run {run_id}'s artifact location", strictly=True)
+        raise ArtifactsInBucket(
+            f"run {run_id}'s artifacts are in {str(location)!r}, not a local folder; read "
+            "and write them through carnet.Client.",
+            location=location,
+        )
     parts = urlsplit(artifact_uri)
     if parts.scheme == "file":
         if "?" in artifact_uri or "#" in artifact_uri or parts.netloc not in ("", "localhost"):
@@ -183,8 +261,12 @@ __all__ = [
     "DEFAULT_FOLDER",
     "ENV_ROOT",
     "ENV_ROOTS",
+    "ArtifactsInBucket",
     "allowed_roots",
+    "bucket_root",
+    "configured_root",
     "default_root",
+    "experiment_location",
     "new_experiment_location",
     "run_artifact_uri",
     "run_folder",

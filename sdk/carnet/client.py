@@ -12,7 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from carnet import artifacts, media, settings
+from carnet import artifacts, media, s3_artifacts, settings
+from carnet.artifact_location import ArtifactsInBucket
 from carnet.clock import now_ms
 from carnet.data.checks import check_dataset_input
 from carnet.entities import (
@@ -33,6 +34,7 @@ from carnet.logged_model_client import LoggedModelOperations
 from carnet.registry_client import RegistryClient
 from carnet.store import RemoteArtifactStore, Store, open_store
 from carnet.uri import resolve_uri
+from carnet.utils.s3_uri import S3Uri
 from carnet.validation import (
     MAX_EXPERIMENT_NAME_LENGTH,
     MAX_RUN_NAME_LENGTH,
@@ -631,21 +633,25 @@ class Client(RegistryClient, LoggedModelOperations):
 
     # -- artifacts ------------------------------------------------------------------------
 
-    def _artifact_root(self, run_id: str) -> Path:
-        """The run's folder, refused unless it lies inside an allowed artifact root."""
-        return self.store.run_artifact_root(run_id)
+    def _artifact_root(self, run_id: str) -> Path | S3Uri:
+        """The run's folder, or its place in the allowed S3 bucket; refused unless it lies
+        inside an allowed artifact root."""
+        try:
+            return self.store.run_artifact_root(run_id)
+        except ArtifactsInBucket as in_bucket:
+            return in_bucket.location
 
-    def _writable_artifact_root(self, run_id: str) -> Path:
+    def _writable_artifact_root(self, run_id: str) -> Path | S3Uri:
         self.store.check_writable()
         return self._artifact_root(run_id)
 
     def _write_artifact(self, run_id: str, artifact_file: str, data: bytes) -> None:
-        """Store ``data`` as one artifact file: on the tracking server, or in the run's folder."""
+        """Store ``data`` as one artifact file: on the tracking server, or at the run's root."""
         if self._remote is not None:
             self.store.check_writable()
             self._remote.write_artifact(run_id, artifact_file, data)
         else:
-            artifacts.write_bytes(self._writable_artifact_root(run_id), artifact_file, data)
+            _write_bytes(self._writable_artifact_root(run_id), artifact_file, data)
 
     def log_artifact(
         self, run_id: str, local_path: str | Path, artifact_path: str | None = None
@@ -657,7 +663,11 @@ class Client(RegistryClient, LoggedModelOperations):
             self.store.check_writable()
             self._remote.upload_artifact(run_id, local_path, artifact_path)
             return
-        artifacts.log_file(self._writable_artifact_root(run_id), local_path, artifact_path)
+        root = self._writable_artifact_root(run_id)
+        if isinstance(root, S3Uri):
+            s3_artifacts.log_file(root, local_path, artifact_path)
+        else:
+            artifacts.log_file(root, local_path, artifact_path)
 
     def log_artifacts(
         self, run_id: str, local_dir: str | Path, artifact_path: str | None = None
@@ -669,7 +679,11 @@ class Client(RegistryClient, LoggedModelOperations):
             self.store.check_writable()
             self._remote.upload_artifacts(run_id, local_dir, artifact_path)
             return
-        artifacts.log_dir(self._writable_artifact_root(run_id), local_dir, artifact_path)
+        root = self._writable_artifact_root(run_id)
+        if isinstance(root, S3Uri):
+            s3_artifacts.log_dir(root, local_dir, artifact_path)
+        else:
+            artifacts.log_dir(root, local_dir, artifact_path)
 
     def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
         """Save a string as a UTF-8 artifact file of ``run_id`` (``artifact_file`` is a
@@ -698,7 +712,7 @@ class Client(RegistryClient, LoggedModelOperations):
             return
         root = self._writable_artifact_root(run_id)
         for path, data in files.items():
-            artifacts.write_bytes(root, path, data)
+            _write_bytes(root, path, data)
 
     def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> None:
         """JSON, or YAML for a .yaml/.yml file, formatted as MLflow writes them."""
@@ -747,33 +761,53 @@ class Client(RegistryClient, LoggedModelOperations):
             return
         root = self._writable_artifact_root(run_id)
         data = media.figure_bytes(figure, artifact_file, save_kwargs)
-        artifacts.write_bytes(root, artifact_file, data)
+        _write_bytes(root, artifact_file, data)
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
         """The files and folders directly in ``path``; links and unfinished files are left out."""
         if self._remote is not None:
             return self._remote.list_artifacts(run_id, path)
-        return artifacts.list_files(self._artifact_root(run_id), path)
+        root = self._artifact_root(run_id)
+        if isinstance(root, S3Uri):
+            return s3_artifacts.list_files(root, path)
+        return artifacts.list_files(root, path)
 
     def download_artifacts(self, run_id: str, path: str, dst_path: str | None = None) -> str:
         """Copy an artifact file or folder to ``dst_path`` (a new temporary folder if None)."""
         if self._remote is not None:
             return self._remote.download_artifacts(run_id, path, dst_path)
-        return artifacts.download(self._artifact_root(run_id), path, dst_path)
+        root = self._artifact_root(run_id)
+        if isinstance(root, S3Uri):
+            return s3_artifacts.download(root, path, dst_path)
+        return artifacts.download(root, path, dst_path)
 
     def read_artifact(self, run_id: str, path: str) -> bytes:
         """The content of one artifact file, read without following links (for previews
         and downloads that must not be redirected out of the run's folder)."""
         if self._remote is not None:
             return self._remote.read_artifact(run_id, path)
-        return artifacts.read_bytes(self._artifact_root(run_id), path)
+        root = self._artifact_root(run_id)
+        if isinstance(root, S3Uri):
+            return s3_artifacts.read_bytes(root, path)
+        return artifacts.read_bytes(root, path)
 
     def get_artifact_path(self, run_id: str, path: str = "") -> Path:
         """The local file behind an artifact (for reading in place, e.g. loading a model);
-        on a tracking server, a copy downloaded to a new temporary folder."""
+        on a tracking server or in a bucket, a copy downloaded to a new temporary folder."""
         if self._remote is not None:
             return Path(self._remote.download_artifacts(run_id, path))
-        return artifacts.resolve(self._artifact_root(run_id), path)
+        root = self._artifact_root(run_id)
+        if isinstance(root, S3Uri):
+            return Path(s3_artifacts.download(root, path, None))
+        return artifacts.resolve(root, path)
+
+
+def _write_bytes(root: Path | S3Uri, artifact_file: str, data: bytes) -> None:
+    """One artifact file written in a run's folder or under its prefix in a bucket."""
+    if isinstance(root, S3Uri):
+        s3_artifacts.write_bytes(root, artifact_file, data)
+    else:
+        artifacts.write_bytes(root, artifact_file, data)
 
 
 MlflowClient = Client

@@ -12,7 +12,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
-from carnet import artifacts
+from carnet import artifacts, s3_artifacts
+from carnet.artifact_location import ArtifactsInBucket
 from carnet.clock import now_ms
 from carnet.entities import (
     FileInfo,
@@ -25,6 +26,7 @@ from carnet.entities import (
 from carnet.errors import InvalidValueError
 from carnet.store import RemoteArtifactStore, Store
 from carnet.store.logged_model_protocol import RemoteModelArtifacts
+from carnet.utils.s3_uri import S3Uri
 from carnet.validation import (
     param_value_text,
     run_tags,
@@ -196,8 +198,12 @@ class LoggedModelOperations:
 
     # -- files ----------------------------------------------------------------------------
 
-    def _model_root(self, model_id: str) -> Path:
-        return self.store.logged_model_artifact_root(model_id)
+    def _model_root(self, model_id: str) -> Path | S3Uri:
+        """The model's folder, or its place in the allowed S3 bucket."""
+        try:
+            return self.store.logged_model_artifact_root(model_id)
+        except ArtifactsInBucket as in_bucket:
+            return in_bucket.location
 
     def log_model_artifacts(
         self, model_id: str, local_dir: str | Path, artifact_path: str | None = None
@@ -208,7 +214,11 @@ class LoggedModelOperations:
         if remote is not None:
             remote.upload_model_artifacts(model_id, local_dir, artifact_path)
             return
-        artifacts.log_dir(self._model_root(model_id), local_dir, artifact_path)
+        root = self._model_root(model_id)
+        if isinstance(root, S3Uri):
+            s3_artifacts.log_dir(root, local_dir, artifact_path)
+        else:
+            artifacts.log_dir(root, local_dir, artifact_path)
 
     def log_model_artifact(
         self, model_id: str, local_path: str | Path, artifact_path: str | None = None
@@ -219,21 +229,31 @@ class LoggedModelOperations:
         if remote is not None:
             remote.upload_model_artifact(model_id, local_path, artifact_path)
             return
-        artifacts.log_file(self._model_root(model_id), local_path, artifact_path)
+        root = self._model_root(model_id)
+        if isinstance(root, S3Uri):
+            s3_artifacts.log_file(root, local_path, artifact_path)
+        else:
+            artifacts.log_file(root, local_path, artifact_path)
 
     def list_logged_model_artifacts(self, model_id: str, path: str | None = None) -> list[FileInfo]:
         """The files and folders directly in ``path`` of the model's files."""
         remote = self._remote_models()
         if remote is not None:
             return remote.list_model_artifacts(model_id, path)
-        return artifacts.list_files(self._model_root(model_id), path)
+        root = self._model_root(model_id)
+        if isinstance(root, S3Uri):
+            return s3_artifacts.list_files(root, path)
+        return artifacts.list_files(root, path)
 
     def read_logged_model_artifact(self, model_id: str, path: str) -> bytes:
         """The content of one file of the model."""
         remote = self._remote_models()
         if remote is not None:
             return remote.read_model_artifact(model_id, path)
-        return artifacts.read_bytes(self._model_root(model_id), path)
+        root = self._model_root(model_id)
+        if isinstance(root, S3Uri):
+            return s3_artifacts.read_bytes(root, path)
+        return artifacts.read_bytes(root, path)
 
     def download_logged_model_artifacts(
         self, model_id: str, path: str = "", dst_path: str | None = None
@@ -242,12 +262,18 @@ class LoggedModelOperations:
         remote = self._remote_models()
         if remote is not None:
             return remote.download_model_artifacts(model_id, path, dst_path)
-        return artifacts.download(self._model_root(model_id), path, dst_path)
+        root = self._model_root(model_id)
+        if isinstance(root, S3Uri):
+            return s3_artifacts.download(root, path, dst_path)
+        return artifacts.download(root, path, dst_path)
 
     def logged_model_folder(self, model_id: str) -> Path:
         """The local folder of the model's files (for loading in place); on a tracking
-        server, a copy downloaded to a new temporary folder."""
+        server or in a bucket, a copy downloaded to a new temporary folder."""
         remote = self._remote_models()
         if remote is not None:
             return Path(remote.download_model_artifacts(model_id, "", None))
-        return artifacts.resolve(self._model_root(model_id), "")
+        root = self._model_root(model_id)
+        if isinstance(root, S3Uri):
+            return Path(s3_artifacts.download(root, "", None))
+        return artifacts.resolve(root, "")

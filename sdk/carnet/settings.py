@@ -173,6 +173,13 @@ def _path(text: str) -> Path:
     return Path(text).expanduser()
 
 
+def _artifact_root(text: str) -> Path | str:
+    """A local folder, or the text of an ``s3://bucket/prefix`` URI (never a Path, which
+    would fold its ``//``); :func:`carnet.artifact_location.configured_root` checks it."""
+    stripped = text.strip()
+    return stripped if stripped[:5].lower() == "s3://" else _path(text)
+
+
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
@@ -526,12 +533,17 @@ SPOOL_DIR = _optional_path(
 
 # -- Store and artifacts -------------------------------------------------------------------
 
-#: The folder new runs keep their artifacts in.
-ARTIFACT_ROOT = _optional_path(
+#: The folder (or ``s3://`` bucket and prefix) new runs keep their artifacts in.
+ARTIFACT_ROOT = Setting[Path | str | None](
     "CARNET_ARTIFACT_ROOT",
-    "The folder new runs keep their artifacts in (a shared folder for teams), and "
-    "`carnet server`'s default `--artifacts`.",
-    _STORE,
+    _artifact_root,
+    None,
+    type_name="path or URI",
+    expects="a folder path, or an s3://bucket/prefix URI",
+    meaning="The folder new runs keep their artifacts in (a shared folder for teams), or an "
+    "S3-compatible bucket and prefix (`s3://bucket/prefix`, needs `pip install 'carnet[s3]'`), "
+    "and `carnet server`'s default `--artifacts`.",
+    section=_STORE,
     default_text="`carnet-artifacts/` beside the SQLite file, or in the working directory",
 )
 #: More folders Carnet may read and write artifacts in.
@@ -545,6 +557,15 @@ ARTIFACT_ROOTS = Setting[tuple[Path, ...]](
     meaning="More folders Carnet may read and write artifacts in, for experiments created "
     "with an `artifact_location` elsewhere or artifacts mounted at another path.",
     section=_STORE,
+)
+#: The S3 endpoint of an ``s3://`` artifact root that is not AWS itself.
+S3_ENDPOINT_URL = _optional_text(
+    "CARNET_S3_ENDPOINT_URL",
+    "The endpoint of an S3-compatible server holding `s3://` artifacts (SeaweedFS, MinIO, "
+    "Ceph...), e.g. `http://s3.internal:8333`; credentials come from boto3's usual places "
+    "(`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `~/.aws`).",
+    _STORE,
+    default_text="`MLFLOW_S3_ENDPOINT_URL`, else AWS's own endpoints",
 )
 #: SQLite's ``synchronous`` pragma for every connection.
 SQLITE_SYNCHRONOUS = Setting(
@@ -744,6 +765,13 @@ MLFLOW_TRACKING_URI = _optional_text(
     "It must name a store Carnet opens (`http(s)://`, `sqlite:///`, `postgresql://`); "
     "MLflow's other stores (a `file:` or bare-path folder of `mlruns`, `databricks`) are "
     "refused with a message rather than replaced by a local SQLite file.",
+    _MLFLOW,
+)
+
+#: MLflow's S3 endpoint variable, read when CARNET_S3_ENDPOINT_URL is unset.
+MLFLOW_S3_ENDPOINT_URL = _optional_text(
+    "MLFLOW_S3_ENDPOINT_URL",
+    "MLflow's name for `CARNET_S3_ENDPOINT_URL`, honoured when that is unset.",
     _MLFLOW,
 )
 

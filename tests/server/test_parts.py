@@ -336,7 +336,7 @@ def test_a_full_write_queue_answers_503() -> None:
     [
         (["--workers", "2"], "needs PostgreSQL"),
         (["--ssl-keyfile", "key.pem"], "--ssl-certfile together"),
-        (["--artifacts", "s3://bucket/x"], "local (or mounted) folder"),
+        (["--artifacts", "gs://bucket/x"], "local (or mounted) folder"),
     ],
 )
 def test_the_cli_refuses_before_serving(uri: str, args: list[str], fragment: str) -> None:

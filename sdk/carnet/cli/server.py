@@ -13,35 +13,47 @@ from urllib.parse import unquote, urlparse
 
 import click
 
+from carnet.artifact_location import configured_root
 from carnet.cli._common import DB_HELP
 from carnet.cli.ui import dashboard_app, redact
 from carnet.errors import ConfigurationError
 from carnet.server.settings import ENV_TOKENS_FILE
 from carnet.settings import ARTIFACT_ROOT, TRACKING_URI
 from carnet.uri import DEFAULT_URI, resolve_uri
+from carnet.utils.s3_uri import S3Uri, is_s3_uri, parse_s3_uri
 
 ENV_ARTIFACT_ROOT = ARTIFACT_ROOT.name
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-def artifact_folder(given: str | None, uri: str) -> Path:
-    """The folder artifacts go to: the option, else $CARNET_ARTIFACT_ROOT, else
-    ``carnet-artifacts`` beside a SQLite store (or in the working directory)."""
+def artifact_folder(given: str | None, uri: str) -> Path | S3Uri:
+    """Where artifacts go: the option, else $CARNET_ARTIFACT_ROOT, else
+    ``carnet-artifacts`` beside a SQLite store (or in the working directory).
+
+    An ``s3://bucket/prefix`` root keeps them in an S3-compatible bucket, which the
+    server reads and writes for its clients (they need no bucket credentials).
+    """
     if given and given.startswith("mlflow-artifacts:"):
         given = None  # MLflow's name for "the server's own artifact folder"
+    if given and is_s3_uri(given):
+        try:
+            return parse_s3_uri(given)
+        except ValueError as exc:
+            raise ConfigurationError(f"--artifacts {given!r}: {exc}.") from None
     if given:
         if "://" in given or given.startswith("file:"):
             parsed = urlparse(given)
             if parsed.scheme != "file" or parsed.netloc not in ("", "localhost"):
                 raise ConfigurationError(
                     f"--artifacts {given!r}: Carnet keeps artifacts in a local (or mounted) "
-                    "folder; give a path or a file:// URI."
+                    "folder, or in an S3 bucket; give a path, a file:// URI or "
+                    "s3://bucket/prefix."
                 )
             given = unquote(parsed.path)
         return Path(given).expanduser().resolve()
-    env = ARTIFACT_ROOT.get()
+    env = configured_root()
     if env is not None:
-        return env.resolve()
+        return env if isinstance(env, S3Uri) else env.resolve()
     if uri.startswith("sqlite:///"):
         return Path(uri[len("sqlite:///") :]).parent / "carnet-artifacts"
     return Path.cwd() / "carnet-artifacts"
@@ -56,8 +68,8 @@ def artifact_folder(given: str | None, uri: str) -> Path:
     "artifacts",
     default=None,
     metavar="DIR",
-    help=f"Folder for run artifacts, served to clients (default: ${ENV_ARTIFACT_ROOT}, "
-    "else carnet-artifacts/ beside a SQLite store).",
+    help=f"Folder (or s3://bucket/prefix) for run artifacts, served to clients (default: "
+    f"${ENV_ARTIFACT_ROOT}, else carnet-artifacts/ beside a SQLite store).",
 )
 @click.option(
     "--host",

@@ -79,7 +79,9 @@ _NOT_SERVED = Endpoint(ANY_METHOD, "", _not_served)
 
 def _hidden_strings(settings: ServerSettings) -> tuple[str, ...]:
     """Server-side locations that must never appear in a message sent to a client."""
-    hide = {str(settings.artifact_root), os.path.realpath(settings.artifact_root), settings.uri}
+    hide = {str(settings.artifact_root), settings.uri}
+    if settings.scratch_folder is not None:
+        hide.add(os.path.realpath(settings.scratch_folder))
     if settings.uri.startswith("sqlite:///"):
         store = Path(settings.uri[len("sqlite:///") :])
         hide.update({str(store), str(store.parent), os.path.realpath(store.parent)})
@@ -195,7 +197,8 @@ def prepare_store(settings: ServerSettings) -> None:
     MLflow's client logs there when no experiment is set."""
     import carnet
 
-    settings.artifact_root.mkdir(parents=True, exist_ok=True)
+    if settings.scratch_folder is not None:
+        settings.scratch_folder.mkdir(parents=True, exist_ok=True)
     carnet.set_tracking_uri(settings.uri)
     try:
         carnet.set_experiment(_DEFAULT_EXPERIMENT)

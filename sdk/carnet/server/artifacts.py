@@ -17,7 +17,10 @@ no absolute path, not even percent-encoded), mapped to its run, and handed to
 the run's own artifact methods on ``Client``, which keep every file inside the
 run's folder and never follow a link. Nothing outside a run's artifacts is
 served. Uploads are streamed to a temporary file beside the artifacts (never
-held in memory) up to the server's upload limit, then logged to the run.
+held in memory) up to the server's upload limit, then logged to the run. When
+the artifact root is an S3 bucket (``--artifacts s3://bucket/prefix``), the
+temporary files go to the system's temporary folder and ``Client`` moves each
+file to and from the bucket: MLflow's clients need no bucket credentials.
 
 Downloads go out as ``application/octet-stream`` attachments that a browser
 will not render: an uploaded HTML or SVG file cannot run script on the
@@ -144,7 +147,7 @@ async def download(request: Request, ctx: Context) -> Response:
     if entry.file_size is not None and entry.file_size <= INLINE_BYTES:
         data = await ctx.files(lambda: owner.read(rest))
         return Response(data, media_type=media, headers=headers)
-    folder = tempfile.mkdtemp(prefix=".carnet-download-", dir=ctx.settings.artifact_root)
+    folder = tempfile.mkdtemp(prefix=".carnet-download-", dir=ctx.settings.scratch_folder)
     try:
         local = await ctx.files(lambda: owner.download(rest, folder))
     except BaseException:
@@ -192,7 +195,7 @@ async def upload(request: Request, ctx: Context) -> Response:
     name = posixpath.basename(rest)
     if not name:
         raise invalid(f"Name the file to upload: {_LAYOUT}.")
-    folder = tempfile.mkdtemp(prefix=".carnet-upload-", dir=ctx.settings.artifact_root)
+    folder = tempfile.mkdtemp(prefix=".carnet-upload-", dir=ctx.settings.scratch_folder)
     try:
         local = Path(folder) / name
         await _receive_to(request, local, ctx.settings.max_upload_bytes, ctx)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from carnet.errors import ConfigurationError
 from carnet.settings import SERVER_SETTINGS, SERVER_TOKENS_FILE
+from carnet.utils.s3_uri import S3Uri, is_s3_uri, parse_s3_uri
 
 #: The environment variable that carries the settings to worker processes.
 ENV_SETTINGS = SERVER_SETTINGS.name
@@ -23,14 +24,18 @@ ENV_TOKENS_FILE = SERVER_TOKENS_FILE.name
 DEFAULT_MAX_UPLOAD_BYTES = 5 * 1024**3
 
 
+def _root(text: str) -> Path | S3Uri:
+    return parse_s3_uri(text) if is_s3_uri(text) else Path(text)
+
+
 @dataclass(frozen=True)
 class ServerSettings:
     """Everything the app needs to know about how it was started."""
 
     #: The store (a normalised tracking URI).
     uri: str
-    #: Absolute folder under which new runs keep their artifacts.
-    artifact_root: Path
+    #: Absolute folder (or S3 bucket and prefix) under which new runs keep their artifacts.
+    artifact_root: Path | S3Uri
     #: The dashboard's Streamlit script, served at ``/``.
     dashboard_script: Path
     #: The tokens file, or None for a server that asks nobody for credentials.
@@ -39,6 +44,12 @@ class ServerSettings:
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     #: Log a line per request.
     access_log: bool = False
+
+    @property
+    def scratch_folder(self) -> Path | None:
+        """Where uploads and downloads are staged: beside local artifacts, or the
+        system's temporary folder when artifacts are in a bucket."""
+        return self.artifact_root if isinstance(self.artifact_root, Path) else None
 
     @property
     def single_writer(self) -> bool:
@@ -71,7 +82,7 @@ class ServerSettings:
             data = json.loads(raw)
             return cls(
                 uri=str(data["uri"]),
-                artifact_root=Path(data["artifact_root"]),
+                artifact_root=_root(str(data["artifact_root"])),
                 dashboard_script=Path(data["dashboard_script"]),
                 auth_file=None if data["auth_file"] is None else Path(data["auth_file"]),
                 max_upload_bytes=int(data["max_upload_bytes"]),

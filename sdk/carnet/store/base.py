@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from carnet import settings
+from carnet.artifact_location import configured_root
 from carnet.entities import LifecycleStage, RunStatus
 from carnet.errors import (
     ExperimentNotFoundError,
@@ -22,6 +23,7 @@ from carnet.errors import (
 )
 from carnet.store.engine import ensure_schema, get_engine, sqlite_path, write_group
 from carnet.store.sql_helpers import Cursor, Sql, now_ms, statement_style
+from carnet.utils.s3_uri import S3Uri
 
 #: Experiment ids are 32-bit on PostgreSQL; outside this range no experiment can exist.
 EXPERIMENT_ID_RANGE = range(-(2**31), 2**31)
@@ -41,7 +43,14 @@ class StoreBase:
         default_root = (
             path.parent / "carnet-artifacts" if path is not None else Path("carnet-artifacts")
         )
-        self.artifact_root = (settings.ARTIFACT_ROOT.get() or default_root).resolve()
+        configured = configured_root()
+        self.artifact_root = (
+            configured if isinstance(configured, Path) else default_root
+        ).resolve()
+        #: Where new experiments' locations go: the local root, or an ``s3://`` root.
+        self.new_experiments_root: Path | S3Uri = (
+            configured if isinstance(configured, S3Uri) else self.artifact_root
+        )
 
     def check_writable(self) -> None:
         """Raise ReadOnlyError on a read-only store, before anything is written."""

@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from carnet.artifact_location import allowed_roots, new_experiment_location
+from carnet.artifact_location import (
+    allowed_roots,
+    experiment_location,
+    new_experiment_location,
+)
 from carnet.entities import Experiment, LifecycleStage, ViewType
 from carnet.errors import ExperimentExistsError, ExperimentNotFoundError, InvalidInputError
 from carnet.store.base import StoreBase
@@ -107,7 +111,7 @@ class ExperimentStore(StoreBase):
                 )
             experiment_id = int(created[0])
             if not artifact_location:
-                location = (self.artifact_root / str(experiment_id)).as_uri()
+                location = experiment_location(self.new_experiments_root, str(experiment_id))
                 cur.execute(
                     self._sql(
                         "UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?"
