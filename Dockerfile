@@ -44,10 +44,11 @@ RUN useradd --create-home --uid 10001 --user-group --shell /usr/sbin/nologin car
 
 WORKDIR /app
 
-# Dependencies first, read from pyproject.toml (with the PostgreSQL driver), so a code change
+# Dependencies first, read from pyproject.toml (with the PostgreSQL driver, boto3 for S3
+# artifact roots, and the server's faster event loop and parsers), so a code change
 # rebuilds from the next layer on; then Carnet itself from this source tree; then the demos.
 COPY pyproject.toml ./
-RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(p['dependencies'] + p['optional-dependencies']['postgres']))" > /tmp/requirements.txt \
+RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; o = p['optional-dependencies']; print('\n'.join(p['dependencies'] + o['postgres'] + o['s3'] + o['server']))" > /tmp/requirements.txt \
  && python -m pip install --no-cache-dir -r /tmp/requirements.txt \
  && rm /tmp/requirements.txt
 COPY README.md ./

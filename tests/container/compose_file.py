@@ -88,7 +88,8 @@ def run_args(
     unknown = set(environment) - set(own)
     assert not unknown, f"the service sets no {sorted(unknown)}"
     for key, value in {**own, **environment}.items():
-        args += ["-e", f"{key}={'' if value is None else value}"]
+        # No value: passed through from the caller's environment when set there, as Compose.
+        args += ["-e", key if value is None else f"{key}={value}"]
     for spec in service.get("volumes", []):
         source, target, *mode = str(spec).split(":")
         source = named_volumes.get(source, source)

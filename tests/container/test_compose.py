@@ -117,6 +117,17 @@ def test_settings_reach_the_database_the_port_and_the_dashboard() -> None:
     assert carnet["environment"]["CARNET_UI_PASSWORD"] == "viewers"
 
 
+def test_artifacts_may_go_to_a_bucket_with_credentials_from_the_shell() -> None:
+    carnet = load({"CARNET_ARTIFACTS": "s3://team-bucket/carnet"})["services"]["carnet"]
+    command = [str(word) for word in carnet["command"]]
+    assert option(command, "--artifacts") == "s3://team-bucket/carnet"
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
+                 "CARNET_S3_ENDPOINT_URL"):  # fmt: skip
+        assert name in carnet["environment"] and carnet["environment"][name] is None, name
+    args = run_args(carnet, "carnet:test", port=5123, named_volumes={}, environment={})
+    assert "AWS_SECRET_ACCESS_KEY" in args  # "-e NAME": the value stays in the shell
+
+
 def test_docker_run_arguments_follow_the_file() -> None:
     service = load({"CARNET_TOKENS_FILE": "/tmp/t.toml"})["services"]["carnet"]
     args = run_args(
