@@ -10,6 +10,7 @@ URI is never shown: it may hold a password.
 
 from __future__ import annotations
 
+import json
 import re
 
 import pandas as pd
@@ -62,15 +63,24 @@ def _patch_note(status: str) -> None:
         st.caption("The script was not in a git repository: its code is run as it is now.")
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def _recorded_versions(uri: str, run_id: str) -> dict[str, str] | None:
-    """The run's recorded distributions (name -> version), None when unreadable."""
+@st.cache_data(show_spinner=False, max_entries=16)
+def _recorded(uri: str, run_id: str) -> tuple[bytes, bytes | None] | None:
+    """The run's environment record (JSON, as kept) and uncommitted patch; None when
+    unreadable."""
     client = data.client(uri)
     try:
-        record, _ = reproduce_plan.recorded_environment(client, client.get_run(run_id))
-        dists = record["distributions"]
-        return {str(d["name"]): str(d["version"]) for d in dists[:10_000]}
+        record, patch = reproduce_plan.recorded_environment(client, client.get_run(run_id))
     except (carnet.CarnetError, ValueError, KeyError, TypeError):
+        return None
+    return json.dumps(record, indent=1).encode(), patch
+
+
+def _recorded_versions(record: bytes) -> dict[str, str] | None:
+    """The record's distributions (name -> version), None when not in Carnet's layout."""
+    try:
+        dists = json.loads(record)["distributions"]
+        return {str(d["name"]): str(d["version"]) for d in dists[:10_000]}
+    except (ValueError, KeyError, TypeError):
         return None
 
 
@@ -88,17 +98,35 @@ def differing_packages(recorded: dict[str, str], here: dict[str, str]) -> pd.Dat
 
 
 def _differing_packages(uri: str, run_id: str) -> None:
-    recorded = _recorded_versions(uri, run_id)
-    if recorded is None:
+    found = _recorded(uri, run_id)
+    recorded = None if found is None else _recorded_versions(found[0])
+    if found is None or recorded is None:
         st.caption("The run's recorded packages cannot be read.")
         return
+    record, patch = found
     here = {d["name"]: d["version"] for d in capture.distributions()}
     table = differing_packages(recorded, here)
     if table.empty:
         st.caption(f"Same {len(recorded)} packages as the machine serving this dashboard.")
-        return
-    st.caption(f"{len(table)} packages differ from the machine serving this dashboard")
-    st.dataframe(table, hide_index=True, width="stretch")
+    else:
+        st.caption(f"{len(table)} packages differ from the machine serving this dashboard")
+        st.dataframe(table, hide_index=True, width="stretch")
+    left, right = st.columns(2)
+    left.download_button(
+        "Environment record (JSON)",
+        record,
+        file_name=f"{run_id}-environment.json",
+        mime="application/json",
+        icon=":material/download:",
+    )
+    if patch is not None:
+        right.download_button(
+            "Uncommitted changes (patch)",
+            patch,
+            file_name=f"{run_id}-uncommitted.patch",
+            mime="text/x-diff",
+            icon=":material/download:",
+        )
 
 
 def _reproductions(run: carnet.Run, ctx: ui.Context) -> None:

@@ -60,6 +60,8 @@ def test_run_page_shows_the_command_packages_and_reproductions(
     }
     labels = [p.proto.label for p in at.get("page_link")]
     assert "again" in labels
+    downloads = [b.proto.label for b in at.get("download_button")]
+    assert "Environment record (JSON)" in downloads
 
     at = app("run", run=again.info.run_id)
     no_exceptions(at)
