@@ -22,8 +22,9 @@ from carnet.store.engine import dispose_engines
 from carnet.store.maintenance import check_store, upgrade_store
 from carnet.store.schema import SCHEMA_VERSION
 
-#: The v7 -> v8 migration undone.
+#: The v8 -> v9 and v7 -> v8 migrations undone.
 DOWNGRADE_TO_V7 = (
+    "DROP TABLE environment_records",
     "DROP TABLE run_outputs",
     "DROP TABLE logged_model_metrics",
     "DROP TABLE logged_model_params",
@@ -46,7 +47,7 @@ def to_v7(uri: str) -> None:
 def test_models_in_run_tags_become_logged_models(
     any_uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert SCHEMA_VERSION == 8, "this test writes a v7 store; keep it at the v7 -> v8 step"
+    assert SCHEMA_VERSION == 9, "this test writes a v7 store; add the undo of newer steps"
     monkeypatch.setenv("CARNET_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
     client = carnet.Client(any_uri)
     exp = client.create_experiment("old-models")
