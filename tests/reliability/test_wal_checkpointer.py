@@ -51,7 +51,7 @@ def test_it_wakes_once_a_step_has_gathered_and_copies_the_log_back(tmp_path: Pat
 
         write_until(60)
         assert checkpointer.thread is None  # less than a step so far: nothing to do yet
-        write_until(110)
+        write_until(130)  # the index is read every few commits
         assert checkpointer.thread is not None
         assert _wait_for(lambda: (checkpointer.frames() or (0, 0))[1] >= checkpointer.mark)
         mx, backfilled = checkpointer.frames() or (0, 0)

@@ -139,6 +139,9 @@ def _connect_sqlite(
             isolation_level=None,
             check_same_thread=False,
             factory=factory,
+            # Writes keep their statements prepared: small batches are multi-row
+            # INSERTs, a statement text per row count (sql_helpers.insert_rows).
+            cached_statements=512,
         )
     conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
     if not read_only:

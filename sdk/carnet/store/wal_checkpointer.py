@@ -47,6 +47,8 @@ _HEADER = struct.Struct("=I12xI76xI")  # iVersion (0), mxFrame (16), nBackfill (
 STEP_FRACTION = 16
 #: Below this threshold (pages) checkpoints are cheap enough to leave to SQLite.
 MIN_PAGES = 1024
+#: The WAL index is read after every this many commits (a power of two).
+LOOK_EVERY = 4
 #: How long closing waits for a checkpoint in progress, in seconds.
 STOP_WAIT_S = 5.0
 
@@ -66,6 +68,7 @@ class Checkpointer:
         self.connect = connect
         self.shm: int | None = None
         self.mark = 0  # mxFrame when the last checkpoint was asked for
+        self.commits = 0
         self.wake = threading.Event()
         self.stopping = False
         self.thread: threading.Thread | None = None
@@ -79,9 +82,10 @@ class Checkpointer:
     def after_commit(self) -> None:
         """Called by a writer after each commit: wake the thread when enough has gathered.
 
-        Costs one small read of the WAL index.
+        Costs one small read of the WAL index every :data:`LOOK_EVERY` commits.
         """
-        if self.step <= 0 or self.stopping:
+        self.commits += 1
+        if self.commits & (LOOK_EVERY - 1) or self.step <= 0 or self.stopping:
             return
         frames = self.frames()
         if frames is None:
