@@ -70,6 +70,8 @@ class Checkpointer:
         self.mark = 0  # mxFrame when the last checkpoint was asked for
         self.commits = 0
         self.wake = threading.Event()
+        self.idle = threading.Event()  # clear while a checkpoint is asked for or running
+        self.idle.set()
         self.stopping = False
         self.thread: threading.Thread | None = None
         self.lock = threading.Lock()
@@ -93,11 +95,18 @@ class Checkpointer:
         mx, backfilled = frames
         if mx < self.mark:
             self.mark = 0  # the WAL started over
-        if mx - max(backfilled, self.mark) < self.step or mx + self.step > self.pages:
-            return  # too little new, or the last stretch: SQLite's own checkpoint is near
+        if mx + self.step > self.pages:
+            # The last stretch before SQLite's own checkpoint: let the thread finish
+            # first, or that checkpoint would find the lock taken, be skipped, and
+            # the log would grow past the threshold until the thread is done.
+            self.idle.wait(STOP_WAIT_S)
+            return
+        if mx - max(backfilled, self.mark) < self.step:
+            return
         self.mark = mx
-        if self.thread is None:
-            self._start()
+        if self.thread is None and not self._start():
+            return
+        self.idle.clear()
         self.wake.set()
 
     def frames(self) -> tuple[int, int] | None:
@@ -118,7 +127,8 @@ class Checkpointer:
             return None
         return mx, backfilled
 
-    def _start(self) -> None:
+    def _start(self) -> bool:
+        """Start the thread; False when it cannot run (then SQLite checkpoints alone)."""
         with self.lock:
             if self.thread is None and not self.stopping:
                 thread = threading.Thread(
@@ -128,14 +138,16 @@ class Checkpointer:
                     thread.start()
                 except RuntimeError:  # no new threads (the interpreter is exiting)
                     self.step = 0
-                    return
+                    return False
                 self.thread = thread
+            return self.thread is not None
 
     def _run(self) -> None:
         try:
             conn = self.connect()
         except sqlite3.Error:
             self.step = 0
+            self.idle.set()
             return
         with contextlib.closing(conn):
             while True:
@@ -145,11 +157,14 @@ class Checkpointer:
                 self.wake.clear()  # a wake-up during the checkpoint asks for another
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                if not self.wake.is_set():
+                    self.idle.set()
 
     def stop(self) -> None:
         """End the thread (after the checkpoint it is running, if any) and close its files."""
         self.stopping = True
         self.wake.set()
+        self.idle.set()
         thread = self.thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(STOP_WAIT_S)
