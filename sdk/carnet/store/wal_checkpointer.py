@@ -8,13 +8,15 @@ disk inside one ``COMMIT``, tens of milliseconds that a loop of small writes
 runs — a quarter of its time.
 
 A :class:`Checkpointer` does most of that work on a thread and connection of
-its own, while the writer goes on: whenever a sixteenth of the threshold has
-gathered in the WAL since it last looked, it runs a ``PASSIVE`` checkpoint,
-which waits for no one and takes no write lock. The committing connection
-keeps SQLite's own checkpoint at the full threshold (and the last stretch
-before it to itself, so the two rarely meet): it finds the log mostly copied
-and synced, finishes the rest, and the WAL starts over from its beginning as
-before (a log that a background checkpoint alone kept copying
+its own, while the writer goes on: when the log is half way to the
+threshold, then half of the rest (3/4, 7/8...), it runs a ``PASSIVE``
+checkpoint, which waits for no one and takes no write lock. Few, large
+checkpoints: each copies a page rewritten by many commits once, and the thread
+costs little CPU. The committing connection keeps SQLite's own checkpoint at
+the full threshold, and the last sixteenth before it to itself (the writer
+lets a running background checkpoint finish there, so the two do not meet):
+it finds the log mostly copied and synced, finishes the rest, and the WAL
+starts over from its beginning as before (a log that a background checkpoint alone kept copying
 would never be wholly copied between two commits of a busy writer, so it
 would never restart and would grow without end). If the thread cannot work,
 nothing changes but the speed.
@@ -43,7 +45,7 @@ from pathlib import Path
 #: The WAL-index header version of every SQLite since 3.7.0.
 _WAL_INDEX_VERSION = 3007000
 _HEADER = struct.Struct("=I12xI76xI")  # iVersion (0), mxFrame (16), nBackfill (96)
-#: A background checkpoint runs each time this share of the threshold has gathered.
+#: The last 1/STEP_FRACTION of the threshold is left to SQLite's own checkpoint.
 STEP_FRACTION = 16
 #: Below this threshold (pages) checkpoints are cheap enough to leave to SQLite.
 MIN_PAGES = 1024
@@ -82,7 +84,7 @@ class Checkpointer:
             self._close_index()
 
     def after_commit(self) -> None:
-        """Called by a writer after each commit: wake the thread when enough has gathered.
+        """Called by a writer after each commit: wake the thread when the log is half way.
 
         Costs one small read of the WAL index every :data:`LOOK_EVERY` commits.
         """
@@ -101,8 +103,9 @@ class Checkpointer:
             # the log would grow past the threshold until the thread is done.
             self.idle.wait(STOP_WAIT_S)
             return
-        if mx - max(backfilled, self.mark) < self.step:
-            return
+        base = max(backfilled, self.mark)
+        if mx - base < (self.pages - base) // 2:
+            return  # not half way from the last checkpoint to the threshold yet
         self.mark = mx
         if self.thread is None and not self._start():
             return
