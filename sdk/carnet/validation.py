@@ -120,8 +120,16 @@ def validate_timestamp(key: str, timestamp: object) -> int:
     return _int64(key, "timestamp", int(timestamp))
 
 
-def _no_nul(what: str, text: str) -> str:
-    """Text columns hold valid Unicode without NUL; say so before the database does."""
+def _no_nul(what: str, text: str, key: str | None = None) -> str:
+    """Text columns hold valid Unicode without NUL; say so before the database does.
+
+    The message names ``what`` (followed by ``key`` when given, so callers on
+    the hot path build no text unless there is something to say).
+    """
+    if "\x00" not in text and text.isascii():
+        return text
+    if key is not None:
+        what = f"{what} {key!r}"
     if "\x00" in text:
         raise InvalidValueError(
             f"{what} contains a NUL character (\\x00), which text columns cannot store; "
@@ -140,7 +148,7 @@ def _no_nul(what: str, text: str) -> str:
 
 def param_value_text(key: str, value: object) -> str:
     """Params are stored as text, as MLflow does; numbers keep Python's repr."""
-    text = _no_nul(f"param {key!r}", value if isinstance(value, str) else str(value))
+    text = _no_nul("param", value if isinstance(value, str) else str(value), key)
     if len(text) > MAX_PARAM_VALUE_LENGTH:
         raise InvalidValueError(
             f"param {key!r} value is {len(text)} characters, over the limit of "
@@ -151,7 +159,7 @@ def param_value_text(key: str, value: object) -> str:
 
 def tag_value_text(key: str, value: object) -> str:
     """Tags are stored as text of at most ``MAX_TAG_VALUE_LENGTH`` characters."""
-    text = _no_nul(f"tag {key!r}", value if isinstance(value, str) else str(value))
+    text = _no_nul("tag", value if isinstance(value, str) else str(value), key)
     if len(text) > MAX_TAG_VALUE_LENGTH:
         raise InvalidValueError(
             f"tag {key!r} value is {len(text)} characters, over the limit of "

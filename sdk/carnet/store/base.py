@@ -22,7 +22,7 @@ from carnet.errors import (
     RunNotFoundError,
 )
 from carnet.store.engine import ensure_schema, get_engine, sqlite_path, write_group
-from carnet.store.sql_helpers import Cursor, Sql, now_ms, statement_style
+from carnet.store.sql_helpers import Cursor, Sql, insert_rows, now_ms, statement_style
 from carnet.utils.s3_uri import S3Uri
 
 #: Experiment ids are 32-bit on PostgreSQL; outside this range no experiment can exist.
@@ -159,11 +159,12 @@ class StoreBase:
             ),
         )
         run_pk = int(cur.fetchone()[0])
-        if tags:
-            cur.executemany(
-                self._sql("INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?)"),
-                [(run_pk, key, value) for key, value in tags.items()],
-            )
+        insert_rows(
+            cur,
+            self._sql,
+            "INSERT INTO tags (run_id, key, value)",
+            [(run_pk, key, value) for key, value in tags.items()],
+        )
         return run_pk
 
     def crash_cutoff(self) -> int:

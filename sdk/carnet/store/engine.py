@@ -33,6 +33,7 @@ from carnet.errors import ConfigurationError, SchemaVersionError, StoreError
 from carnet.store import migrations
 from carnet.store.schema import SCHEMA_VERSION, metadata
 from carnet.store.sql_helpers import Cursor, statement_style, table_exists
+from carnet.store.wal_checkpointer import Checkpointer
 from carnet.uri import ENV_URI
 
 BUSY_TIMEOUT_S = 60.0
@@ -52,13 +53,17 @@ class _ThreadWriters:
     """One SQLite connection per thread for writes: a commit costs no pool round trip.
 
     A thread's connection closes when the thread ends (its thread-local slot
-    goes away) or when the engine is disposed.
+    goes away) or when the engine is disposed. Their commits feed the store's
+    background :class:`Checkpointer`.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.local = threading.local()
         self.open: weakref.WeakSet[_WriterConnection] = weakref.WeakSet()
+        self.checkpointer = Checkpointer(
+            path, settings.WAL_CHECKPOINT_PAGES.get(), lambda: _connect_sqlite(path, False)
+        )
 
     def get(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self.local, "conn", None)
@@ -66,9 +71,11 @@ class _ThreadWriters:
             conn = _connect_sqlite(self.path, False, factory=_WriterConnection)
             self.local.conn = conn
             self.open.add(conn)  # type: ignore[arg-type]
+            self.checkpointer.reopen()
         return conn
 
     def close_all(self) -> None:
+        self.checkpointer.stop()
         for conn in list(self.open):
             with contextlib.suppress(sqlite3.Error):
                 conn.close()
@@ -132,6 +139,9 @@ def _connect_sqlite(
             isolation_level=None,
             check_same_thread=False,
             factory=factory,
+            # Writes keep their statements prepared: small batches are multi-row
+            # INSERTs, a statement text per row count (sql_helpers.insert_rows).
+            cached_statements=512,
         )
     conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
     if not read_only:
@@ -188,6 +198,8 @@ def _forget_engines_after_fork() -> None:
     for engine in _engines.values():
         engine.dispose(close=False)
     _engines.clear()
+    for writers in _writers.values():
+        writers.checkpointer.forget()
     _writers.clear()
 
 
@@ -422,6 +434,7 @@ def write_group(engine: Engine) -> Iterator[None]:
         raise
     finally:
         del writers.local.group
+    writers.checkpointer.after_commit()
 
 
 @contextmanager
@@ -500,6 +513,8 @@ def write_transaction(engine: Engine) -> Iterator[Cursor]:
     finally:
         if writers is None:
             conn.close()
+    if writers is not None:
+        writers.checkpointer.after_commit()
 
 
 @contextmanager

@@ -24,16 +24,24 @@ from carnet.errors import (
     RunNotFoundError,
 )
 from carnet.store import history
-from carnet.store.base import StoreBase
+from carnet.store.base import StoreBase, check_run_id
 from carnet.store.engine import write_transaction
 from carnet.store.protocol import MetricPoint
-from carnet.store.sql_helpers import CHUNK, Cursor, now_ms, placeholders
+from carnet.store.sql_helpers import (
+    CHUNK,
+    MULTI_ROW_MAX,
+    Cursor,
+    insert_rows,
+    now_ms,
+    placeholders,
+    row_placeholders,
+)
 from carnet.validation import RUN_NAME_TAG, numeric_value
 
-_SUMMARY_UPSERT = """
+_SUMMARY_INSERT = """
 INSERT INTO metric_summaries
-    (run_id, key, value, is_nan, step, timestamp, min_value, max_value, count)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+    (run_id, key, value, is_nan, step, timestamp, min_value, max_value, count)"""
+_SUMMARY_CONFLICT = """
 ON CONFLICT (run_id, key) DO UPDATE SET
     value = CASE WHEN {newer} THEN excluded.value ELSE metric_summaries.value END,
     is_nan = CASE WHEN {newer} THEN excluded.is_nan ELSE metric_summaries.is_nan END,
@@ -70,7 +78,7 @@ def summarize(points: Iterable[MetricPoint]) -> dict[str, list[Any]]:
     points; ``min`` and ``max`` skip them and stay None when every point is
     NaN. In the table a NaN last value is NULL with ``is_nan`` set, so no
     comparison (``metrics.k > 0``) matches it; on PostgreSQL a stored NaN
-    would compare greater than every number. ``_SUMMARY_UPSERT`` applies the
+    would compare greater than every number. ``_SUMMARY_CONFLICT`` applies the
     same rules in SQL.
     """
     out: dict[str, list[Any]] = {}
@@ -176,12 +184,12 @@ class RunWrites(StoreBase):
 
     def _write_tags(self, cur: Cursor, pk: int, tags: Sequence[tuple[str, str]]) -> None:
         """Upsert checked run tags; the run-name tag also renames the run, as in MLflow."""
-        cur.executemany(
-            self._sql(
-                "INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?) "
-                "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value"
-            ),
-            [(pk, k, v) for k, v in tags],
+        insert_rows(
+            cur,
+            self._sql,
+            "INSERT INTO tags (run_id, key, value)",
+            [(pk, k, v) for k, v in dict(tags).items()],  # one row a key: the last value
+            " ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value",
         )
         names = [v for k, v in tags if k == RUN_NAME_TAG]
         if names:
@@ -229,11 +237,7 @@ class RunWrites(StoreBase):
                     f"{value!r}: params are immutable. Log the new value under another key, "
                     "or start a new run."
                 )
-        if new:
-            cur.executemany(
-                self._sql("INSERT INTO params (run_id, key, value, value_num) VALUES (?, ?, ?, ?)"),
-                new,
-            )
+        insert_rows(cur, self._sql, "INSERT INTO params (run_id, key, value, value_num)", new)
 
     def _insert_metrics(self, cur: Cursor, pk: int, metrics: Sequence[MetricPoint]) -> None:
         """Summaries first (on PostgreSQL that locks each (run, key)), then the history.
@@ -249,11 +253,21 @@ class RunWrites(StoreBase):
             for key, r in folded
         ]
         few = {key: r[6] for key, r in folded if r[6] < history.BATCH_POINTS}
-        if len(summary) == 1 and few:
-            cur.execute(sql(_SUMMARY_UPSERT + " RETURNING count"), summary[0])
-            after = {folded[0][0]: int(cur.fetchone()[0])}
+        if len(summary) <= MULTI_ROW_MAX:  # one statement, returning the counts
+            flat = [value for row in summary for value in row]
+            cur.execute(
+                sql(
+                    f"{_SUMMARY_INSERT} VALUES {row_placeholders(9, len(summary))}"
+                    f"{_SUMMARY_CONFLICT} RETURNING key, count"
+                ),
+                flat,
+            )
+            after = {key: int(n) for key, n in cur.fetchall()}
         else:
-            cur.executemany(sql(_SUMMARY_UPSERT), summary)
+            cur.executemany(
+                sql(f"{_SUMMARY_INSERT} VALUES {row_placeholders(9, 1)}{_SUMMARY_CONFLICT}"),
+                summary,
+            )
             after = self._summary_counts(cur, pk, list(few)) if few else {}
         full = history.crossings({key: (after[key] - n, after[key]) for key, n in few.items()})
         full = sorted({*full, *(key for key, _ in folded if key not in few)})
@@ -271,11 +285,10 @@ class RunWrites(StoreBase):
                 history.pack_key(cur, sql, pk, key, batches[key])
             rows = loose
         if rows:
-            cur.executemany(
-                sql(
-                    "INSERT INTO metrics (run_id, key, step, timestamp, value, is_nan) "
-                    "VALUES (?, ?, ?, ?, ?, ?)"
-                ),
+            insert_rows(
+                cur,
+                sql,
+                "INSERT INTO metrics (run_id, key, step, timestamp, value, is_nan)",
                 [
                     (pk, k, s, t, None, True) if v != v else (pk, k, s, t, v, False)
                     for k, v, t, s in rows
@@ -299,14 +312,17 @@ class RunWrites(StoreBase):
     def set_terminated(self, run_id: str, status: str, end_time: int) -> None:
         """End a run with a terminal status (checked by the caller) at ``end_time``."""
         self.check_writable()
+        check_run_id(run_id)
         with write_transaction(self.engine) as cur:
-            pk, _, _ = self._run_row(cur, run_id)
             cur.execute(
                 self._sql(
-                    "UPDATE runs SET status = ?, end_time = ?, heartbeat_time = ? WHERE id = ?"
+                    "UPDATE runs SET status = ?, end_time = ?, heartbeat_time = ? "
+                    "WHERE run_uuid = ?"
                 ),
-                (status, end_time, end_time, pk),
+                (status, end_time, end_time, run_id),
             )
+            if cur.rowcount == 0:
+                self._run_row(cur, run_id)  # raises RunNotFoundError
 
     def update_run(
         self,

@@ -8,6 +8,7 @@ that rewrites them to ``%s`` for psycopg.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
@@ -16,6 +17,8 @@ from typing import Any, Protocol
 CHUNK = 4000
 #: NaN, as metric values and summaries hold it.
 NAN = float("nan")
+#: Rows one multi-row INSERT carries at most; a larger batch goes through ``executemany``.
+MULTI_ROW_MAX = 64
 
 #: Turns one of our ``?`` statements into the DBAPI's paramstyle.
 Sql = Callable[[str], str]
@@ -58,6 +61,34 @@ def now_ms() -> int:
 def placeholders(n: int) -> str:
     """``?,?,...`` for an ``IN`` list of ``n`` bound values."""
     return ",".join("?" * n)
+
+
+@functools.lru_cache(maxsize=512)
+def row_placeholders(width: int, n: int) -> str:
+    """``(?, ?), (?, ?)``: the ``VALUES`` list of ``n`` rows of ``width`` bound values."""
+    row = "(" + ", ".join("?" * width) + ")"
+    return ", ".join([row] * n)
+
+
+def insert_rows(
+    cur: Cursor, sql: Sql, head: str, rows: Sequence[Sequence[Any]], tail: str = ""
+) -> None:
+    """Run ``{head} VALUES (...){tail}`` for every row of ``rows`` (all of one width).
+
+    A small batch (up to :data:`MULTI_ROW_MAX` rows, the usual few params, tags
+    or metrics of a call) is one statement with every row in its ``VALUES``
+    list: one execution instead of one per row, which at this size costs about
+    half as much. A large one goes through ``executemany``. ``tail`` (an
+    ``ON CONFLICT`` clause) must not return rows.
+    """
+    if not rows:
+        return
+    width = len(rows[0])
+    if len(rows) <= MULTI_ROW_MAX:
+        flat = [value for row in rows for value in row]
+        cur.execute(sql(f"{head} VALUES {row_placeholders(width, len(rows))}{tail}"), flat)
+    else:
+        cur.executemany(sql(f"{head} VALUES {row_placeholders(width, 1)}{tail}"), rows)
 
 
 def _as_written(text: str) -> str:
