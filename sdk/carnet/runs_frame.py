@@ -8,6 +8,7 @@ SQL read of a top-100 page.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,34 @@ def _string_dtype() -> Any:
     return None if dtype == np.dtype(object) else dtype
 
 
+@cache
+def _arrow_strings() -> Callable[[list[Any]], Any] | None:
+    """A maker of pandas' ``str`` arrays straight from pyarrow, when that dtype is stored
+    in pyarrow (pandas 3 with pyarrow installed); else None.
+
+    ``pd.array(values, dtype=str)`` checks and converts every value in Python before
+    pyarrow sees the list (a tenth of a millisecond for a top-100 frame of twenty
+    text columns); values already known to be strings or None need neither.
+    """
+    dtype = _string_dtype()
+    if dtype is None or getattr(dtype, "storage", None) != "pyarrow":
+        return None
+    import pandas as pd
+    import pyarrow as pa
+
+    text = pa.large_string()  # what pandas' ArrowStringArray holds
+    make = pd.arrays.ArrowStringArray
+
+    def strings(values: list[Any]) -> Any:
+        return make(pa.array(values, type=text), dtype=dtype)
+
+    return strings
+
+
+#: Cell types a text column holds when every value is a string or missing.
+_STR_OR_NONE = frozenset({str, type(None)})
+
+
 def _text(values: list[Any]) -> Any:
     """Strings with None where missing, as pandas would infer them.
 
@@ -41,6 +70,11 @@ def _text(values: list[Any]) -> Any:
     import numpy as np
     import pandas as pd
 
+    strings = _arrow_strings()
+    if strings is not None:
+        kinds = set(map(type, values))
+        if str in kinds and kinds <= _STR_OR_NONE:  # what infer_dtype calls "string"
+            return strings(values)
     dtype = _string_dtype()
     if dtype is not None and pd.api.types.infer_dtype(values, skipna=True) == "string":
         return pd.array(values, dtype=dtype)
