@@ -45,13 +45,14 @@ def _arrow_strings() -> Callable[[list[Any]], Any] | None:
     if dtype is None or getattr(dtype, "storage", None) != "pyarrow":
         return None
     import pandas as pd
-    import pyarrow as pa
+    import pyarrow as pa  # type: ignore[import-untyped]
 
     text = pa.large_string()  # what pandas' ArrowStringArray holds
     make = pd.arrays.ArrowStringArray
 
     def strings(values: list[Any]) -> Any:
-        return make(pa.array(values, type=text), dtype=dtype)
+        # pandas' stubs leave out the dtype argument, which holds the NaN na_value.
+        return make(pa.array(values, type=text), dtype=dtype)  # type: ignore[call-arg]
 
     return strings
 
