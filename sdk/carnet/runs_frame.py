@@ -8,6 +8,7 @@ SQL read of a top-100 page.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,35 @@ def _string_dtype() -> Any:
     return None if dtype == np.dtype(object) else dtype
 
 
+@cache
+def _arrow_strings() -> Callable[[list[Any]], Any] | None:
+    """A maker of pandas' ``str`` arrays straight from pyarrow, when that dtype is stored
+    in pyarrow (pandas 3 with pyarrow installed); else None.
+
+    ``pd.array(values, dtype=str)`` checks and converts every value in Python before
+    pyarrow sees the list (a tenth of a millisecond for a top-100 frame of twenty
+    text columns); values already known to be strings or None need neither.
+    """
+    dtype = _string_dtype()
+    if dtype is None or getattr(dtype, "storage", None) != "pyarrow":
+        return None
+    import pandas as pd
+    import pyarrow as pa  # type: ignore[import-untyped]
+
+    text = pa.large_string()  # what pandas' ArrowStringArray holds
+    make = pd.arrays.ArrowStringArray
+
+    def strings(values: list[Any]) -> Any:
+        # pandas' stubs leave out the dtype argument, which holds the NaN na_value.
+        return make(pa.array(values, type=text), dtype=dtype)  # type: ignore[call-arg]
+
+    return strings
+
+
+#: Cell types a text column holds when every value is a string or missing.
+_STR_OR_NONE = frozenset({str, type(None)})
+
+
 def _text(values: list[Any]) -> Any:
     """Strings with None where missing, as pandas would infer them.
 
@@ -41,6 +71,11 @@ def _text(values: list[Any]) -> Any:
     import numpy as np
     import pandas as pd
 
+    strings = _arrow_strings()
+    if strings is not None:
+        kinds = set(map(type, values))
+        if str in kinds and kinds <= _STR_OR_NONE:  # what infer_dtype calls "string"
+            return strings(values)
     dtype = _string_dtype()
     if dtype is not None and pd.api.types.infer_dtype(values, skipna=True) == "string":
         return pd.array(values, dtype=dtype)
@@ -86,7 +121,9 @@ def runs_frame(columns: dict[str, list[Any]]) -> pd.DataFrame:
             data[name] = _text(values)
     if not data:  # no run at all: MLflow's attribute columns, empty
         data = {name: np.empty(0, dtype=object) for name in RUN_ATTRIBUTE_COLUMNS}
-    # No columns= here: naming the columns again makes pandas reindex what it was given.
-    frame = pd.DataFrame(data, copy=False)
+    # No columns= here: naming the columns again makes pandas reindex what it was given;
+    # the index is stated, so pandas does not measure every column to find it.
+    rows = len(next(iter(data.values())))
+    frame = pd.DataFrame(data, index=pd.RangeIndex(rows), copy=False)
     frame.attrs["carnet_columns"] = list(columns)
     return frame

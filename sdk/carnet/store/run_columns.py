@@ -3,7 +3,9 @@
 What a search into a DataFrame reads beyond the search itself, and nothing
 more: no ``Run`` entity is built. The attribute columns are the search's rows
 transposed in C; params, tags and metric summaries are read per chunk of run
-ids and spread into one list per key.
+ids and spread into one list per key (when every run has the same keys, as in
+most experiments, each key's list is a stride of the rows, taken in C:
+:class:`KeyLayout`).
 
 Dense ids (an experiment read whole: ids mostly consecutive) are read as
 one range (``BETWEEN``), which the database walks in order, rather than as
@@ -18,6 +20,8 @@ otherwise set off collections that find nothing to free.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from itertools import chain, repeat
+from operator import itemgetter
 from typing import Any
 
 from carnet.store.protocol import RUN_ATTRIBUTE_COLUMNS
@@ -93,6 +97,43 @@ def _spread_metrics(
         found[i] = NAN if is_nan else value
 
 
+class KeyLayout:
+    """Where a run's value goes when every run has the same keys (most experiments): the
+    rows of one read are then runs (sorted by id) times keys (in the same order for each
+    run), and a key's column is a stride of the values, put in search order in C."""
+
+    def __init__(self, pks: Sequence[int], ordered: Sequence[int]) -> None:
+        self.ordered = tuple(ordered)
+        rank = {pk: r for r, pk in enumerate(ordered)}
+        #: values in id order -> values in search order (itemgetter of one index is no tuple)
+        self.take = itemgetter(*[rank[pk] for pk in pks]) if len(pks) > 1 else None
+        self._expected: dict[int, tuple[int, ...]] = {}
+
+    def columns(self, rows: Sequence[Any], by_key: dict[str, list[Any]]) -> bool:
+        """Fill ``by_key`` from ``rows`` if they are laid out so; False (nothing done) if not."""
+        n = len(self.ordered)
+        if self.take is None or not rows or len(rows) % n:
+            return False
+        width = len(rows) // n
+        parts = list(zip(*rows, strict=True))
+        rids, keys, values = parts[0], parts[1], parts[2]
+        names = keys[:width]
+        if keys != names * n:
+            return False
+        expected = self._expected.get(width)
+        if expected is None:
+            expected = tuple(chain.from_iterable(zip(*repeat(self.ordered, width), strict=True)))
+            self._expected[width] = expected
+        if rids != expected:
+            return False
+        if len(parts) > 3 and any(parts[3]):  # a NaN last value, stored NULL: the slow way
+            return False
+        take = self.take
+        for j, name in enumerate(names):
+            by_key[name] = list(take(values[j::width]))
+        return True
+
+
 def _spread_summaries(
     rows: Sequence[Any], index: dict[int, int], by_key: dict[str, list[Any]], n: int
 ) -> None:
@@ -137,6 +178,7 @@ def run_columns(
     dynamic: dict[str, dict[str, list[Any]]] = {"metrics.": {}, "params.": {}, "tags.": {}}
     index = dict(zip(pks, range(n), strict=True))
     ordered = sorted(pks)
+    layout = KeyLayout(pks, ordered)
     scan = False
     if ordered and ordered[-1] - ordered[0] < DENSE * n:
         cur.execute("SELECT max(id) FROM runs")
@@ -150,12 +192,16 @@ def run_columns(
             _spread_summaries(found, index, dynamic["metrics."], n)
     else:
         select = "SELECT run_id, key, value, is_nan FROM metric_summaries WHERE"
+        by_key = dynamic["metrics."]
         for found in _fetch(cur, sql, select, ordered, scan):
-            _spread_metrics(found, index, dynamic["metrics."], n)
+            if not (not by_key and layout.columns(found, by_key)):
+                _spread_metrics(found, index, by_key, n)
     for table in ("params", "tags"):
         select = f"SELECT run_id, key, value FROM {table} WHERE"
+        by_key = dynamic[table + "."]
         for found in _fetch(cur, sql, select, ordered, scan):
-            _spread(found, index, dynamic[table + "."], n)
+            if not (not by_key and layout.columns(found, by_key)):
+                _spread(found, index, by_key, n)
     named = {p + k: c for p, by_key in dynamic.items() for k, c in by_key.items()}
     for name in sorted(named):
         cols[name] = named[name]
