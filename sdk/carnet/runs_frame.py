@@ -123,7 +123,7 @@ def runs_frame(columns: dict[str, list[Any]]) -> pd.DataFrame:
         data = {name: np.empty(0, dtype=object) for name in RUN_ATTRIBUTE_COLUMNS}
     # No columns= here: naming the columns again makes pandas reindex what it was given;
     # the index is stated, so pandas does not measure every column to find it.
-    rows = len(next(iter(data.values())))
+    rows = len(next(iter(columns.values()), ()))
     frame = pd.DataFrame(data, index=pd.RangeIndex(rows), copy=False)
     frame.attrs["carnet_columns"] = list(columns)
     return frame
