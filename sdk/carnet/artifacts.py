@@ -278,7 +278,7 @@ def _open_source(path: Path) -> tuple[BinaryIO, os.stat_result]:
     return handle, os.fstat(handle.fileno())
 
 
-def _local_source(local: str | Path, what: str) -> Path:
+def local_source(local: str | Path, what: str) -> Path:
     """A path the caller gave to log from, refused with a clear message if it cannot be one."""
     if not isinstance(local, (str, Path)):
         raise InvalidValueError(f"{what} must be a path, got {type(local).__name__}.")
@@ -289,7 +289,7 @@ def _local_source(local: str | Path, what: str) -> Path:
 
 def log_file(root: Path, local_path: str | Path, artifact_path: str | None) -> None:
     """Copy one local file into the run's folder (under ``artifact_path``), keeping its name."""
-    source = _local_source(local_path, "local_path")
+    source = local_source(local_path, "local_path")
     if not source.is_file():
         raise ArtifactNotFoundError(f"no file at {str(source)!r} to log as an artifact.")
     folder = safe_relative(artifact_path)
@@ -343,7 +343,7 @@ def log_dir(root: Path, local_dir: str | Path, artifact_path: str | None) -> int
 
     The whole tree is read and checked before anything is written.
     """
-    source = _local_source(local_dir, "local_dir")
+    source = local_source(local_dir, "local_dir")
     if not source.is_dir():
         raise ArtifactNotFoundError(f"no folder at {str(source)!r} to log as artifacts.")
     base = safe_relative(artifact_path)

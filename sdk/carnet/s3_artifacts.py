@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from carnet import settings
-from carnet.artifacts import safe_relative
+from carnet.artifacts import local_source, safe_relative
 from carnet.entities import FileInfo
 from carnet.errors import (
     ArtifactNotFoundError,
@@ -218,15 +218,9 @@ def write_bytes(root: S3Uri, artifact_file: str, data: bytes) -> None:
         client.put_object(Bucket=root.bucket, Key=_key(root, rel), Body=data)
 
 
-def _local_file(local_path: str | Path, what: str) -> Path:
-    if not isinstance(local_path, (str, Path)) or "\x00" in str(local_path):
-        raise InvalidValueError(f"{what} must be a path without NUL characters.")
-    return Path(local_path)
-
-
 def log_file(root: S3Uri, local_path: str | Path, artifact_path: str | None) -> None:
     """Upload one local file under ``artifact_path``, keeping its name (multipart when big)."""
-    source = _local_file(local_path, "local_path")
+    source = local_source(local_path, "local_path")
     if not source.is_file():
         raise ArtifactNotFoundError(f"no file at {str(source)!r} to log as an artifact.")
     rel = checked_path(artifact_path) / source.name
@@ -265,7 +259,7 @@ def log_dir(root: S3Uri, local_dir: str | Path, artifact_path: str | None) -> in
 
     Every path is checked before anything is uploaded.
     """
-    source = _local_file(local_dir, "local_dir")
+    source = local_source(local_dir, "local_dir")
     if not source.is_dir():
         raise ArtifactNotFoundError(f"no folder at {str(source)!r} to log as artifacts.")
     base = checked_path(artifact_path)

@@ -29,7 +29,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 
-from carnet.artifacts import safe_relative
+from carnet.artifacts import local_source, safe_relative
 from carnet.entities import FileInfo
 from carnet.errors import (
     ArtifactNotFoundError,
@@ -60,14 +60,6 @@ def run_prefix(artifact_uri: str, run_id: str) -> str:
             "mlflow-artifacts proxy (MLflow's server needs --serve-artifacts)."
         )
     return path
-
-
-def _local_source(local: str | Path, what: str) -> Path:
-    if not isinstance(local, (str, Path)):
-        raise InvalidValueError(f"{what} must be a path, got {type(local).__name__}.")
-    if "\x00" in str(local):
-        raise InvalidValueError(f"{what} {str(local)!r} contains a NUL character.")
-    return Path(local)
 
 
 def _readable(path: Path) -> None:
@@ -157,7 +149,7 @@ class ServerArtifacts:
 
     def upload_file(self, run_id: str, local_path: str | Path, artifact_path: str | None) -> None:
         """Copy one local file into the run's artifacts (under ``artifact_path``)."""
-        source = _local_source(local_path, "local_path")
+        source = local_source(local_path, "local_path")
         if not source.is_file():
             raise ArtifactNotFoundError(f"no file at {str(source)!r} to log as an artifact.")
         rel = safe_relative(str(safe_relative(artifact_path) / source.name))
@@ -169,7 +161,7 @@ class ServerArtifacts:
 
         Every path is checked before the first upload.
         """
-        source = _local_source(local_dir, "local_dir")
+        source = local_source(local_dir, "local_dir")
         if not source.is_dir():
             raise ArtifactNotFoundError(f"no folder at {str(source)!r} to log as artifacts.")
         base = safe_relative(artifact_path)
