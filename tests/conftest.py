@@ -13,8 +13,11 @@ nothing in the working tree.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
+import subprocess
 import tempfile
 import uuid
 from collections.abc import Generator, Iterator
@@ -119,6 +122,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             "xfail without raises= (name the exception the known gap raises, "
             "AssertionError when an assertion fails): " + ", ".join(vague)
         )
+
+
+def stop_process_group(proc: subprocess.Popen[bytes], *, timeout: float) -> None:
+    """Stop a server a test started in its own process group: SIGTERM (it drains and
+    exits), then SIGKILL when it has not exited within ``timeout`` seconds."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
 
 
 def require_service(available: bool, reason: str) -> None:

@@ -14,7 +14,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -28,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import require_service
+from tests.conftest import require_service, stop_process_group
 
 START_TIMEOUT_S = 90
 ACCESS_KEY = "carnet-test-key"
@@ -163,13 +162,7 @@ def s3_server() -> Iterator[S3Server]:
         _ready(server, proc)
         yield server
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        stop_process_group(proc, timeout=20)
         shutil.rmtree(folder, ignore_errors=True)
         for port in ports:  # the sockets weed puts in /tmp whatever TMPDIR says
             for socket_file in Path("/tmp").glob(f"seaweedfs-*-{port}.sock"):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from sklearn.linear_model import ElasticNet
 import carnet
 import carnet.sklearn
 from carnet.models import resolve_model_folder
+from tests.conftest import stop_process_group
 
 START_TIMEOUT_S = 60
 REPO = Path(__file__).resolve().parents[2]
@@ -105,10 +105,4 @@ def serving(
             time.sleep(0.2)
         yield base
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_process_group(proc, timeout=20)

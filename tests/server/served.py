@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import stop_process_group
+
 HERE = Path(__file__).resolve().parent
 SCRIPTS = HERE / "scripts"
 START_TIMEOUT_S = 120
@@ -120,13 +122,7 @@ def carnet_server(
         _wait_healthy(base, proc, log, running.context())
         yield running
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        stop_process_group(proc, timeout=30)
 
 
 @dataclass(frozen=True)
