@@ -162,3 +162,25 @@ def test_carnet_sdk_sends_each_credential(server: Server, monkeypatch: pytest.Mo
     with pytest.raises(ReadOnlyError, match="viewer"):
         reader.log_metric(run_id, "m", 1.0)
     assert carnet.Client(server.uri).get_run(run_id).data.metrics == {}
+
+
+def test_a_tracking_uri_with_a_user_and_password_sends_them(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``http://user:password@host:port`` is a Basic credential, as browsers and MLflow's
+    client (through requests) take it; it wins over a token in the environment, and no
+    message shows the password."""
+    for name in ("TOKEN", "USERNAME", "PASSWORD"):
+        monkeypatch.delenv(f"CARNET_TRACKING_{name}", raising=False)
+        monkeypatch.delenv(f"MLFLOW_TRACKING_{name}", raising=False)
+    monkeypatch.setenv("CARNET_TRACKING_TOKEN", READ)
+    host = server.base.removeprefix("http://")
+    quoted = PASSWORD.replace("%", "%25").replace("@", "%40").replace(":", "%3A")
+    writer = carnet.Client(f"http://{USER}:{quoted}@{host}")
+    experiment_id = writer.create_experiment("uri-credentials")
+    assert writer.get_experiment(experiment_id).name == "uri-credentials"
+    wrong = carnet.Client(f"http://{USER}:not-{quoted}@{host}")
+    with pytest.raises(ConfigurationError) as refused:
+        wrong.create_experiment("refused")
+    assert "not-" not in str(refused.value)
+    assert carnet.Client(server.uri).get_experiment_by_name("refused") is None

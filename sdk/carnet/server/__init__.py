@@ -17,7 +17,7 @@ to a Carnet store. It keeps no storage logic of its own. One concern a module:
 - ``writes``     where blocking calls run (one writer thread on SQLite)
 - ``batch_ids``  log-batch written once per batch id (Carnet's REST store retries safely)
 - ``keepalive``  heartbeats for the runs of clients that beat for none (MLflow's)
-- ``guard``      unsafe API paths answered in JSON before Streamlit sees them
+- ``guard``      API paths answered by the API's routes ahead of the dashboard; unsafe ones refused
 
 See ``docs/server.md`` for running it.
 """

@@ -1,12 +1,12 @@
 """Assembly: Streamlit's ASGI app serving the dashboard at ``/``, the API routes in front,
 all on one uvicorn server.
 
-``st.App(script, routes=..., middleware=...)`` puts the routes given to it
-before Streamlit's own, so ``/health``, ``/api/...`` and ``/ajax-api/...`` are
-answered here and every other path (the dashboard's page, its websocket and
-static files) by Streamlit. Under ``/api`` and ``/ajax-api`` an endpoint
-Carnet does not serve answers 501 in MLflow's JSON rather than falling through
-to the dashboard.
+``st.App(script, middleware=...)`` runs the middleware given to it before
+Streamlit's own: :class:`~carnet.server.guard.ApiFront` answers ``/health``,
+``/api/...`` and ``/ajax-api/...`` with the API's Starlette routes, and every
+other path (the dashboard's page, its websocket and static files) goes on to
+Streamlit. Under ``/api`` and ``/ajax-api`` an endpoint Carnet does not serve
+answers 501 in MLflow's JSON rather than falling through to the dashboard.
 
 :func:`serve` runs it: one process, or several workers on PostgreSQL (each
 worker rebuilds the app from the environment with :func:`app_from_environment`).
@@ -42,7 +42,7 @@ from carnet.server.endpoints import (
     dispatcher,
 )
 from carnet.server.errors import not_served
-from carnet.server.guard import ApiPathGuard
+from carnet.server.guard import ApiFront
 from carnet.server.keepalive import keep_alive
 from carnet.server.settings import ENV_SETTINGS, ServerSettings
 from carnet.server.writes import BlockingCalls
@@ -154,10 +154,10 @@ def create_app(settings: ServerSettings, state: ServerState | None = None) -> An
             beating.cancel()
             shared.calls.close()
 
+    routes = [Route("/health", health, methods=["GET", "HEAD"]), *api_routes(shared)]
     return st.App(
         settings.dashboard_script,
-        routes=[Route("/health", health, methods=["GET", "HEAD"]), *api_routes(shared)],
-        middleware=[Middleware(ApiPathGuard)],
+        middleware=[Middleware(ApiFront, routes=routes)],
         lifespan=lifespan,
     )
 
