@@ -17,7 +17,6 @@ path into a Starlette endpoint that
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -30,7 +29,7 @@ from carnet.errors import CarnetError
 from carnet.server.auth import Access, Authenticator, Identity
 from carnet.server.batch_ids import BatchIds
 from carnet.server.errors import ApiError, error_response, from_carnet, internal_error
-from carnet.server.parsing import Fields, read_fields
+from carnet.server.parsing import Fields, dumps, read_fields
 from carnet.server.settings import ServerSettings
 from carnet.server.writes import BlockingCalls
 
@@ -111,8 +110,7 @@ class Endpoint:
 
 def json_response(body: dict[str, Any], status: int = 200) -> Response:
     """A JSON answer; NaN and infinities must already be spelled as protobuf spells them."""
-    text = json.dumps(body, allow_nan=False, separators=(",", ":"))
-    return Response(text, status_code=status, media_type="application/json")
+    return Response(dumps(body), status_code=status, media_type="application/json")
 
 
 def json_endpoint(handler: JsonHandler) -> Handler:

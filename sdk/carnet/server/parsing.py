@@ -131,6 +131,19 @@ def loads(body: bytes) -> Any:
     return json.loads(body)
 
 
+def dumps(body: dict[str, Any]) -> bytes:
+    """An answer's JSON, through orjson when it is installed (ten times faster than the
+    standard library on a page of runs), else the standard library. NaN and infinities
+    must already be spelled as protobuf spells them (strings): the standard library
+    refuses them here rather than write JSON that is not JSON."""
+    if _orjson is not None:
+        try:
+            return _orjson.dumps(body)
+        except TypeError:  # an integer past 64 bits: the standard library writes it
+            pass
+    return json.dumps(body, allow_nan=False, separators=(",", ":")).encode()
+
+
 async def read_fields(request: Request) -> Fields:
     """The request's fields: a GET's query string, else its JSON body (empty means none).
 
