@@ -31,10 +31,10 @@ from sqlalchemy.exc import DBAPIError
 import carnet
 from carnet.artifacts import resolve as resolve_artifact
 from carnet.entities import FileInfo, LoggedModel, ModelVersion, RegisteredModel, RunInputs
-from carnet.errors import ArtifactLocationError, ArtifactNotFoundError
+from carnet.errors import ArtifactLocationError, ArtifactNotFoundError, ModelError
 from carnet.model_ids import logged_model_id
 from carnet.model_signature import ModelSignature
-from carnet.models import DESCRIPTOR, read_descriptor, read_signature
+from carnet.models import DESCRIPTOR, read_descriptor, read_signature, run_model_folder
 from carnet.query import quote_string
 from carnet.registry_client import source_run_id
 from carnet.store.engine import sqlite_path
@@ -519,14 +519,14 @@ def model_files(uri: str, v: Version, source: str) -> ModelFiles:
         if logged is not None:
             folder = client(uri).logged_model_folder(logged)
         else:
-            folder = _run_model_folder(uri, run_id or "", path)
+            folder = run_model_folder(client(uri), run_id or "", path)
         if (folder / DESCRIPTOR).stat().st_size > DESCRIPTOR_BYTES:
             return ModelFiles(problem=f"The model's {DESCRIPTOR} file is too large to show.")
         descriptor = read_descriptor(folder)
         signature = read_signature(descriptor)
     except ArtifactLocationError:
         return ModelFiles(problem=MODEL_LOCATION_REFUSED)
-    except (ArtifactNotFoundError, FileNotFoundError):
+    except (ArtifactNotFoundError, FileNotFoundError, ModelError):
         return ModelFiles(
             problem=f"The source run has no model files at {path!r} (deleted or never logged)."
         )
@@ -535,24 +535,6 @@ def model_files(uri: str, v: Version, source: str) -> ModelFiles:
     example, size = _input_example(folder, descriptor)
     flavors = tuple(str(f) for f in descriptor.get("flavors", {}))
     return ModelFiles(None, flavors, signature, example, size)
-
-
-def _run_model_folder(uri: str, run_id: str, path: str) -> Path:
-    """The folder of ``runs:/<run_id>/<path>``: the run's artifact folder (older models),
-    else the run's newest logged model of that name (MLflow 3's layout)."""
-    reader = client(uri)
-    try:
-        return reader.get_artifact_path(run_id, path)
-    except ArtifactNotFoundError:
-        run = reader.get_run(run_id)
-        found = reader.search_logged_models(
-            [run.info.experiment_id],
-            f"source_run_id = {quote_string(run_id)} AND name = {quote_string(path)}",
-            max_results=1,
-        )
-        if not found:
-            raise
-        return reader.logged_model_folder(found[0].model_id)
 
 
 def _input_example(folder: Path, descriptor: dict[str, Any]) -> tuple[str | None, int]:

@@ -574,7 +574,7 @@ def resolve_model_folder(
                 f"model URI {text!r} must look like 'runs:/<run_id>/<model name>', "
                 "e.g. 'runs:/0a1b2c.../model'."
             )
-        folder = _run_model_folder(text, run_id, path.strip("/"), tracking_uri)
+        folder = run_model_folder(Client(tracking_uri), run_id, path.strip("/"))
     elif logged_model_id(text) is not None:
         folder = _logged_model_folder(text, tracking_uri)
     elif text.startswith("models:"):
@@ -644,14 +644,16 @@ def registered_version_source(text: str, tracking_uri: str | None) -> str:
     return found.source
 
 
-def _run_model_folder(text: str, run_id: str, path: str, tracking_uri: str | None) -> Path:
-    """The folder of ``runs:/<run_id>/<path>``: the run's artifact folder ``path`` (models
-    logged before logged models existed), else the run's newest logged model named ``path``
-    (as MLflow 3 resolves it)."""
-    from carnet.client import Client
+def run_model_folder(client: Client, run_id: str, path: str) -> Path:
+    """The folder of ``runs:/<run_id>/<path>`` in ``client``'s store: the run's artifact
+    folder ``path`` when it holds a model (models logged before logged models existed),
+    else the run's newest logged model named ``path`` (as MLflow 3 resolves it).
+
+    The client is the caller's, so the dashboard resolves through its read-only one.
+    Raises :class:`ModelError` when the run has neither.
+    """
     from carnet.query import quote_string
 
-    client = Client(tracking_uri)
     try:
         folder = client.get_artifact_path(run_id, path)
         if (folder / DESCRIPTOR).is_file():
@@ -668,8 +670,8 @@ def _run_model_folder(text: str, run_id: str, path: str, tracking_uri: str | Non
     )
     if not found:
         raise ModelError(
-            f"no logged model at {text!r}: the run has no logged model named {path!r} "
-            f"({missing}); check the run id and the name given to log_model."
+            f"no logged model at 'runs:/{run_id}/{path}': the run has no logged model named "
+            f"{path!r} ({missing}); check the run id and the name given to log_model."
         )
     return client.logged_model_folder(found[0].model_id)
 
