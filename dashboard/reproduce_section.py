@@ -43,7 +43,7 @@ def show(run: carnet.Run, ctx: ui.Context) -> None:
     else:
         st.code(f"carnet reproduce {run_id}", language="bash")
         st.caption(
-            f"Runs `{ui.escape_md(tags[capture.ENTRY_POINT_TAG])[:300]}` again at its commit "
+            f"Runs {ui.code_span(tags[capture.ENTRY_POINT_TAG])} again at its commit "
             "in a fresh environment, against the same store (`--db` or "
             "`CARNET_TRACKING_URI`); `--dry-run` shows the plan."
         )

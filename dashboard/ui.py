@@ -95,6 +95,16 @@ def escape_md(text: object) -> str:
     return _MD_SPECIAL.sub(r"\\\1", str(text))
 
 
+def code_span(text: object, limit: int = 300) -> str:
+    """Text as a markdown code span, shown exactly as it is, on one line, cut at ``limit``
+    characters. Inside backticks markdown's escapes do not apply (``escape_md`` would show
+    its backslashes), so the span's fence is one backtick longer than any run in the text."""
+    value = str(text).replace("\r", " ").replace("\n", " ")[:limit]
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", value)), default=0) + 1)
+    pad = " " if value.startswith("`") or value.endswith("`") else ""
+    return f"{fence}{pad}{value}{pad}{fence}"
+
+
 def redact(uri: str) -> str:
     """A store URI fit to show: a PostgreSQL password is hidden."""
     return re.sub(r"(://[^:/@]+:)[^@]+@", r"\1***@", uri)

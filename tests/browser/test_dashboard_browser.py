@@ -16,6 +16,7 @@ skip fails the test: see tests/conftest.py). Screenshots go to the test's folder
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -31,6 +32,7 @@ from urllib.parse import quote
 import pytest
 
 import carnet
+from carnet.capture import ENVIRONMENT_TAG, RUN_INDEX_TAG
 from tests.dashboard.served import free_port, wait_healthy
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -45,14 +47,18 @@ class Served:
     experiment: str
     best_run_id: str
     script_run_id: str
+    uri: str
 
 
 @pytest.fixture
-def served(uri: str, tmp_path: Path) -> Iterator[Served]:
-    """The demo sweep plus a hostile run name, served by ``carnet ui``."""
+def served(uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
+    """The demo sweep plus a hostile run name, served by ``carnet ui``; the sweep's runs
+    record their environment, as outside the tests, for the run page's Reproduce part."""
     from demo import diabetes_sweep
 
-    best = diabetes_sweep.main(["--tracking-uri", uri, "--quiet"])
+    with monkeypatch.context() as capturing:
+        capturing.setenv("CARNET_CAPTURE", "on")
+        best = diabetes_sweep.main(["--tracking-uri", uri, "--quiet"])
     client = carnet.Client(uri)
     experiment = client.get_experiment_by_name(diabetes_sweep.EXPERIMENT)
     assert experiment is not None
@@ -74,7 +80,7 @@ def served(uri: str, tmp_path: Path) -> Iterator[Served]:
         )  # fmt: skip
     try:
         wait_healthy(base, proc, log, timeout=60)
-        yield Served(base, experiment.name, best.run_id, script_run.info.run_id)
+        yield Served(base, experiment.name, best.run_id, script_run.info.run_id, uri)
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)  # carnet ui and the streamlit it started
@@ -237,6 +243,21 @@ def test_find_the_best_run_compare_and_open_it(
     expect(page.locator("h1").first).to_be_visible(timeout=30_000)
     expect(page.get_by_text("Reproduce", exact=True)).to_be_visible()
     assert not page.get_by_test_id("stException").count()
+    # The run's environment record downloads: the record its digest tag names, with the
+    # run's own place among its process's runs.
+    record_button = page.get_by_role("button", name="Environment record (JSON)")
+    record_button.scroll_into_view_if_needed(timeout=30_000)
+    expect(record_button).to_be_visible()
+    with page.expect_download(timeout=30_000) as download:
+        record_button.click()
+    assert download.value.suggested_filename == f"{served.best_run_id}-environment.json"
+    saved = Path(download.value.path()).read_bytes()
+    client = carnet.Client(served.uri)
+    tags = client.get_run(served.best_run_id).data.tags
+    shared = json.loads(client.store.get_environment_record(tags[ENVIRONMENT_TAG]).record)
+    assert json.loads(saved) == {**shared, "run_index": int(tags[RUN_INDEX_TAG])}
+    assert shared["distributions"]
+    page.screenshot(path=str(tmp_path / "run-reproduce.png"))  # kept with the test's files
 
     # The Models page: the registered sweep's champion, its signature and how to serve it
     # (a taller window, so the screenshot shows the version below the list).

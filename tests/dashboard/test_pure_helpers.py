@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from dashboard import analysis, data, frames, series, state
-from dashboard.ui import escape_md, unknown_keys
+from dashboard.ui import code_span, escape_md, unknown_keys
 from tests.dashboard.store_data import StoreInfo
 
 # -- series -----------------------------------------------------------------------------
@@ -112,6 +112,17 @@ def test_run_labels_disambiguate_repeated_names() -> None:
 def test_escape_md_neutralises_markup() -> None:
     assert escape_md("<script>") == "\\<script\\>"
     assert escape_md("**x** :red[y]") == "\\*\\*x\\*\\* \\:red\\[y\\]"
+
+
+def test_code_span_shows_any_text_as_it_is() -> None:
+    # No markdown escapes inside backticks: they would be shown as backslashes.
+    assert code_span("python -m pytest -q tests/x_y.py --basetemp=/tmp") == (
+        "`python -m pytest -q tests/x_y.py --basetemp=/tmp`"
+    )
+    assert code_span("echo `date` ``x``") == "``` echo `date` ``x`` ```"
+    assert code_span("`edge`") == "`` `edge` ``"
+    assert code_span("a\nb\r\nc") == "`a b  c`"
+    assert code_span("x" * 500) == "`" + "x" * 300 + "`"
 
 
 def test_unknown_keys_suggestions() -> None:

@@ -52,6 +52,8 @@ def test_run_page_shows_the_command_packages_and_reproductions(
     at = app("run", run=original)
     no_exceptions(at)
     assert any(c.value == f"carnet reproduce {original}" for c in at.code)
+    entry = client.get_run(original).data.tags[capture.ENTRY_POINT_TAG]
+    assert any(f"Runs `{entry}` again" in c.value for c in at.caption), "shown as it is"
     packages = next(d.value for d in at.dataframe if "package" in d.value.columns)
     rows = {r[0]: (r[1], r[2]) for r in packages.values.tolist()}
     assert rows == {
