@@ -26,7 +26,7 @@ and how to fix the call. The tree::
     ├── ExperimentExistsError     a second experiment with the same name
     ├── RegisteredModelExistsError  a second registered model with the same name
     ├── StateError                an operation not allowed in the current state
-    │   ├── RunNotActiveError     logging to a finished or deleted run
+    │   ├── RunNotActiveError     logging to a deleted run
     │   ├── ActiveRunError        start_run while a run is active, without nested=True
     │   └── DeletedError          using a deleted experiment
     ├── ModelError                a logged model that cannot be stored or loaded
@@ -153,7 +153,8 @@ class StateError(CarnetError):
 
 
 class RunNotActiveError(StateError):
-    """The run is finished or deleted and takes no more data."""
+    """The run is deleted and takes no data until it is restored (a finished run takes
+    data, as on MLflow)."""
 
 
 class ActiveRunError(StateError):

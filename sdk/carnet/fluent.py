@@ -535,8 +535,8 @@ def log_param(key: str, value: Any, synchronous: bool | None = None) -> Any:
             before the call returns.
 
     Params are immutable, as in MLflow: the same value again is a no-op, another
-    value raises ``ParamOverwriteError``. A finished or deleted run raises
-    ``RunNotActiveError``.
+    value raises ``ParamOverwriteError``. A deleted run raises ``RunNotActiveError``;
+    a finished one takes the param, as on MLflow.
     """
     return run_context.client().log_param(_run_id(), key, value)
 
@@ -609,8 +609,8 @@ def log_metric(
         dataset: MLflow 3 links a metric to a dataset; Carnet keeps no such link and
             raises if one is given.
 
-    A finished or deleted run raises ``RunNotActiveError`` (MLflow would accept the
-    point).
+    A deleted run raises ``RunNotActiveError``; a finished one takes the point, as on
+    MLflow.
     """
     _no_links(model_id, dataset)
     rid = run_id or _run_id()

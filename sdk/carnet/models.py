@@ -533,7 +533,7 @@ def _link_to_run(client: Client, model_id: str, run_id: str, step: int) -> None:
     try:
         client.log_model_metrics(model_id, points, run_id)
     except RunNotActiveError:
-        pass  # a tracking server links a finished run's points only while it runs
+        pass  # a deleted run's points are not linked
 
 
 def model_info(descriptor: Mapping[str, Any], model_uri: str) -> ModelInfo:

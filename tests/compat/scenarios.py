@@ -814,6 +814,14 @@ def client_api(step: Callable[..., Any]) -> None:
     )
     LABELS[run_id] = "batch-run"
     step("log_to_finished_run", lambda: raised(lambda: client.log_metric(run_id, "late", 1.0)))
+    step(
+        "finished_run_after_late_data",
+        lambda: (
+            client.get_run(run_id).info.status,
+            client.get_run(run_id).data.metrics.get("late"),
+            client.get_run(run_id).info.end_time is not None,
+        ),
+    )
 
     killed = client.create_run(exp_id, run_name="killed-run")
     label(killed)

@@ -485,14 +485,12 @@ def test_client_running_frame(mlflow_obs: dict[str, Any], carnet_obs: dict[str, 
     assert_same_frame(m, c, skip=frozenset({"end_time"}))
 
 
-def test_log_to_finished_run_documented(
-    mlflow_obs: dict[str, Any], carnet_obs: dict[str, Any]
-) -> None:
-    # Documented (errors.py's tree, docs/reliability.md rows 70-74): a finished run takes
-    # no more data in Carnet (RunNotActiveError); MLflow only refuses deleted runs.
-    m, c = both(mlflow_obs, carnet_obs, "client_api", "log_to_finished_run")
-    assert m == {"raised": False, "returned": "NoneType"}
-    assert c["raised"] and c["type"] == "RunNotActiveError"
+def test_log_to_finished_run(mlflow_obs: dict[str, Any], carnet_obs: dict[str, Any]) -> None:
+    """A finished run takes data and stays finished; only deleted runs refuse it."""
+    same(mlflow_obs, carnet_obs, "client_api", "log_to_finished_run")
+    same(mlflow_obs, carnet_obs, "client_api", "finished_run_after_late_data")
+    m, _ = both(mlflow_obs, carnet_obs, "client_api", "finished_run_after_late_data")
+    assert m == ["FINISHED", 1.0, True]
 
 
 def test_set_deleted_experiment_raises(

@@ -310,19 +310,14 @@ BAD_CALLS: list[BadCall] = [
         ),
     ),
     *_calls(
-        "finished or deleted runs and experiments",
+        "deleted runs and experiments",
+        ('client.log_param(deleted_id, "beta", 1)', "RunNotActiveError", "is deleted"),
+        ('client.set_tag(deleted_id, "k", "v")', "RunNotActiveError", "is deleted"),
+        ('client.delete_tag(deleted_id, "k")', "RunNotActiveError", "is deleted"),
         (
-            'client.log_metric(finished_id, "loss", 0.5)',
+            'carnet.log_metric("loss", 0.5, run_id=deleted_id)',
             "RunNotActiveError",
-            "is FINISHED and takes no more data",
-        ),
-        ('client.log_param(finished_id, "beta", 1)', "RunNotActiveError", "is FINISHED"),
-        ('client.set_tag(finished_id, "k", "v")', "RunNotActiveError", "is FINISHED"),
-        ('client.delete_tag(finished_id, "k")', "RunNotActiveError", "is FINISHED"),
-        (
-            'carnet.log_metric("loss", 0.5, run_id=finished_id)',
-            "RunNotActiveError",
-            "start a new run",
+            "restore it with restore_run",
         ),
         (
             'client.log_metric(deleted_id, "loss", 0.5)',

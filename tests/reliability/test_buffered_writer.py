@@ -214,10 +214,11 @@ def test_a_lock_that_outlasts_the_retries_spools_the_points_for_replay(
     assert not spooled.exists()
 
 
-def test_points_for_a_run_ended_meanwhile_are_spooled_at_once_with_the_reason(
+def test_points_for_a_run_ended_meanwhile_are_written_as_on_mlflow(
     any_uri: str, make_writer: WriterFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A Carnet error is not retried: the batch is spooled and the reason said."""
+    """A run another process ended still takes the points (MLflow refuses only deleted
+    runs); it stays ended, with its end time."""
     monkeypatch.setenv("CARNET_FLUSH_INTERVAL", "0.05")
     client = carnet.Client(any_uri)
     run_id = new_run(client)
@@ -226,14 +227,36 @@ def test_points_for_a_run_ended_meanwhile_are_spooled_at_once_with_the_reason(
     end_time = other.get_run(run_id).info.end_time
     w = make_writer(client)
     put(w, run_id, range(300))
+    w.flush()
+    assert w.spool_file is None
+    assert losses(any_uri, run_id) == [float(s) for s in range(300)]
+    run = other.get_run(run_id)
+    assert (run.info.status, run.info.end_time) == ("FINISHED", end_time)
+
+
+def test_points_for_a_run_deleted_meanwhile_are_spooled_at_once_with_the_reason(
+    any_uri: str, make_writer: WriterFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Carnet error is not retried: the batch is spooled and the reason said; once the
+    run is restored, replay writes it and leaves the run as it was."""
+    monkeypatch.setenv("CARNET_FLUSH_INTERVAL", "0.05")
+    client = carnet.Client(any_uri)
+    run_id = new_run(client)
+    other = carnet.Client(any_uri)
+    other.set_terminated(run_id, "FINISHED")
+    end_time = other.get_run(run_id).info.end_time
+    other.delete_run(run_id)
+    w = make_writer(client)
+    put(w, run_id, range(300))
     wait_until(lambda: w.spool_file is not None, "the batch spooled by the writer thread")
     assert w.retrying == 0
-    with pytest.raises(RunNotActiveError, match=r"300 buffered points .* is FINISHED .* saved"):
+    with pytest.raises(RunNotActiveError, match=r"300 buffered points .* is deleted.* saved"):
         w.flush()
     spooled = w.spool_file
     assert spooled is not None
-    assert "is FINISHED" in json.loads(spooled.read_text())["reason"]
+    assert "is deleted" in json.loads(spooled.read_text())["reason"]
 
+    other.restore_run(run_id)
     code, out = replay(spooled, "--db", any_uri)
     assert code == 0, out
     assert losses(any_uri, run_id) == [float(s) for s in range(300)]

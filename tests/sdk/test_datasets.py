@@ -147,6 +147,9 @@ def test_client_log_inputs_checks_everything_first(tracking: str, client: carnet
         assert client.get_run(run.info.run_id).inputs.dataset_inputs == []
         client.log_inputs(run.info.run_id, [good])
     assert client.get_run(run.info.run_id).inputs.dataset_inputs == [good]
+    client.log_inputs(run.info.run_id, [good])  # ended: taken, and already there
+    assert client.get_run(run.info.run_id).inputs.dataset_inputs == [good]
+    client.delete_run(run.info.run_id)
     with pytest.raises(RunNotActiveError):
         client.log_inputs(run.info.run_id, [good])
 

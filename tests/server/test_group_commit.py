@@ -57,7 +57,7 @@ def test_queued_batches_share_one_commit_and_a_bad_one_fails_alone(tmp_path: Pat
     runs = [client.create_run(exp).info.run_id for _ in range(4)]
     client.log_param(runs[0], "lr", "0.1")
     ended = client.create_run(exp).info.run_id
-    client.set_terminated(ended)
+    client.delete_run(ended)
     writer = WriterThread(group=client.store.write_group)  # type: ignore[attr-defined]
     try:
         _, release = _held_writer(writer)
@@ -65,7 +65,7 @@ def test_queued_batches_share_one_commit_and_a_bad_one_fails_alone(tmp_path: Pat
         for i, run_id in enumerate(runs * 5):
             jobs.append(lambda r=run_id, i=i: client.log_batch(r, _points("loss", i * 10, 10)))
         # Two bad ones in the middle: a param overwrite (its points must not land either)
-        # and a finished run.
+        # and a deleted run.
         jobs.insert(7, lambda: client.log_batch(runs[0], _points("bad", 0, 5), [("lr", "0.2")]))
         jobs.insert(12, lambda: client.log_batch(ended, _points("loss", 0, 3)))
         results = asyncio.run(_queued(writer, jobs, release))
@@ -152,7 +152,7 @@ def test_writes_that_are_not_groupable_keep_their_place(tmp_path: Path) -> None:
 
         def end() -> None:
             order.append("end")
-            client.set_terminated(run_id)
+            client.delete_run(run_id)
 
         tasks = [
             writer.run(lambda: param("a", 1), groupable=True),
@@ -173,6 +173,7 @@ def test_writes_that_are_not_groupable_keep_their_place(tmp_path: Path) -> None:
         writer.close()
     assert order == ["a", "b", "end", "c"]
     assert writer.group_sizes == {2: 1, 1: 1}
+    client.restore_run(run_id)
     assert client.get_run(run_id).data.params == {"a": "1", "b": "2"}
 
 

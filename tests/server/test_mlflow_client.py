@@ -193,8 +193,10 @@ def test_errors_reach_the_client_as_mlflow_exceptions(sweep: dict[str, Any]) -> 
         "missing_experiment": "RESOURCE_DOES_NOT_EXIST",
         "duplicate_experiment": "RESOURCE_ALREADY_EXISTS",
         "param_overwrite": "INVALID_PARAMETER_VALUE",
-        "finished_run": "INVALID_STATE",
+        "finished_run": "no error",
+        "deleted_run": "INVALID_STATE",
     }
+    assert sweep["late_param"] == "1"
     assert sweep["missing_by_name"] is True
 
 

@@ -131,5 +131,6 @@ def test_a_model_logged_to_a_finished_run_over_http(any_server: Server) -> None:
     fitted = LinearRegression().fit([[1.0], [2.0]], [1.0, 2.0])
     info = carnet.sklearn.log_model(fitted, name="late", run_id=run_id)
     model = carnet.get_logged_model(info.model_id)
-    assert model.status == "READY" and model.metrics == []  # the finished run's points: unlinked
+    assert model.status == "READY"  # the finished run's points are linked, as on MLflow
+    assert [(m.key, m.value) for m in model.metrics] == [("r2", 0.5)]
     assert carnet.sklearn.load_model(info.model_uri).predict([[3.0]])[0] == pytest.approx(3.0)

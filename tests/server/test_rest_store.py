@@ -268,10 +268,13 @@ def test_refusals_raise_the_errors_a_direct_store_raises(over_http: Server) -> N
     with pytest.raises(FilterError, match="position"):
         client.search_runs([experiment_id], "metrics.loss <")
     client.set_terminated(rid)
-    with pytest.raises(RunNotActiveError, match="FINISHED"):
-        client.log_metric(rid, "m", 1.0)
+    client.log_metric(rid, "m", 1.0)  # a finished run takes data, as on MLflow
+    client.delete_run(rid)
+    with pytest.raises(RunNotActiveError, match="deleted") as deleted:
+        client.log_metric(rid, "m", 2.0)
+    assert deleted.value.error_code == "INVALID_STATE"
     assert direct(over_http).get_run(rid).data.params == {"alpha": "1"}
-    assert direct(over_http).get_run(rid).data.metrics == {}
+    assert direct(over_http).get_run(rid).data.metrics == {"m": 1.0}
 
 
 def test_a_read_only_client_refuses_before_sending(over_http: Server, tmp_path: Path) -> None:

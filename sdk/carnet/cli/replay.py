@@ -8,33 +8,23 @@ from typing import TYPE_CHECKING
 import click
 
 from carnet.cli._common import DB_HELP, open_client, plural
-from carnet.entities import RunStatus
 from carnet.errors import CarnetError, ConfigurationError, RunNotActiveError
 
 if TYPE_CHECKING:
     from carnet.client import Client
     from carnet.store.spool import SpooledBatch
 
-_OPEN = (RunStatus.RUNNING.value, RunStatus.SCHEDULED.value, RunStatus.CRASHED.value)
-
 
 def _write_back(client: Client, batch: SpooledBatch) -> None:
-    """Log the batch to its run; a run that has ended since is reopened for the write and
-    ended again with its own status and end time."""
+    """Log the batch to its run (an ended run takes it as it is, as on MLflow); a deleted
+    run must be restored first."""
     run = client.get_run(batch.run_id)
     if run.info.lifecycle_stage == "deleted":
         raise RunNotActiveError(
             f"run {batch.run_id} is deleted; restore it (carnet runs restore {batch.run_id}) "
             "and replay again, or delete the spool file if the points are not wanted."
         )
-    if run.info.status in _OPEN:
-        client.log_batch(batch.run_id, metrics=batch.metrics)
-        return
-    client.update_run(batch.run_id, status=RunStatus.RUNNING.value)
-    try:
-        client.log_batch(batch.run_id, metrics=batch.metrics)
-    finally:
-        client.set_terminated(batch.run_id, run.info.status, end_time=run.info.end_time)
+    client.log_batch(batch.run_id, metrics=batch.metrics)
 
 
 def _store_of(batches: list[SpooledBatch], file: Path) -> str:
@@ -57,12 +47,11 @@ def _store_of(batches: list[SpooledBatch], file: Path) -> str:
 def replay(file: Path, db: str | None) -> None:
     """Write back buffered points that could not be written when they were logged.
 
-    When the store refuses buffered points for good (the run was ended or
-    deleted meanwhile, the store stayed locked or full past the retry window,
-    or the process ended first), Carnet saves them to a
-    carnet-unwritten-*.jsonl file and logs its name. This writes them to
-    their runs: a run that has ended since is reopened for the write and ended
-    again with its status and end time. Lines written are removed from FILE
+    When the store refuses buffered points for good (the run was deleted
+    meanwhile, the store stayed locked or full past the retry window, or the
+    process ended first), Carnet saves them to a carnet-unwritten-*.jsonl file
+    and logs its name. This writes them to their runs (a run that has ended
+    since keeps its status and end time). Lines written are removed from FILE
     (FILE itself once all are); lines that fail stay, with the reason printed.
     """
     from carnet.store.spool import public_uri, read_spool, rewrite_spool

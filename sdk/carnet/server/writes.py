@@ -14,7 +14,7 @@ set-tag, delete-tag) is written as *groupable* jobs. When the writer thread
 takes such a job, it also takes every groupable job queued behind it (up to
 :data:`MAX_GROUP` of them) and runs them in one transaction of the store
 (``write_group``): each job is a savepoint, so one that fails (a param
-overwrite, a finished run) is rolled back alone and answered with its error,
+overwrite, a deleted run) is rolled back alone and answered with its error,
 and the others share one commit. Every request is answered only after that
 commit. A lone request is written at once, as before; the group forms from
 the requests that arrive while a commit is in progress, so the more clients

@@ -113,15 +113,12 @@ class StoreBase:
         return int(row[0]), row[1], row[2]
 
     def _active_run_pk(self, cur: Cursor, run_id: str) -> int:
-        pk, status, stage = self._run_row(cur, run_id)
+        """The pk of a run that may take data: any run not deleted, finished ones too, as
+        on MLflow (code that tags the best run after a sweep relies on it)."""
+        pk, _status, stage = self._run_row(cur, run_id)
         if stage == LifecycleStage.DELETED:
             raise RunNotActiveError(
                 f"run {run_id} is deleted; restore it with restore_run before logging to it."
-            )
-        if status not in ("RUNNING", "SCHEDULED"):
-            raise RunNotActiveError(
-                f"run {run_id} is {status} and takes no more data; start a new run, or "
-                "log inside the run's `with start_run():` block."
             )
         return pk
 

@@ -1,6 +1,6 @@
 """Spool files: buffered points the store would not take, kept on disk to be replayed.
 
-When the buffered writer gives up on a batch (the run was ended or deleted
+When the buffered writer gives up on a batch (the run was deleted
 meanwhile, the store refused it for longer than the retry window, or the
 process is ending while the store still refuses it), the batch is appended to
 a JSON-lines file instead of being dropped. Each line is one batch::

@@ -11,8 +11,8 @@ A batch the store refuses is never dropped:
 - for a passing reason (a write lock held past the busy timeout, a full disk,
   a lost connection) it stays queued and is retried with backoff, for up to
   ``CARNET_RETRY_TIMEOUT`` seconds (300);
-- for good (a Carnet error such as "the run is FINISHED", after another
-  process ended or deleted it), after the retry window, or when the process
+- for good (a Carnet error such as "the run is deleted", after another
+  process deleted it), after the retry window, or when the process
   ends while the store still refuses it, it is appended to a spool file
   (:mod:`carnet.store.spool`) and logged as an error naming the file and the
   count of points; ``carnet replay FILE`` writes it back.

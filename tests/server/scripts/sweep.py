@@ -177,6 +177,8 @@ out["single_sha256"] = hashlib.sha256(Path(single).read_bytes()).hexdigest()
 # -- errors come back as MLflow's exceptions ------------------------------------------------
 errors = {}
 open_run = client.create_run(experiment.experiment_id).info.run_id
+deleted_run = client.create_run(experiment.experiment_id).info.run_id
+client.delete_run(deleted_run)
 for label, attempt in {
     "missing_run": lambda: client.get_run("0" * 32),
     "missing_experiment": lambda: client.get_experiment("987654"),
@@ -184,7 +186,8 @@ for label, attempt in {
     "param_overwrite": lambda: (
         client.log_param(open_run, "p", "x") and client.log_param(open_run, "p", "y")
     ),
-    "finished_run": lambda: client.log_param(art_id, "late", "1"),
+    "finished_run": lambda: client.log_param(art_id, "late", "1"),  # taken, as on MLflow
+    "deleted_run": lambda: client.log_param(deleted_run, "late", "1"),
 }.items():
     try:
         attempt()
@@ -192,6 +195,7 @@ for label, attempt in {
     except MlflowException as exc:
         errors[label] = exc.error_code
 out["errors"] = errors
+out["late_param"] = client.get_run(art_id).data.params.get("late")
 out["missing_by_name"] = mlflow.get_experiment_by_name("no such experiment") is None
 
 # -- many threads at once, through the real client -----------------------------------------
