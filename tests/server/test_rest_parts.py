@@ -31,7 +31,14 @@ from carnet.errors import (
 )
 from carnet.server.batch_ids import BatchIds, already_written
 from carnet.store.rest import RestStore, batches
-from carnet.store.rest.session import HttpSession, Retry, credentials, read_json, retry_after
+from carnet.store.rest.session import (
+    HttpSession,
+    Retry,
+    credentials,
+    environment_proxy,
+    read_json,
+    retry_after,
+)
 from tests.server.served import free_port
 
 Answer = tuple[int, dict[str, str], bytes] | str  # (status, headers, body), or "drop"
@@ -117,6 +124,43 @@ def _short_windows(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def session(base: str) -> HttpSession:
     return HttpSession(base)
+
+
+# -- proxies ---------------------------------------------------------------------------------
+
+
+def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+
+
+def test_the_environments_proxy_is_used_unless_no_proxy_covers_the_host(
+    stub: tuple[str, Script], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server behind a proxy (``HTTP_PROXY``) is reached through it, as MLflow's client
+    reaches it; the stub plays the proxy for a host name that does not even resolve."""
+    proxy, script = stub
+    _no_proxies(monkeypatch)
+    far = "http://tracking.invalid:5000"
+    assert environment_proxy(far) is None
+    monkeypatch.setenv("HTTP_PROXY", proxy)
+    assert environment_proxy(far) == proxy
+    assert environment_proxy("https://tracking.invalid") is None  # no HTTPS_PROXY set
+    monkeypatch.setenv("ALL_PROXY", "127.0.0.1:9")
+    assert environment_proxy("https://tracking.invalid") == "http://127.0.0.1:9"
+    script.answers = [ok({"experiment": {"experiment_id": "0"}})]
+    found = session(far).send(
+        "GET", "/api/2.0/mlflow/experiments/get", read_json, params={"experiment_id": "0"}
+    )
+    assert found == {"experiment": {"experiment_id": "0"}}
+    assert script.seen[-1].path == f"{far}/api/2.0/mlflow/experiments/get?experiment_id=0"
+    monkeypatch.setenv("NO_PROXY", "localhost,.invalid")
+    assert environment_proxy(far) is None
+    monkeypatch.setenv("CARNET_HTTP_RETRY_TIMEOUT", "0")
+    with pytest.raises(StoreError, match="cannot reach the tracking server"):
+        session(far).send("GET", "/api/2.0/mlflow/experiments/get", read_json)
+    assert len(script.seen) == 1  # the direct attempt never reached the proxy
 
 
 # -- retries ---------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ client's cookie jar, redirect and auth machinery serve browsers and cost
 about 0.2 ms of CPU a request, a third of a small request's round trip here,
 and a tracking server sets no cookies, answers no redirects and takes its
 credential in one header (:func:`credentials`, or the tracking URI's own
-``user:password@``).
+``user:password@``). A proxy named in the environment is used as the client
+would use it (:func:`environment_proxy`).
 
 What is retried, for up to ``CARNET_HTTP_RETRY_TIMEOUT`` seconds in all, with
 pauses that double from a quarter of a second up to eight (with jitter), or
@@ -49,6 +50,7 @@ import random
 import ssl
 import threading
 import time
+import urllib.request
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -137,6 +139,18 @@ def _verify() -> ssl.SSLContext | bool:
             f"cannot read the tracking server's CA bundle {str(bundle)!r} "
             f"(CARNET_TRACKING_SERVER_CERT_PATH): {exc}; give a PEM file of certificates."
         ) from None
+
+
+def environment_proxy(uri: str) -> str | None:
+    """The proxy the environment names for the tracking server (``HTTPS_PROXY``,
+    ``HTTP_PROXY`` or ``ALL_PROXY``, unless ``NO_PROXY`` covers the host), as httpx's
+    client and MLflow's client take it; None to connect directly."""
+    parts = urlsplit(uri)
+    found = urllib.request.getproxies()
+    proxy = found.get(parts.scheme) or found.get("all")
+    if not proxy or urllib.request.proxy_bypass(parts.netloc.rsplit("@", 1)[-1]):
+        return None
+    return proxy if "://" in proxy else f"http://{proxy}"
 
 
 def retry_after(response: httpx.Response) -> float | None:
@@ -266,6 +280,7 @@ class HttpSession:
                 if self._transport is None:
                     self._transport = httpx.HTTPTransport(
                         verify=_verify(),
+                        proxy=environment_proxy(self.uri),
                         limits=httpx.Limits(
                             max_connections=MAX_CONNECTIONS,
                             max_keepalive_connections=KEEPALIVE_CONNECTIONS,
