@@ -134,8 +134,9 @@ def loads(body: bytes) -> Any:
 def dumps(body: dict[str, Any]) -> bytes:
     """An answer's JSON, through orjson when it is installed (ten times faster than the
     standard library on a page of runs), else the standard library. NaN and infinities
-    must already be spelled as protobuf spells them (strings): the standard library
-    refuses them here rather than write JSON that is not JSON."""
+    must already be spelled as protobuf spells them (strings); a stray one is written
+    ``null`` by orjson and refused by the standard library, never written as bare
+    ``NaN``, which is not JSON."""
     if _orjson is not None:
         try:
             return _orjson.dumps(body)
