@@ -167,9 +167,9 @@ def log_model(
 
     if artifact_path is not None:
         name = artifact_path
-    writer = _with_options(
-        _writer(sk_model, serialization_format),
+    writer = _checked_writer(
         sk_model,
+        serialization_format,
         _Options(pyfunc_predict_fn, extra_pip_requirements, pip_requirements, conda_env,
                  code_paths),
     )  # fmt: skip
@@ -205,9 +205,10 @@ class _Options:
     code_paths: list[str | os.PathLike[str]] | None = None
 
 
-def _with_options(writer: FlavorWriter, sk_model: Any, options: _Options) -> FlavorWriter:
-    """The writer with MLflow's ``pyfunc_predict_fn``, ``extra_pip_requirements``,
-    ``conda_env`` and ``code_paths``, all checked before anything is written."""
+def _checked_writer(sk_model: Any, serialization_format: str, options: _Options) -> FlavorWriter:
+    """The model's writer (``log_model``'s and ``save_model``'s) with MLflow's
+    ``pyfunc_predict_fn``, ``extra_pip_requirements``, ``conda_env`` and ``code_paths``,
+    all checked before anything is written."""
     from carnet.model_code import check_code_paths
     from carnet.model_env import read_conda_env
 
@@ -234,7 +235,11 @@ def _with_options(writer: FlavorWriter, sk_model: Any, options: _Options) -> Fla
     conda = None if options.conda_env is None else read_conda_env(options.conda_env)
     code = check_code_paths(options.code_paths)
     return dataclasses.replace(
-        writer, predict_fn=predict_fn, extra_pins=pins, conda_env=conda, code_paths=code
+        _writer(sk_model, serialization_format),
+        predict_fn=predict_fn,
+        extra_pins=pins,
+        conda_env=conda,
+        code_paths=code,
     )
 
 
@@ -260,9 +265,9 @@ def save_model(
     """
     from carnet.models import save_model_folder
 
-    writer = _with_options(
-        _writer(sk_model, serialization_format),
+    writer = _checked_writer(
         sk_model,
+        serialization_format,
         _Options(pyfunc_predict_fn, extra_pip_requirements, pip_requirements, conda_env,
                  code_paths),
     )  # fmt: skip

@@ -214,17 +214,25 @@ def test_a_lock_that_outlasts_the_retries_spools_the_points_for_replay(
     assert not spooled.exists()
 
 
+def _ended_elsewhere(
+    uri: str, monkeypatch: pytest.MonkeyPatch
+) -> tuple[carnet.Client, carnet.Client, str, int | None]:
+    """A writing client, another client, and a run the other one ended (with its end
+    time); buffered points are flushed every 50 ms."""
+    monkeypatch.setenv("CARNET_FLUSH_INTERVAL", "0.05")
+    client = carnet.Client(uri)
+    run_id = new_run(client)
+    other = carnet.Client(uri)
+    other.set_terminated(run_id, "FINISHED")
+    return client, other, run_id, other.get_run(run_id).info.end_time
+
+
 def test_points_for_a_run_ended_meanwhile_are_written_as_on_mlflow(
     any_uri: str, make_writer: WriterFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A run another process ended still takes the points (MLflow refuses only deleted
     runs); it stays ended, with its end time."""
-    monkeypatch.setenv("CARNET_FLUSH_INTERVAL", "0.05")
-    client = carnet.Client(any_uri)
-    run_id = new_run(client)
-    other = carnet.Client(any_uri)
-    other.set_terminated(run_id, "FINISHED")
-    end_time = other.get_run(run_id).info.end_time
+    client, other, run_id, end_time = _ended_elsewhere(any_uri, monkeypatch)
     w = make_writer(client)
     put(w, run_id, range(300))
     w.flush()
@@ -239,12 +247,7 @@ def test_points_for_a_run_deleted_meanwhile_are_spooled_at_once_with_the_reason(
 ) -> None:
     """A Carnet error is not retried: the batch is spooled and the reason said; once the
     run is restored, replay writes it and leaves the run as it was."""
-    monkeypatch.setenv("CARNET_FLUSH_INTERVAL", "0.05")
-    client = carnet.Client(any_uri)
-    run_id = new_run(client)
-    other = carnet.Client(any_uri)
-    other.set_terminated(run_id, "FINISHED")
-    end_time = other.get_run(run_id).info.end_time
+    client, other, run_id, end_time = _ended_elsewhere(any_uri, monkeypatch)
     other.delete_run(run_id)
     w = make_writer(client)
     put(w, run_id, range(300))
